@@ -1,0 +1,11 @@
+/**
+ * `stride bench <what> [--json]`: benchmarks print figures measured side by side in one run (ratios where the machine
+ * is noisy). Each benchmark lives in cli/bench/<what>.ts and registers itself here.
+ */
+import type { Command } from 'commander';
+import { register as registerSim } from './bench/sim.ts';
+
+export function register(program: Command): void {
+  const bench = program.command('bench').description('run a benchmark and print its figures');
+  registerSim(bench);
+}

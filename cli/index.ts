@@ -1,0 +1,21 @@
+/**
+ * The `stride` command. One file per subcommand; each exports `register(program)`.
+ */
+import { Command } from 'commander';
+import { register as registerScenes } from './scenes.ts';
+import { register as registerRollout } from './rollout.ts';
+import { register as registerBench } from './bench.ts';
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command();
+  program
+    .name('stride')
+    .description('Train robot and driving policies in simulation, watch them, deploy them.')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
+  registerScenes(program);
+  registerRollout(program);
+  registerBench(program);
+  // Later subcommands register here, one line each.
+  await program.parseAsync(argv);
+}

@@ -1,0 +1,30 @@
+/**
+ * Built-in action sources for `rollout`/`demos`/`view`: random, zero, expert. Trained runs join in the policy core.
+ */
+import { Rng } from '../sim/math/rng.ts';
+import { ACTION, featureSize, type ActionSource, type SceneEnv } from '../sim/core/index.ts';
+import { CliError } from './util.ts';
+
+export const BUILTIN_POLICIES = ['random', 'zero', 'expert'] as const;
+
+export function builtinPolicy(name: string, seed: number): (env: SceneEnv) => ActionSource {
+  switch (name) {
+    case 'zero':
+      return (env) => { const a = new Float32Array(featureSize(env.actionFeatures[ACTION]!)); return () => a; };
+    case 'random':
+      return (env) => {
+        const rng = new Rng(seed ^ 0x9e37);
+        const spec = env.actionFeatures[ACTION]!;
+        const n = featureSize(spec), lo = spec.low ?? -1, hi = spec.high ?? 1;
+        return () => Float32Array.from({ length: n }, () => rng.uniform(lo, hi));
+      };
+    case 'expert':
+      return (env) => {
+        if (!env.hasExpert) throw new CliError(`scene ${env.id} has no scripted expert`);
+        const ex = env.expert();
+        return () => ex.act();
+      };
+    default:
+      throw new CliError(`unknown policy '${name}' (built-in: ${BUILTIN_POLICIES.join(', ')}; or a run directory once training exists)`);
+  }
+}

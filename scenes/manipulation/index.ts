@@ -1,0 +1,5 @@
+// Scenes of the manipulation family; each task file adds one entry here.
+import type { SceneDef } from '../../sim/core/index.ts';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const manipulationScenes: SceneDef<any, any>[] = [];

@@ -1,0 +1,3 @@
+import { pointReach } from './point_reach.ts';
+
+export const toyScenes = [pointReach];

@@ -1,0 +1,136 @@
+/**
+ * toy/point_reach — a ball on a plane, pushed by a horizontal force, must reach a goal disc.
+ * The smallest real Rapier scene: used by the core tests and by the policy core's learning tests.
+ *
+ * Observation `observation.state` (6): ball x, z (m), velocity x, z (m/s), goal − ball x, z (m).
+ * Action (2): horizontal force along x and z, normalised to [-1, 1] (× maxForceN).
+ */
+import { ACTION, OBS_STATE, defineScene, type SceneConfigBase } from '../../sim/core/index.ts';
+import { addBody, addCollider, addGround, type World } from '../../sim/physics/index.ts';
+import type { Rng } from '../../sim/math/rng.ts';
+
+export interface PointReachConfig extends SceneConfigBase {
+  /** Force at |action| = 1, newtons. */
+  maxForceN: number;
+  /** Ball radius, metres. */
+  ballRadiusM: number;
+  /** Ball mass, kg. */
+  ballMassKg: number;
+  /** Linear damping of the ball (1/s): it stops by itself. */
+  linearDamping: number;
+  /** Start and goal are drawn uniformly in [-arenaHalfM, arenaHalfM]² (and at least minStartGoalDistM apart). */
+  arenaHalfM: number;
+  /** Minimum start–goal distance, metres. */
+  minStartGoalDistM: number;
+  /** Success when the ball centre is within this distance of the goal, metres. */
+  goalToleranceM: number;
+}
+
+export function defaultConfig(): PointReachConfig {
+  return {
+    ctrlDtSec: 0.05,
+    simDtSec: 0.01,
+    maxSteps: 100,
+    terminateOnSuccess: true,
+    reward: { scales: { progress: 10, reach: 1, effort: 0.01 } },
+    maxForceN: 10,
+    ballRadiusM: 0.1,
+    ballMassKg: 1,
+    linearDamping: 2,
+    arenaHalfM: 1,
+    minStartGoalDistM: 0.5,
+    goalToleranceM: 0.1,
+  };
+}
+
+export interface PointReachState {
+  ball: number;
+  goal: [number, number];
+  /** Distance to goal after the previous step (for the progress term), metres. */
+  prevDistM: number;
+}
+
+function ballXZ(world: World, h: PointReachState): { x: number; z: number; vx: number; vz: number } {
+  const b = world.getRigidBody(h.ball);
+  const t = b.translation(), v = b.linvel();
+  return { x: t.x, z: t.z, vx: v.x, vz: v.z };
+}
+
+function distToGoal(world: World, h: PointReachState): number {
+  const s = ballXZ(world, h);
+  return Math.hypot(h.goal[0] - s.x, h.goal[1] - s.z);
+}
+
+export const pointReach = defineScene<PointReachConfig, PointReachState>({
+  id: 'toy/point_reach',
+  family: 'toy',
+  description: 'A ball pushed by horizontal forces to a goal on a plane (core tests, learning tests).',
+  defaultConfig,
+
+  features: () => ({
+    observation: {
+      [OBS_STATE]: { kind: 'state', shape: [6], dtype: 'float32', names: ['x', 'z', 'vx', 'vz', 'dx_goal', 'dz_goal'], units: 'm, m/s' },
+    },
+    action: { [ACTION]: { kind: 'action', shape: [2], dtype: 'float32', low: -1, high: 1, names: ['fx', 'fz'] } },
+  }),
+
+  build(world, cfg, rng: Rng) {
+    addGround(world, { friction: 0.2 });
+    const a = cfg.arenaHalfM;
+    let sx = 0, sz = 0, gx = 0, gz = 0;
+    do {
+      sx = rng.uniform(-a, a); sz = rng.uniform(-a, a);
+      gx = rng.uniform(-a, a); gz = rng.uniform(-a, a);
+    } while (Math.hypot(gx - sx, gz - sz) < cfg.minStartGoalDistM);
+    const body = addBody(world, { p: { x: sx, y: cfg.ballRadiusM, z: sz }, linearDamping: cfg.linearDamping });
+    body.lockRotations(true, false);
+    addCollider(world, body, { kind: 'sphere', radiusM: cfg.ballRadiusM }, { massKg: cfg.ballMassKg, friction: 0.2 });
+    return { ball: body.handle, goal: [gx, gz], prevDistM: Math.hypot(gx - sx, gz - sz) };
+  },
+
+  applyAction(world, h, action, cfg) {
+    const b = world.getRigidBody(h.ball);
+    h.prevDistM = distToGoal(world, h);
+    b.resetForces(false);
+    b.addForce({ x: action[0]! * cfg.maxForceN, y: 0, z: action[1]! * cfg.maxForceN }, true);
+  },
+
+  observe(world, h) {
+    const s = ballXZ(world, h);
+    return { [OBS_STATE]: Float32Array.of(s.x, s.z, s.vx, s.vz, h.goal[0] - s.x, h.goal[1] - s.z) };
+  },
+
+  rewardTerms(world, h, action, cfg) {
+    const d = distToGoal(world, h);
+    return {
+      progress: h.prevDistM - d,
+      reach: d < cfg.goalToleranceM ? 1 : 0,
+      effort: -(action[0]! * action[0]! + action[1]! * action[1]!),
+    };
+  },
+
+  isSuccess: (world, h, cfg) => distToGoal(world, h) < cfg.goalToleranceM,
+  terminalReason: () => null,
+  metrics: (world, h) => ({ distToGoalM: distToGoal(world, h) }),
+
+  render(world, h, cfg) {
+    return {
+      overlays: [{ kind: 'zone', id: 'goal', center: [h.goal[0], 0.001, h.goal[1]], halfExtentsM: [cfg.goalToleranceM, cfg.goalToleranceM], color: '#3cb371' }],
+      hud: { distToGoalM: Number(distToGoal(world, h).toFixed(3)) },
+    };
+  },
+
+  style: (h, handle) => (handle === 0 ? { name: 'ground', color: '#9aa0a6' } : { name: 'ball', color: '#e07b39' }),
+
+  /** PD controller toward the goal: force = kp·(goal − x) − kd·v, clipped to the action box. */
+  expert: () => ({
+    reset() {},
+    act(world, h) {
+      const s = ballXZ(world, h);
+      const kp = 3, kd = 0.8;
+      const fx = kp * (h.goal[0] - s.x) - kd * s.vx;
+      const fz = kp * (h.goal[1] - s.z) - kd * s.vz;
+      return Float32Array.of(Math.max(-1, Math.min(1, fx)), Math.max(-1, Math.min(1, fz)));
+    },
+  }),
+});

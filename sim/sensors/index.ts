@@ -1,0 +1,3 @@
+export * from './depth_camera.ts';
+export * from './tactile.ts';
+export * from './proprio.ts';

@@ -25,6 +25,8 @@ export interface RenderVisual {
   /** Static visuals never move; the renderer may skip their per-frame updates. */
   isStatic: boolean;
   opacity?: number;
+  /** Pose when the scene was described ([px,py,pz,qx,qy,qz,qw]); static visuals keep it, frames omit them. */
+  pose?: number[];
 }
 
 /** Scene overlays: drawn, never simulated. */

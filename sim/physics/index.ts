@@ -248,7 +248,11 @@ export function describeColliders(world: World, style: (handle: number) => { nam
     if (!shape) return;
     const parent = c.parent();
     const isStatic = !parent || parent.isFixed();
-    out.push({ id: c.handle, name: st?.name ?? `collider${c.handle}`, shape, color: st?.color ?? (isStatic ? '#8a8f98' : '#4a90d9'), isStatic });
+    const t = c.translation(), r = c.rotation();
+    out.push({
+      id: c.handle, name: st?.name ?? `collider${c.handle}`, shape, color: st?.color ?? (isStatic ? '#8a8f98' : '#4a90d9'), isStatic,
+      pose: [t.x, t.y, t.z, r.x, r.y, r.z, r.w],
+    });
   });
   out.sort((a, b) => a.id - b.id);
   return out;

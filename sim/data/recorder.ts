@@ -1,0 +1,318 @@
+/**
+ * MCAP recordings of rollouts (DESIGN.md §3): enough to watch an episode and to re-simulate it bit-exactly.
+ *
+ * Channels (JSON messages, each with a JSON Schema; logTime = simulated time, episodes laid end to end):
+ * | topic                | schema              | when                    | content                                                     |
+ * |----------------------|---------------------|-------------------------|-------------------------------------------------------------|
+ * | /stride/meta         | stride.Meta         | once, first             | formatVersion, sceneId, overrides, engineVersion, policy, command, parent, ctrlDtSec, features |
+ * | /stride/scene        | stride.EpisodeStart | after each reset        | episode, seed, options, initialStateHash, RenderScene        |
+ * | /stride/step         | stride.Step         | after each env step     | episode, step, action, reward, terminated, truncated, metrics, reason, stateHash |
+ * | /stride/frame        | stride.Frame        | after reset and steps   | episode, t (actions applied so far), RenderFrame             |
+ * | /stride/observation  | stride.Observation  | after reset and steps   | episode, t, observation (key → number[])                     |
+ * | /stride/episode      | stride.EpisodeEnd   | at each episode end     | episode, EpisodeSummary                                      |
+ *
+ * `stateHash` is `env.stateHash()` (sha256 of the full snapshot) after the step; `verifyRecording` (replay.ts) re-creates
+ * the env from the meta, replays the actions and compares every hash.
+ *
+ * The file is written to `<file>.tmp-<pid>-<rand>` and renamed on `close()`; `abort()` deletes it. Writes to the MCAP
+ * writer are chained (it needs each call to finish before the next) so the synchronous rollout loop can call the hooks.
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { McapWriter, type IWritable } from '@mcap/core';
+import type { Observation } from '../core/features.ts';
+import type { EpisodeHooks, EpisodeSummary } from '../core/rollout.ts';
+import type { SceneEnv } from '../core/scene_env.ts';
+import { engineVersion } from '../physics/index.ts';
+
+export const RECORDING_FORMAT_VERSION = 1;
+
+export const TOPICS = {
+  meta: '/stride/meta',
+  scene: '/stride/scene',
+  step: '/stride/step',
+  frame: '/stride/frame',
+  observation: '/stride/observation',
+  episode: '/stride/episode',
+} as const;
+
+export interface RecordingParent {
+  /** The recording this one was forked from. */
+  file: string;
+  episode: number;
+  step: number;
+}
+
+export interface RecorderOptions {
+  /** Name of the policy that acted (builtin name or run directory). */
+  policy: string;
+  /** Scene config overrides the env was made with (dotted paths), so a replay makes the same env. */
+  overrides?: Record<string, unknown>;
+  /** The command line that produced the recording. */
+  command?: string;
+  parent?: RecordingParent;
+  /** Also write observations (default true; large for depth images). */
+  observations?: boolean;
+}
+
+export interface RecordingMetaMessage {
+  formatVersion: number;
+  sceneId: string;
+  overrides: Record<string, unknown>;
+  engineVersion: string;
+  policy: string;
+  command: string;
+  parent: RecordingParent | null;
+  ctrlDtSec: number;
+  features: { observation: unknown; action: unknown };
+}
+
+// --- JSON Schemas of the channels ---
+
+const num = { type: 'number' };
+const str = { type: 'string' };
+const int = { type: 'integer' };
+const numMap = { type: 'object', additionalProperties: num };
+const frameSchema = {
+  type: 'object',
+  properties: {
+    step: int, tSec: num, ids: { type: 'array', items: int },
+    poses: { type: 'array', items: num, description: '7 per id: px, py, pz, qx, qy, qz, qw' },
+    overlays: { type: 'array', items: { type: 'object' } }, hud: { type: 'object' },
+  },
+  required: ['step', 'tSec', 'ids', 'poses'],
+};
+const SCHEMAS: Record<keyof typeof TOPICS, { name: string; schema: object }> = {
+  meta: {
+    name: 'stride.Meta',
+    schema: {
+      type: 'object',
+      properties: {
+        formatVersion: int, sceneId: str, overrides: { type: 'object' }, engineVersion: str, policy: str, command: str,
+        parent: { type: ['object', 'null'], properties: { file: str, episode: int, step: int } }, ctrlDtSec: num,
+        features: { type: 'object' },
+      },
+      required: ['formatVersion', 'sceneId', 'overrides', 'engineVersion', 'policy'],
+    },
+  },
+  scene: {
+    name: 'stride.EpisodeStart',
+    schema: {
+      type: 'object',
+      properties: {
+        episode: int, seed: num, options: { type: ['object', 'null'] }, initialStateHash: str,
+        scene: { type: 'object', properties: { sceneId: str, visuals: { type: 'array', items: { type: 'object' } }, focus: { type: 'array', items: num } } },
+      },
+      required: ['episode', 'seed', 'initialStateHash', 'scene'],
+    },
+  },
+  step: {
+    name: 'stride.Step',
+    schema: {
+      type: 'object',
+      properties: {
+        episode: int, step: { ...int, description: '0-based index of the action in the episode' },
+        action: { type: 'array', items: num }, reward: num, terminated: { type: 'boolean' }, truncated: { type: 'boolean' },
+        metrics: numMap, reason: { type: ['string', 'null'] },
+        stateHash: { ...str, description: 'sha256 (hex) of the env snapshot after the step' },
+      },
+      required: ['episode', 'step', 'action', 'reward', 'terminated', 'truncated', 'metrics', 'stateHash'],
+    },
+  },
+  frame: {
+    name: 'stride.Frame',
+    schema: { type: 'object', properties: { episode: int, t: int, frame: frameSchema }, required: ['episode', 't', 'frame'] },
+  },
+  observation: {
+    name: 'stride.Observation',
+    schema: {
+      type: 'object',
+      properties: { episode: int, t: int, observation: { type: 'object', additionalProperties: { type: 'array', items: num } } },
+      required: ['episode', 't', 'observation'],
+    },
+  },
+  episode: {
+    name: 'stride.EpisodeEnd',
+    schema: {
+      type: 'object',
+      properties: {
+        episode: int,
+        summary: {
+          type: 'object',
+          properties: { seed: num, return: num, length: int, success: { type: 'boolean' }, metrics: numMap, reason: str, finalStateHash: str },
+        },
+      },
+      required: ['episode', 'summary'],
+    },
+  },
+};
+
+/** An IWritable over a file descriptor (synchronous writes). */
+class FdWritable implements IWritable {
+  private pos = 0n;
+  constructor(private readonly fd: number) {}
+  async write(buffer: Uint8Array): Promise<void> {
+    let off = 0;
+    while (off < buffer.length) off += writeSync(this.fd, buffer, off, buffer.length - off);
+    this.pos += BigInt(buffer.length);
+  }
+  position(): bigint { return this.pos; }
+}
+
+const liveTemps = new Set<string>();
+let exitHookInstalled = false;
+
+function obsToJson(obs: Observation): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const [k, v] of Object.entries(obs)) out[k] = Array.from(v);
+  return out;
+}
+
+export class EpisodeRecorder {
+  private chain: Promise<void> = Promise.resolve();
+  private error: unknown = null;
+  private readonly enc = new TextEncoder();
+  private episode = -1;
+  private seq = 0;
+  /** logTime of the current episode's reset, ns. */
+  private episodeBaseNs = 0n;
+  /** logTime of the latest message, ns. */
+  private lastNs = 0n;
+  private frameIds: number[] = [];
+  private state: 'open' | 'closed' | 'aborted' = 'open';
+
+  private constructor(
+    readonly file: string,
+    private readonly tmp: string,
+    private readonly fd: number,
+    private readonly writer: McapWriter,
+    private readonly channels: Record<keyof typeof TOPICS, number>,
+    private readonly env: SceneEnv,
+    private readonly withObs: boolean,
+  ) {}
+
+  /** Open a recording of `env`'s episodes; call `episodeHooks(seed)` per episode, `endEpisode`, then `close()`. */
+  static async create(file: string, env: SceneEnv, opts: RecorderOptions): Promise<EpisodeRecorder> {
+    const target = resolve(file);
+    mkdirSync(dirname(target), { recursive: true });
+    const tmp = `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+    const fd = openSync(tmp, 'w');
+    liveTemps.add(tmp);
+    if (!exitHookInstalled) {
+      exitHookInstalled = true;
+      process.on('exit', () => { for (const t of liveTemps) rmSync(t, { force: true }); });
+    }
+    try {
+      const writer = new McapWriter({ writable: new FdWritable(fd), useChunks: true, chunkSize: 1024 * 1024 });
+      await writer.start({ profile: '', library: 'stride' });
+      const channels = {} as Record<keyof typeof TOPICS, number>;
+      for (const key of Object.keys(TOPICS) as (keyof typeof TOPICS)[]) {
+        const s = SCHEMAS[key];
+        const schemaId = await writer.registerSchema({ name: s.name, encoding: 'jsonschema', data: new TextEncoder().encode(JSON.stringify(s.schema)) });
+        channels[key] = await writer.registerChannel({ topic: TOPICS[key], schemaId, messageEncoding: 'json', metadata: new Map() });
+      }
+      const rec = new EpisodeRecorder(target, tmp, fd, writer, channels, env, opts.observations ?? true);
+      const meta: RecordingMetaMessage = {
+        formatVersion: RECORDING_FORMAT_VERSION,
+        sceneId: env.id,
+        overrides: opts.overrides ?? {},
+        engineVersion: engineVersion(),
+        policy: opts.policy,
+        command: opts.command ?? '',
+        parent: opts.parent ?? null,
+        ctrlDtSec: env.ctrlDtSec,
+        features: { observation: env.observationFeatures, action: env.actionFeatures },
+      };
+      rec.push('meta', 0n, meta);
+      await rec.chain;
+      return rec;
+    } catch (e) {
+      closeSync(fd);
+      rmSync(tmp, { force: true });
+      liveTemps.delete(tmp);
+      throw e;
+    }
+  }
+
+  /** Hooks for `runEpisode(env, seed, policy, hooks)`; `options` are the reset options, if any. */
+  episodeHooks(seed: number, options?: Record<string, unknown>): EpisodeHooks {
+    this.mustBeOpen();
+    this.episode++;
+    const ep = this.episode;
+    this.episodeBaseNs = this.episode === 0 ? 0n : this.lastNs + this.ns(this.env.ctrlDtSec);
+    const env = this.env;
+    return {
+      onReset: (obs) => {
+        const scene = env.renderScene();
+        this.frameIds = scene.visuals.filter((v) => !v.isStatic).map((v) => v.id);
+        const t0 = this.episodeBaseNs;
+        this.push('scene', t0, { episode: ep, seed, options: options ?? null, initialStateHash: env.stateHash(), scene });
+        this.push('frame', t0, { episode: ep, t: 0, frame: env.renderFrame(this.frameIds) });
+        if (this.withObs) this.push('observation', t0, { episode: ep, t: 0, observation: obsToJson(obs) });
+      },
+      onStep: (t, action, r) => {
+        const ts = this.episodeBaseNs + this.ns((t + 1) * env.ctrlDtSec);
+        const reason = r.info.reason;
+        this.push('step', ts, {
+          episode: ep, step: t, action: Array.from(action), reward: r.reward, terminated: r.terminated, truncated: r.truncated,
+          metrics: r.metrics, reason: typeof reason === 'string' ? reason : null, stateHash: env.stateHash(),
+        });
+        this.push('frame', ts, { episode: ep, t: t + 1, frame: env.renderFrame(this.frameIds) });
+        if (this.withObs) this.push('observation', ts, { episode: ep, t: t + 1, observation: obsToJson(r.obs) });
+      },
+    };
+  }
+
+  endEpisode(summary: EpisodeSummary): void {
+    this.mustBeOpen();
+    if (this.episode < 0) throw new Error('recorder: endEpisode() before episodeHooks()');
+    this.push('episode', this.lastNs, { episode: this.episode, summary });
+  }
+
+  /** Flush, finish the MCAP file and move it into place. */
+  async close(): Promise<void> {
+    this.mustBeOpen();
+    try {
+      await this.chain;
+      if (this.error) throw this.error;
+      await this.writer.end();
+      fsyncSync(this.fd);
+      closeSync(this.fd);
+      this.state = 'closed';
+      renameSync(this.tmp, this.file);
+      liveTemps.delete(this.tmp);
+    } catch (e) {
+      await this.abort();
+      throw new Error(`recorder: could not write ${this.file}: ${(e as Error).message}`);
+    }
+  }
+
+  /** Stop and delete the partial recording; nothing is left at the target path. */
+  async abort(): Promise<void> {
+    if (this.state === 'aborted') return;
+    const wasOpen = this.state === 'open';
+    this.state = 'aborted';
+    await this.chain.catch(() => undefined);
+    if (wasOpen) { try { closeSync(this.fd); } catch { /* already closed */ } }
+    rmSync(this.tmp, { force: true });
+    liveTemps.delete(this.tmp);
+  }
+
+  // --- internals ---
+
+  private ns(sec: number): bigint {
+    return BigInt(Math.round(sec * 1e9));
+  }
+
+  private push(topic: keyof typeof TOPICS, logTime: bigint, value: unknown): void {
+    if (logTime > this.lastNs) this.lastNs = logTime;
+    const data = this.enc.encode(JSON.stringify(value));
+    const msg = { channelId: this.channels[topic], sequence: this.seq++, logTime, publishTime: logTime, data };
+    this.chain = this.chain.then(() => (this.error ? undefined : this.writer.addMessage(msg))).catch((e) => { this.error ??= e; });
+  }
+
+  private mustBeOpen(): void {
+    if (this.state !== 'open') throw new Error(`recorder: ${this.file} is ${this.state}`);
+  }
+}

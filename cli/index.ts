@@ -5,6 +5,8 @@ import { Command } from 'commander';
 import { register as registerScenes } from './scenes.ts';
 import { register as registerRollout } from './rollout.ts';
 import { register as registerBench } from './bench.ts';
+import { register as registerDemos } from './demos.ts';
+import { register as registerReplay } from './replay.ts';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command();
@@ -16,6 +18,8 @@ export async function main(argv: string[]): Promise<void> {
   registerScenes(program);
   registerRollout(program);
   registerBench(program);
+  registerDemos(program);
+  registerReplay(program);
   // Later subcommands register here, one line each.
   await program.parseAsync(argv);
 }

@@ -125,8 +125,9 @@ export function decodeNpy(bytes: Uint8Array, name = '<npy>'): NpyArray {
   const have = bytes.length - dataStart;
   if (have < expectBytes) fail(`truncated data (${have} of ${expectBytes} bytes for shape [${shape.join(', ')}])`);
   if (have > expectBytes) fail(`${have - expectBytes} trailing bytes after data of shape [${shape.join(', ')}]`);
-  // Copy into a fresh, aligned buffer.
-  const raw = bytes.slice(dataStart, dataStart + expectBytes);
+  // Copy into a fresh, aligned buffer (Buffer#slice would be a view into a shared pool).
+  const raw = new Uint8Array(expectBytes);
+  raw.set(bytes.subarray(dataStart, dataStart + expectBytes));
   const data = dtype === 'float32' ? new Float32Array(raw.buffer, 0, n) : dtype === 'int32' ? new Int32Array(raw.buffer, 0, n) : raw;
   return { dtype, shape, data };
 }

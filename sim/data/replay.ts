@@ -81,7 +81,8 @@ export async function readRecording(file: string): Promise<Recording> {
 
   const reader = new McapStreamReader({ validateCrcs: true });
   const topicOf = new Map<number, string>();
-  const messages: { topic: string; data: Uint8Array }[] = [];
+  const dec = new TextDecoder();
+  const messages: { topic: string; text: string }[] = [];
   try {
     reader.append(bytes);
     for (let rec; (rec = reader.nextRecord()); ) {
@@ -89,7 +90,7 @@ export async function readRecording(file: string): Promise<Recording> {
       else if (rec.type === 'Message') {
         const topic = topicOf.get(rec.channelId);
         if (topic === undefined) fail(`message on unknown channel ${rec.channelId}`);
-        messages.push({ topic: topic!, data: rec.data });
+        messages.push({ topic: topic!, text: dec.decode(rec.data) });
       }
     }
   } catch (e) {
@@ -99,7 +100,6 @@ export async function readRecording(file: string): Promise<Recording> {
   }
   if (!reader.done()) fail(`truncated (${reader.bytesRemaining()} bytes of an incomplete record at the end, no footer)`);
 
-  const dec = new TextDecoder();
   let meta: RecordingMeta | null = null;
   const episodes: RecordedEpisode[] = [];
   const epAt = (i: number, what: string): RecordedEpisode => {
@@ -109,7 +109,7 @@ export async function readRecording(file: string): Promise<Recording> {
   };
   for (const [n, m] of messages.entries()) {
     let v: Record<string, unknown>;
-    try { v = JSON.parse(dec.decode(m.data)); } catch { return fail(`message ${n} on ${m.topic} is not valid JSON`); }
+    try { v = JSON.parse(m.text); } catch { return fail(`message ${n} on ${m.topic} is not valid JSON`); }
     switch (m.topic) {
       case TOPICS.meta:
         meta = v as unknown as RecordingMeta;

@@ -7,19 +7,20 @@ import { register as registerRollout } from './rollout.ts';
 import { register as registerBench } from './bench.ts';
 import { register as registerDemos } from './demos.ts';
 import { register as registerReplay } from './replay.ts';
+import { register as registerView } from './view.ts';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command();
   program
     .name('stride')
     .description('Train robot and driving policies in simulation, watch them, deploy them.')
-    .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
+    .configureOutput({ outputError: (str, write) => write(`stride: ${str.replace(/^error: /, '').split('\n')[0]}\n`) });
   registerScenes(program);
   registerRollout(program);
   registerBench(program);
   registerDemos(program);
   registerReplay(program);
+  registerView(program);
   // Later subcommands register here, one line each.
   await program.parseAsync(argv);
 }

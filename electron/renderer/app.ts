@@ -1,0 +1,448 @@
+/**
+ * The viewer UI (same code in Electron and in the browser): tabs Replay / Live / Training / Results around one 3D stage.
+ *
+ * Replay: open an MCAP recording (the host reads it), pick an episode, scrub/play/step at a speed, read the current
+ * frame's metrics, and fork from the current frame with another policy/goal/intent/guidance.
+ * Live: pick a scene and a policy, run it in the host (off the UI thread), reset with a seed.
+ * Training: follow a run's metrics.jsonl (polled once a second). Results: plots of results/*.json.
+ *
+ * `window.__strideDebug` is a small read-only window into the stage for tests and benchmarks.
+ */
+import type { EpisodeData, Events, RecordingInfo, Responses, StrideApi } from '../shared/ipc.ts';
+import type { RenderFrame, RenderScene } from '../../sim/core/render.ts';
+import { Stage } from './stage.ts';
+import { connect } from './transport.ts';
+import { Chart, findTables, groupRows } from './plots.ts';
+
+type Tab = 'replay' | 'live' | 'training' | 'results';
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`missing element #${id}`);
+  return el as T;
+};
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, text?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  Object.assign(e, props);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function fmt(v: unknown): string {
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : Math.abs(v) >= 1000 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : v.toFixed(3);
+  if (typeof v === 'boolean') return v ? 'yes' : 'no';
+  return String(v);
+}
+
+class App {
+  private api: StrideApi;
+  private rawWs: { sendRaw(t: string): Promise<unknown> } | null;
+  private stage: Stage;
+  private tab: Tab = 'replay';
+  private init!: Responses['app:init'];
+
+  // replay state
+  private rec: RecordingInfo | null = null;
+  private ep: EpisodeData | null = null;
+  private index = 0;
+  private playing = false;
+  private speed = 1;
+  private playAccumMs = 0;
+  private lastTickMs = 0;
+
+  // live state
+  private liveInfo: Events['live:scene'] | null = null;
+  private liveFrame: Events['live:frame'] | null = null;
+  private pendingLive: Events['live:frame'] | null = null;
+  private delays: number[] = [];
+  private liveRet = 0;
+
+  // what is on stage
+  private shownScene: RenderScene | null = null;
+  private shownFrame: RenderFrame | null = null;
+  private source: 'replay' | 'live' | 'none' = 'none';
+  private fpsFrames: number[] = [];
+
+  // training/results
+  private charts = new Map<string, Chart>();
+  private runRows: Record<string, unknown>[] = [];
+  private runNext = 0;
+  private runName = '';
+  private pollTimer: number | null = null;
+
+  constructor() {
+    const c = connect();
+    this.api = c.api;
+    this.rawWs = c.ws;
+    const bench = new URLSearchParams(location.search).has('bench');
+    this.stage = new Stage($<HTMLCanvasElement>('stage'), { shadowMapSize: bench ? 1024 : 2048, antialias: !bench });
+    this.stage.onDraw = (now) => this.afterDraw(now);
+    new ResizeObserver(() => this.stage.resize()).observe($('view3d'));
+    this.bindUi();
+    this.api.on('live:scene', (d) => this.onLiveScene(d));
+    this.api.on('live:frame', (d) => { this.pendingLive = d; });
+    this.api.on('live:ended', (d) => this.status(`live episode ended: ${d.reason}, return ${d.return.toFixed(3)}, ${d.length} steps, success ${d.success ? 'yes' : 'no'}${d.file ? ` — branch recorded to ${d.file}` : ''}`));
+    this.api.on('app:open', (d) => void this.guard(() => this.openRecording(d.file)));
+    this.api.on('live:error', (d) => this.status(`live error: ${d.message}`, true));
+    this.exposeDebug(bench);
+    requestAnimationFrame((t) => this.loop(t));
+  }
+
+  async start(): Promise<void> {
+    this.init = await this.api.invoke('app:init', {});
+    const sceneSel = $<HTMLSelectElement>('live-scene');
+    for (const s of this.init.scenes) sceneSel.append(el('option', { value: s.id }, `${s.id}`));
+    const defaultScene = this.init.scenes.find((s) => s.id === 'toy/point_reach') ?? this.init.scenes[0];
+    if (defaultScene) sceneSel.value = defaultScene.id;
+    const dl = $('policy-list');
+    for (const p of this.init.policies) dl.append(el('option', { value: p }));
+    $('mode-label').textContent = this.init.mode === 'electron' ? 'app' : 'web';
+    if (this.init.run) { $<HTMLInputElement>('run-path').value = this.init.run; }
+    if (this.init.file) {
+      $<HTMLInputElement>('rec-path').value = this.init.file;
+      await this.openRecording(this.init.file);
+    } else if (this.init.run) {
+      this.setTab('training');
+    } else {
+      this.setTab('live');
+    }
+    document.body.dataset.ready = '1';
+  }
+
+  // --- UI wiring ---------------------------------------------------------------------------------------------------
+
+  private bindUi(): void {
+    for (const t of ['replay', 'live', 'training', 'results'] as Tab[]) $(`tab-${t}`).addEventListener('click', () => this.setTab(t));
+    $('rec-open').addEventListener('click', () => void this.guard(() => this.openRecording($<HTMLInputElement>('rec-path').value.trim())));
+    $<HTMLSelectElement>('rec-episode').addEventListener('change', (e) => void this.guard(() => this.loadEpisode(Number((e.target as HTMLSelectElement).value))));
+    const slider = $<HTMLInputElement>('timeline');
+    slider.addEventListener('input', () => { this.playing = false; this.updatePlayButton(); this.seek(Number(slider.value)); });
+    $('btn-play').addEventListener('click', () => this.togglePlay());
+    $('btn-prev').addEventListener('click', () => { this.playing = false; this.updatePlayButton(); this.seek(this.index - 1); });
+    $('btn-next').addEventListener('click', () => { this.playing = false; this.updatePlayButton(); this.seek(this.index + 1); });
+    $<HTMLSelectElement>('speed').addEventListener('change', (e) => { this.speed = Number((e.target as HTMLSelectElement).value); });
+    $('btn-fork').addEventListener('click', () => void this.guard(() => this.fork()));
+    $('live-start').addEventListener('click', () => void this.guard(() => this.liveStart()));
+    $('live-reset').addEventListener('click', () => void this.guard(async () => {
+      this.liveRet = 0;
+      await this.api.invoke('live:reset', { seed: this.seedInput('live-seed') });
+    }));
+    $('live-pause').addEventListener('click', () => void this.guard(async () => {
+      const btn = $('live-pause');
+      const paused = btn.dataset.paused !== '1';
+      await this.api.invoke('live:pause', { paused });
+      btn.dataset.paused = paused ? '1' : '0';
+      btn.textContent = paused ? 'Resume' : 'Pause';
+    }));
+    $('live-stop').addEventListener('click', () => void this.guard(() => this.api.invoke('live:stop', {})));
+    $<HTMLInputElement>('follow').addEventListener('change', (e) => this.stage.setFollow((e.target as HTMLInputElement).checked));
+    $('btn-frame').addEventListener('click', () => this.stage.frameAll());
+    $('run-follow').addEventListener('click', () => { this.runName = ''; void this.guard(() => this.pollRun()); });
+    $('results-refresh').addEventListener('click', () => void this.guard(() => this.loadResults()));
+    window.addEventListener('keydown', (e) => {
+      if ((e.target as HTMLElement).tagName === 'INPUT' || this.tab !== 'replay') return;
+      if (e.key === ' ') { e.preventDefault(); this.togglePlay(); }
+      if (e.key === 'ArrowRight') this.seek(this.index + 1);
+      if (e.key === 'ArrowLeft') this.seek(this.index - 1);
+    });
+  }
+
+  private async guard(fn: () => Promise<unknown>): Promise<void> {
+    try { await fn(); } catch (e) { this.status(e instanceof Error ? e.message : String(e), true); }
+  }
+
+  private status(msg: string, error = false): void {
+    const s = $('status');
+    s.textContent = msg;
+    s.classList.toggle('error', error);
+  }
+
+  private setTab(t: Tab): void {
+    this.tab = t;
+    for (const x of ['replay', 'live', 'training', 'results'] as Tab[]) {
+      $(`tab-${x}`).classList.toggle('active', x === t);
+      $(`panel-${x}`).hidden = x !== t;
+    }
+    const plots = t === 'training' || t === 'results';
+    $('view3d').hidden = plots;
+    $('plots').hidden = !plots;
+    $('timeline-bar').hidden = t !== 'replay';
+    document.body.dataset.tab = t;
+    if (this.pollTimer !== null) { clearInterval(this.pollTimer); this.pollTimer = null; }
+    for (const c of this.charts.values()) c.destroy();
+    this.charts.clear();
+    $('plots').replaceChildren();
+    if (t === 'training') {
+      this.runName = '';
+      void this.guard(() => this.pollRun());
+      this.pollTimer = window.setInterval(() => void this.guard(() => this.pollRun()), 1000);
+    }
+    if (t === 'results') void this.guard(() => this.loadResults());
+    if (t === 'replay' && this.ep) this.showReplayFrame();
+    if (!plots) requestAnimationFrame(() => this.stage.resize());
+  }
+
+  private seedInput(id: string): number {
+    const v = Number($<HTMLInputElement>(id).value);
+    if (!Number.isInteger(v) || v < 0) throw new Error('seed must be a non-negative integer');
+    return v;
+  }
+
+  // --- replay --------------------------------------------------------------------------------------------------------
+
+  private async openRecording(file: string): Promise<void> {
+    if (!file) throw new Error('enter the path of an .mcap recording');
+    this.status(`opening ${file}…`);
+    this.rec = await this.api.invoke('recording:open', { file });
+    const sel = $<HTMLSelectElement>('rec-episode');
+    sel.replaceChildren(...this.rec.episodes.map((e) => el('option', { value: String(e.index) }, `#${e.index} seed ${e.seed} · ${e.length} steps · ${e.success ? 'success' : e.reason || 'fail'}`)));
+    const m = this.rec.meta;
+    $('rec-meta').textContent = `${m.sceneId} · policy ${m.policy} · ${this.rec.episodes.length} episode(s)${m.parent ? ` · fork of ${m.parent.file.split('/').pop()} ep ${m.parent.episode} step ${m.parent.step}` : ''}`;
+    this.setTab('replay');
+    await this.loadEpisode(0);
+    this.status(`opened ${file}`);
+  }
+
+  private async loadEpisode(i: number): Promise<void> {
+    this.ep = await this.api.invoke('recording:episode', { episode: i });
+    const slider = $<HTMLInputElement>('timeline');
+    slider.min = '0';
+    slider.max = String(Math.max(0, this.ep.steps.length - 1));
+    this.source = 'replay';
+    this.shownScene = null;
+    this.index = 0;
+    this.playing = false;
+    this.updatePlayButton();
+    this.showReplayFrame();
+  }
+
+  private seek(i: number): void {
+    if (!this.ep) return;
+    this.index = Math.max(0, Math.min(this.ep.steps.length - 1, i));
+    this.showReplayFrame();
+  }
+
+  private showReplayFrame(): void {
+    if (!this.ep || !this.ep.steps.length) return;
+    if (this.source !== 'replay' || this.shownScene !== this.ep.scene) {
+      this.source = 'replay';
+      this.stage.setScene(this.ep.scene);
+      this.shownScene = this.ep.scene;
+    }
+    const s = this.ep.steps[this.index]!;
+    this.stage.setFrame(s.frame);
+    this.shownFrame = s.frame;
+    $<HTMLInputElement>('timeline').value = String(this.index);
+    $('step-label').textContent = `step ${s.frame.step} / ${this.ep.steps[this.ep.steps.length - 1]!.frame.step} · t ${s.frame.tSec.toFixed(2)} s`;
+    let ret = 0;
+    for (let i = 0; i <= this.index; i++) ret += this.ep.steps[i]!.reward;
+    this.renderMetrics('rec-metrics', { reward: s.reward, return: ret, ...s.metrics, ...s.frame.hud, action: s.action.map((a) => a.toFixed(2)).join(' ') });
+    this.renderHud(this.rec?.meta.sceneId ?? this.ep.scene.sceneId, this.rec?.meta.policy ?? '', s.frame, { reward: s.reward, return: ret, ...s.metrics });
+  }
+
+  private togglePlay(): void {
+    if (!this.ep) return;
+    if (!this.playing && this.index >= this.ep.steps.length - 1) this.seek(0);
+    this.playing = !this.playing;
+    this.playAccumMs = 0;
+    this.updatePlayButton();
+  }
+
+  private updatePlayButton(): void { $('btn-play').textContent = this.playing ? 'Pause' : 'Play'; }
+
+  private async fork(): Promise<void> {
+    if (!this.ep || !this.rec) throw new Error('open a recording first');
+    const s = this.ep.steps[this.index]!;
+    const goalTxt = $<HTMLInputElement>('fork-goal').value.trim();
+    const intentTxt = $<HTMLInputElement>('fork-intent').value.trim();
+    const guidTxt = $<HTMLInputElement>('fork-guidance').value.trim();
+    const payload: Parameters<StrideApi['invoke']>[1] & Record<string, unknown> = {
+      episode: this.ep.episode, step: s.frame.step, policy: $<HTMLInputElement>('fork-policy').value.trim() || 'expert', speed: this.speed,
+    };
+    if (goalTxt) payload.goal = goalTxt.split(/[\s,]+/).map(Number);
+    if (intentTxt) payload.intent = Number(intentTxt);
+    if (guidTxt) payload.guidance = Number(guidTxt);
+    this.playing = false;
+    this.updatePlayButton();
+    const r = await this.api.invoke('fork:start', payload as never) as Responses['fork:start'];
+    const out = $('fork-result');
+    out.textContent = `${r.match ? '✓ restored state matches' : '✗ restored state DIFFERS from'} the recording at step ${r.parent.step} (${r.branchHash.slice(0, 12)}…). Branch → ${r.file}`;
+    out.classList.toggle('error', !r.match);
+    (document.body.dataset as DOMStringMap).forkFile = r.file;
+    this.setTab('live');
+  }
+
+  // --- live ----------------------------------------------------------------------------------------------------------
+
+  private async liveStart(): Promise<void> {
+    this.liveRet = 0;
+    const policy = $<HTMLInputElement>('live-policy').value.trim() || 'expert';
+    await this.api.invoke('live:start', {
+      sceneId: $<HTMLSelectElement>('live-scene').value, policy, seed: this.seedInput('live-seed'), speed: Number($<HTMLSelectElement>('live-speed').value),
+    });
+    const b = $('live-pause');
+    b.dataset.paused = '0';
+    b.textContent = 'Pause';
+  }
+
+  private onLiveScene(d: Events['live:scene']): void {
+    this.liveInfo = d;
+    this.liveRet = 0;
+    this.pendingLive = null;
+    this.source = 'live';
+    this.stage.setScene(d.scene);
+    this.shownScene = d.scene;
+    this.playing = false;
+    if (this.tab !== 'live') this.setTab('live');
+    $('live-info').textContent = `${d.sceneId} · ${d.policy} · seed ${d.seed}${d.branchOf ? ` · branch of episode ${d.branchOf.episode} at step ${d.branchOf.step}` : ''}`;
+  }
+
+  private applyLive(d: Events['live:frame']): void {
+    if (this.source !== 'live' || !this.liveInfo) return;
+    this.stage.setFrame(d.frame);
+    this.shownFrame = d.frame;
+    this.liveFrame = d;
+    if (d.seq > 0) this.liveRet += d.reward;
+    this.renderMetrics('live-metrics', { reward: d.reward, return: this.liveRet, ...d.metrics, ...d.frame.hud });
+    this.renderHud(this.liveInfo.sceneId, this.liveInfo.policy, d.frame, { reward: d.reward, return: this.liveRet, ...d.metrics });
+  }
+
+  // --- HUD and tables ------------------------------------------------------------------------------------------------
+
+  private renderHud(sceneId: string, policy: string, f: RenderFrame, m: Record<string, number | string | boolean>): void {
+    const rows: [string, string][] = [['scene', sceneId], ['policy', policy], ['step', `${f.step}  (t ${f.tSec.toFixed(2)} s)`]];
+    const terms = Object.entries(m).filter(([k]) => k.startsWith('reward/'));
+    rows.push(['reward', fmt(m.reward ?? 0)], ['return', fmt(m.return ?? 0)]);
+    for (const [k, v] of terms) rows.push([`  ${k.slice(7)}`, fmt(v)]);
+    for (const [k, v] of Object.entries(f.hud)) rows.push([k, fmt(v)]);
+    const succ = m.success === 1 || m.success === true;
+    const hud = $('hud');
+    hud.replaceChildren(...rows.map(([k, v]) => { const r = el('div', { className: 'row' }); r.append(el('span', { className: 'k' }, k), el('span', { className: 'v' }, v)); return r; }));
+    const badge = el('div', { className: `badge ${succ ? 'ok' : 'no'}` }, succ ? 'SUCCESS' : 'in progress');
+    hud.append(badge);
+  }
+
+  private renderMetrics(id: string, m: Record<string, unknown>): void {
+    const t = $(id);
+    t.replaceChildren(...Object.entries(m).map(([k, v]) => { const r = el('tr'); r.append(el('td', {}, k), el('td', {}, fmt(v))); return r; }));
+  }
+
+  // --- training & results --------------------------------------------------------------------------------------------
+
+  private async pollRun(): Promise<void> {
+    const run = $<HTMLInputElement>('run-path').value.trim();
+    if (!run) { $('run-info').textContent = 'enter a run directory (runs/<name>) to follow its metrics.jsonl'; return; }
+    if (run !== this.runName) { this.runName = run; this.runRows = []; this.runNext = 0; }
+    const r = await this.api.invoke('run:metrics', { run, fromLine: this.runNext });
+    this.runRows.push(...r.rows);
+    this.runNext = r.nextLine;
+    $('run-info').textContent = r.exists ? `${run}: ${this.runRows.length} rows (following)` : `${run}: no metrics.jsonl yet (waiting)`;
+    if (!r.rows.length && this.charts.size) return;
+    const { xs, xLabel, groups } = groupRows(this.runRows);
+    const root = $('plots');
+    for (const [ns, series] of groups) {
+      let c = this.charts.get(ns);
+      if (!c) { c = new Chart(root, ns, xLabel); this.charts.set(ns, c); }
+      c.update(xs, series);
+    }
+  }
+
+  private async loadResults(): Promise<void> {
+    const r = await this.api.invoke('results:list', {});
+    const root = $('plots');
+    for (const c of this.charts.values()) c.destroy();
+    this.charts.clear();
+    root.replaceChildren();
+    $('results-info').textContent = r.files.length ? `${r.files.length} file(s) in ${r.dir}` : `no results/*.json in ${r.dir} yet`;
+    for (const f of r.files) {
+      const tables = findTables(f.data);
+      root.append(el('h3', {}, f.name));
+      if (!tables.length) root.append(el('pre', { className: 'json' }, JSON.stringify(f.data, null, 1).slice(0, 1500)));
+      tables.slice(0, 8).forEach((t, i) => {
+        const c = new Chart(root, `${f.name}: ${t.title}`, t.xLabel);
+        c.update(t.xs, t.series);
+        this.charts.set(`${f.name}#${i}`, c);
+      });
+    }
+  }
+
+  // --- animation loop ------------------------------------------------------------------------------------------------
+
+  private loop(nowMs: number): void {
+    requestAnimationFrame((t) => this.loop(t));
+    const dt = this.lastTickMs ? Math.min(250, nowMs - this.lastTickMs) : 0;
+    this.lastTickMs = nowMs;
+    if (this.playing && this.ep && this.rec) {
+      this.playAccumMs += dt * this.speed;
+      const periodMs = this.rec.ctrlDtSec * 1000;
+      let n = 0;
+      while (this.playAccumMs >= periodMs) { this.playAccumMs -= periodMs; n++; }
+      if (n) {
+        if (this.index + n >= this.ep.steps.length - 1) { this.playing = false; this.updatePlayButton(); }
+        this.seek(this.index + n);
+      }
+    }
+    if (this.pendingLive) {
+      const d = this.pendingLive;
+      this.pendingLive = null;
+      this.applyLive(d);
+      this.drawSentAt = d.sentAtMs;
+    }
+    if (!$('view3d').hidden) this.stage.draw();
+  }
+
+  private drawSentAt = 0;
+
+  private afterDraw(nowMs: number): void {
+    this.fpsFrames.push(performance.now());
+    if (this.fpsFrames.length > 240) this.fpsFrames.shift();
+    if (this.drawSentAt) {
+      this.delays.push(nowMs - this.drawSentAt);
+      if (this.delays.length > 2000) this.delays.shift();
+      this.drawSentAt = 0;
+    }
+  }
+
+  private fps(): number {
+    const f = this.fpsFrames;
+    if (f.length < 2) return 0;
+    return ((f.length - 1) * 1000) / (f[f.length - 1]! - f[0]!);
+  }
+
+  // --- debug / bench ---------------------------------------------------------------------------------------------------
+
+  private exposeDebug(bench: boolean): void {
+    const app = this;
+    const dbg = {
+      get ready() { return document.body.dataset.ready === '1'; },
+      get tab() { return app.tab; },
+      get source() { return app.source; },
+      stats: () => app.stage.stats(),
+      poseOf: (id: number) => app.stage.poseOf(id),
+      frame: () => (app.shownFrame ? { step: app.shownFrame.step, ids: [...app.shownFrame.ids], poses: [...app.shownFrame.poses] } : null),
+      replay: () => (app.ep ? { episode: app.ep.episode, index: app.index, length: app.ep.steps.length, playing: app.playing } : null),
+      live: () => (app.liveFrame ? { seq: app.liveFrame.seq, step: app.liveFrame.frame.step, sceneId: app.liveInfo?.sceneId, branchOf: app.liveInfo?.branchOf ?? null } : null),
+      delays: () => [...app.delays],
+      fps: () => app.fps(),
+      /** Send a raw WebSocket message (web mode) and return the host's reply — for validation tests. */
+      sendRaw: (text: string) => (app.rawWs ? app.rawWs.sendRaw(text) : Promise.reject(new Error('not in web mode'))),
+      /** Draw a synthetic scene and loop through frames each animation frame (benchmarks). */
+      benchLoad: bench ? (scene: RenderScene, frames: RenderFrame[]) => {
+        app.source = 'none';
+        app.stage.setScene(scene);
+        let i = 0;
+        const tick = () => { app.stage.setFrame(frames[i++ % frames.length]!); requestAnimationFrame(tick); };
+        tick();
+      } : undefined,
+      resetFps: () => { app.fpsFrames = []; app.delays = []; },
+    };
+    Object.defineProperty(window, '__strideDebug', { value: Object.freeze(dbg), writable: false });
+  }
+}
+
+const app = new App();
+app.start().catch((e) => {
+  const s = document.getElementById('status');
+  if (s) { s.textContent = `viewer failed to start: ${e instanceof Error ? e.message : String(e)}`; s.classList.add('error'); }
+});

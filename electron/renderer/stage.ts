@@ -1,0 +1,485 @@
+/**
+ * The 3D stage: draws any scene from a RenderScene (once per episode) and RenderFrames (per step).
+ *
+ * - Bodies: one InstancedMesh per (shape, size, opacity) group, per-instance colour; visual id → (mesh, index).
+ *   Static visuals are placed once from their `pose`; frames carry the dynamic ones.
+ * - A big static box whose top is near y = 0 is the ground: drawn as a shaded plane with a 1 m grid instead.
+ * - Overlays (markers, zones, polylines, arrows, frusta, ghosts) are kept by overlay id and updated in place.
+ * - Orbit camera (three's OrbitControls) with an optional follow mode that carries the camera along with one body.
+ */
+import * as THREE from 'three';
+import { OrbitControls } from 'three/addons/controls/OrbitControls.js';
+import type { Overlay, RenderFrame, RenderScene, RenderShape, RenderVisual } from '../../sim/core/render.ts';
+
+export interface StageOptions {
+  /** Shadow map size in texels (0 = no shadows). */
+  shadowMapSize: number;
+  antialias: boolean;
+}
+
+interface Slot { mesh: THREE.InstancedMesh; index: number }
+
+const GROUND_MIN_HALF_M = 8;
+
+function isGroundVisual(v: RenderVisual): boolean {
+  if (v.shape.kind === 'ground') return true;
+  return v.isStatic && v.shape.kind === 'box' && v.shape.halfExtentsM[0] >= GROUND_MIN_HALF_M && v.shape.halfExtentsM[2] >= GROUND_MIN_HALF_M
+    && v.shape.halfExtentsM[1] <= 0.5;
+}
+
+function shapeKey(s: RenderShape): string {
+  const r = (x: number) => x.toFixed(4);
+  switch (s.kind) {
+    case 'box': return `box:${s.halfExtentsM.map(r).join(',')}`;
+    case 'sphere': return `sphere:${r(s.radiusM)}`;
+    case 'capsule': return `capsule:${r(s.radiusM)},${r(s.halfHeightM)}`;
+    case 'cylinder': return `cylinder:${r(s.radiusM)},${r(s.halfHeightM)}`;
+    case 'wheel': return `wheel:${r(s.radiusM)},${r(s.widthM)}`;
+    case 'ground': return 'ground';
+  }
+}
+
+export function geometryFor(s: RenderShape): THREE.BufferGeometry {
+  switch (s.kind) {
+    case 'box': return new THREE.BoxGeometry(2 * s.halfExtentsM[0], 2 * s.halfExtentsM[1], 2 * s.halfExtentsM[2]);
+    case 'sphere': return new THREE.SphereGeometry(s.radiusM, 24, 16);
+    case 'capsule': return new THREE.CapsuleGeometry(s.radiusM, 2 * s.halfHeightM, 6, 16);
+    case 'cylinder': return new THREE.CylinderGeometry(s.radiusM, s.radiusM, 2 * s.halfHeightM, 24);
+    case 'wheel': {
+      const g = new THREE.CylinderGeometry(s.radiusM, s.radiusM, s.widthM, 24);
+      g.rotateZ(Math.PI / 2); // axis along local X
+      return g;
+    }
+    case 'ground': return new THREE.PlaneGeometry(1, 1);
+  }
+}
+
+/** Rough bounding radius of a shape, metres (camera framing). */
+function shapeRadius(s: RenderShape): number {
+  switch (s.kind) {
+    case 'box': return Math.hypot(...s.halfExtentsM);
+    case 'sphere': return s.radiusM;
+    case 'capsule': case 'cylinder': return s.halfHeightM + s.radiusM;
+    case 'wheel': return Math.max(s.radiusM, s.widthM / 2);
+    case 'ground': return 0;
+  }
+}
+
+export interface StageStats {
+  /** Instances drawn for bodies (static + dynamic, ground excluded). */
+  instances: number;
+  /** Instances that move with frames (non-static visuals). */
+  dynamicInstances: number;
+  /** Bodies (ids) in the last applied frame. */
+  frameBodies: number;
+  /** Step of the last applied frame (-1 before the first). */
+  frameStep: number;
+  overlays: number;
+  drawCalls: number;
+  /** Frames drawn since the stage was created. */
+  drawn: number;
+}
+
+export class Stage {
+  readonly renderer: THREE.WebGLRenderer;
+  readonly scene = new THREE.Scene();
+  readonly camera: THREE.PerspectiveCamera;
+  readonly controls: OrbitControls;
+  private sun: THREE.DirectionalLight;
+  private bodies = new THREE.Group();
+  private overlayRoot = new THREE.Group();
+  private ground: THREE.Group;
+  private slots = new Map<number, Slot>();
+  private meshes: THREE.InstancedMesh[] = [];
+  private visuals = new Map<number, RenderVisual>();
+  private overlays = new Map<string, { kind: string; obj: THREE.Object3D; sig: string }>();
+  private lastFrame: RenderFrame | null = null;
+  private framed = false;
+  private followId: number | null = null;
+  private followLast = new THREE.Vector3();
+  private followOn = false;
+  private drawnCount = 0;
+  private readonly m4 = new THREE.Matrix4();
+  private readonly v3 = new THREE.Vector3();
+  private readonly q4 = new THREE.Quaternion();
+  private readonly one = new THREE.Vector3(1, 1, 1);
+  /** Called after each draw (for the sim→draw delay). */
+  onDraw: ((nowMs: number) => void) | null = null;
+
+  constructor(private canvas: HTMLCanvasElement, private opts: StageOptions = { shadowMapSize: 2048, antialias: true }) {
+    this.renderer = new THREE.WebGLRenderer({ canvas, antialias: opts.antialias, preserveDrawingBuffer: true, powerPreference: 'high-performance' });
+    this.renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
+    this.renderer.shadowMap.enabled = opts.shadowMapSize > 0;
+    this.renderer.shadowMap.type = THREE.PCFSoftShadowMap;
+    this.renderer.toneMapping = THREE.ACESFilmicToneMapping;
+    this.renderer.toneMappingExposure = 1.05;
+    const bg = new THREE.Color('#cfd8e3');
+    this.scene.background = bg;
+    this.scene.fog = new THREE.Fog(bg, 40, 140);
+
+    this.camera = new THREE.PerspectiveCamera(50, 1, 0.02, 500);
+    this.camera.position.set(2.5, 2.2, 3.5);
+    this.controls = new OrbitControls(this.camera, canvas);
+    this.controls.enableDamping = true;
+    this.controls.dampingFactor = 0.12;
+    this.controls.maxPolarAngle = Math.PI * 0.495;
+    this.controls.target.set(0, 0.3, 0);
+
+    const hemi = new THREE.HemisphereLight('#ffffff', '#8d96a3', 1.6);
+    this.scene.add(hemi);
+    this.sun = new THREE.DirectionalLight('#fff6e8', 2.4);
+    this.sun.position.set(6, 12, 4);
+    this.sun.castShadow = opts.shadowMapSize > 0;
+    this.sun.shadow.mapSize.set(opts.shadowMapSize || 1, opts.shadowMapSize || 1);
+    this.sun.shadow.bias = -0.0004;
+    this.sun.shadow.normalBias = 0.02;
+    this.scene.add(this.sun, this.sun.target);
+
+    this.ground = this.makeGround();
+    this.scene.add(this.ground, this.bodies, this.overlayRoot);
+    this.resize();
+  }
+
+  private makeGround(): THREE.Group {
+    const g = new THREE.Group();
+    const plane = new THREE.Mesh(new THREE.PlaneGeometry(400, 400), new THREE.MeshStandardMaterial({ color: '#c9d0d8', roughness: 0.95 }));
+    plane.rotation.x = -Math.PI / 2;
+    plane.receiveShadow = true;
+    g.add(plane);
+    const minor = new THREE.GridHelper(100, 100, '#8a95a3', '#8a95a3');
+    minor.position.y = 0.002;
+    const major = new THREE.GridHelper(100, 10, '#5d6878', '#5d6878');
+    major.position.y = 0.003;
+    for (const grid of [minor, major]) {
+      const mats = Array.isArray(grid.material) ? grid.material : [grid.material];
+      for (const m of mats) { m.transparent = true; m.opacity = grid === major ? 0.9 : 0.55; m.toneMapped = false; m.depthWrite = false; }
+      g.add(grid);
+    }
+    return g;
+  }
+
+  resize(): void {
+    const w = this.canvas.clientWidth || this.canvas.width, h = this.canvas.clientHeight || this.canvas.height;
+    this.renderer.setSize(w, h, false);
+    this.camera.aspect = w / Math.max(1, h);
+    this.camera.updateProjectionMatrix();
+  }
+
+  /** Replace every body with the visuals of a new scene (a new episode). */
+  setScene(rs: RenderScene): void {
+    for (const m of this.meshes) { this.bodies.remove(m); m.geometry.dispose(); (m.material as THREE.Material).dispose(); m.dispose(); }
+    this.meshes = [];
+    this.slots.clear();
+    this.visuals.clear();
+    this.clearOverlays();
+    this.lastFrame = null;
+    this.framed = false;
+    this.ground.position.y = 0;
+
+    const groups = new Map<string, RenderVisual[]>();
+    for (const v of rs.visuals) {
+      this.visuals.set(v.id, v);
+      if (isGroundVisual(v)) {
+        if (v.pose && v.shape.kind === 'box') this.ground.position.y = v.pose[1]! + v.shape.halfExtentsM[1];
+        continue;
+      }
+      const key = `${shapeKey(v.shape)}|${v.opacity ?? 1}`;
+      let list = groups.get(key);
+      if (!list) groups.set(key, (list = []));
+      list.push(v);
+    }
+    for (const list of groups.values()) {
+      const first = list[0]!;
+      const opacity = first.opacity ?? 1;
+      const mat = new THREE.MeshStandardMaterial({ color: '#ffffff', roughness: 0.55, metalness: 0.05, transparent: opacity < 1, opacity });
+      const mesh = new THREE.InstancedMesh(geometryFor(first.shape), mat, list.length);
+      mesh.castShadow = opacity >= 1;
+      mesh.receiveShadow = true;
+      mesh.frustumCulled = false;
+      const color = new THREE.Color();
+      list.forEach((v, i) => {
+        color.set(v.color);
+        mesh.setColorAt(i, color);
+        this.slots.set(v.id, { mesh, index: i });
+        if (v.pose) this.setPose(mesh, i, v.pose, 0);
+        else mesh.setMatrixAt(i, this.m4.identity());
+      });
+      mesh.instanceMatrix.needsUpdate = true;
+      if (mesh.instanceColor) mesh.instanceColor.needsUpdate = true;
+      this.bodies.add(mesh);
+      this.meshes.push(mesh);
+    }
+    // Follow the first dynamic visual whose name suggests a base, else the first dynamic one.
+    const dyn = rs.visuals.filter((v) => !v.isStatic && !isGroundVisual(v));
+    const base = dyn.find((v) => /pelvis|torso|base|chassis|body|ego|ball/i.test(v.name)) ?? dyn[0];
+    this.followId = base ? base.id : null;
+    this.followLast.set(NaN, NaN, NaN);
+    this.controls.target.set(rs.focus[0], rs.focus[1], rs.focus[2]);
+  }
+
+  private setPose(mesh: THREE.InstancedMesh, index: number, poses: ArrayLike<number>, o: number): void {
+    this.v3.set(poses[o]!, poses[o + 1]!, poses[o + 2]!);
+    this.q4.set(poses[o + 3]!, poses[o + 4]!, poses[o + 5]!, poses[o + 6]!);
+    this.m4.compose(this.v3, this.q4, this.one);
+    mesh.setMatrixAt(index, this.m4);
+  }
+
+  /** Apply one frame: body poses and overlays (the draw happens on the next animation frame). */
+  setFrame(f: RenderFrame): void {
+    const touched = new Set<THREE.InstancedMesh>();
+    for (let i = 0; i < f.ids.length; i++) {
+      const slot = this.slots.get(f.ids[i]!);
+      if (!slot) continue;
+      this.setPose(slot.mesh, slot.index, f.poses, i * 7);
+      touched.add(slot.mesh);
+    }
+    for (const m of touched) m.instanceMatrix.needsUpdate = true;
+    this.updateOverlays(f.overlays ?? []);
+    this.lastFrame = f;
+    if (!this.framed) { this.frameAll(); this.framed = true; }
+    if (this.followOn) this.follow();
+  }
+
+  setFollow(on: boolean): void {
+    this.followOn = on;
+    this.followLast.set(NaN, NaN, NaN);
+    if (on) this.follow();
+  }
+
+  private follow(): void {
+    if (this.followId === null) return;
+    const p = this.poseOf(this.followId);
+    if (!p) return;
+    const cur = new THREE.Vector3(p[0], p[1], p[2]);
+    if (Number.isNaN(this.followLast.x)) {
+      // Re-centre on the body once, keeping the camera's offset.
+      const offset = this.camera.position.clone().sub(this.controls.target);
+      this.controls.target.copy(cur);
+      this.camera.position.copy(cur).add(offset);
+    } else {
+      const d = cur.clone().sub(this.followLast);
+      this.controls.target.add(d);
+      this.camera.position.add(d);
+    }
+    this.followLast.copy(cur);
+  }
+
+  /** Point the camera so every body (ground excluded) fits the view. */
+  frameAll(): void {
+    const box = new THREE.Box3();
+    let any = false;
+    for (const [id, v] of this.visuals) {
+      if (isGroundVisual(v)) continue;
+      const p = this.poseOf(id);
+      if (!p) continue;
+      const r = Math.min(shapeRadius(v.shape), 5);
+      box.expandByPoint(new THREE.Vector3(p[0] - r, p[1] - r, p[2] - r));
+      box.expandByPoint(new THREE.Vector3(p[0] + r, p[1] + r, p[2] + r));
+      any = true;
+    }
+    for (const o of this.overlays.values()) {
+      if (o.kind === 'marker' || o.kind === 'zone') { box.expandByPoint(o.obj.position); any = true; }
+    }
+    if (!any) return;
+    const sphere = box.getBoundingSphere(new THREE.Sphere());
+    const radius = Math.max(sphere.radius, 0.6);
+    const dist = (radius / Math.sin(THREE.MathUtils.degToRad(this.camera.fov / 2))) * 0.95;
+    const target = sphere.center.clone();
+    target.y = Math.max(target.y, this.ground.position.y + 0.1);
+    const dir = new THREE.Vector3(-0.55, 0.62, 1.0).normalize();
+    this.controls.target.copy(target);
+    this.camera.position.copy(target).addScaledVector(dir, dist);
+    this.camera.near = Math.max(0.01, dist / 200);
+    this.camera.far = Math.max(200, dist * 20);
+    this.camera.updateProjectionMatrix();
+    // Shadow camera covers the framed region.
+    const s = Math.max(radius * 1.6, 3);
+    const cam = this.sun.shadow.camera;
+    cam.left = -s; cam.right = s; cam.top = s; cam.bottom = -s; cam.near = 0.5; cam.far = 60 + s * 2;
+    cam.updateProjectionMatrix();
+    this.sun.target.position.copy(target);
+    this.sun.position.copy(target).add(new THREE.Vector3(6, 14, 5));
+    this.followLast.set(NaN, NaN, NaN);
+  }
+
+  /** The drawn pose [x, y, z, qx, qy, qz, qw] of a visual, or null when not drawn. */
+  poseOf(id: number): number[] | null {
+    const slot = this.slots.get(id);
+    if (!slot) return null;
+    slot.mesh.getMatrixAt(slot.index, this.m4);
+    const p = new THREE.Vector3(), q = new THREE.Quaternion(), s = new THREE.Vector3();
+    this.m4.decompose(p, q, s);
+    return [p.x, p.y, p.z, q.x, q.y, q.z, q.w];
+  }
+
+  stats(): StageStats {
+    let instances = 0;
+    for (const m of this.meshes) instances += m.count;
+    let dyn = 0;
+    for (const v of this.visuals.values()) if (!v.isStatic && this.slots.has(v.id)) dyn++;
+    return {
+      instances, dynamicInstances: dyn, frameBodies: this.lastFrame?.ids.length ?? 0, frameStep: this.lastFrame?.step ?? -1,
+      overlays: this.overlays.size, drawCalls: this.renderer.info.render.calls, drawn: this.drawnCount,
+    };
+  }
+
+  /** Draw now (called from the animation loop). */
+  draw(): void {
+    this.controls.update();
+    // Keep the shadow box centred under the camera target while orbiting/following.
+    const t = this.controls.target;
+    this.sun.target.position.copy(t);
+    this.sun.position.set(t.x + 6, t.y + 14, t.z + 5);
+    this.renderer.render(this.scene, this.camera);
+    this.drawnCount++;
+    this.onDraw?.(Date.now());
+  }
+
+  // --- overlays -----------------------------------------------------------------------------------------------------
+
+  private clearOverlays(): void {
+    for (const o of this.overlays.values()) disposeTree(o.obj);
+    this.overlayRoot.clear();
+    this.overlays.clear();
+  }
+
+  private updateOverlays(list: Overlay[]): void {
+    const seen = new Set<string>();
+    for (const o of list) {
+      const key = `${o.kind}:${o.id}`;
+      seen.add(key);
+      const sig = overlaySignature(o);
+      let cur = this.overlays.get(key);
+      if (cur && cur.sig !== sig && needsRebuild(o)) {
+        this.overlayRoot.remove(cur.obj);
+        disposeTree(cur.obj);
+        cur = undefined;
+      }
+      if (!cur) {
+        const obj = buildOverlay(o);
+        this.overlayRoot.add(obj);
+        cur = { kind: o.kind, obj, sig };
+        this.overlays.set(key, cur);
+      }
+      cur.sig = sig;
+      placeOverlay(cur.obj, o, this.m4);
+    }
+    for (const [key, o] of this.overlays) {
+      if (!seen.has(key)) { this.overlayRoot.remove(o.obj); disposeTree(o.obj); this.overlays.delete(key); }
+    }
+  }
+}
+
+function disposeTree(obj: THREE.Object3D): void {
+  obj.traverse((c) => {
+    const m = c as THREE.Mesh;
+    m.geometry?.dispose();
+    const mat = m.material as THREE.Material | THREE.Material[] | undefined;
+    if (Array.isArray(mat)) mat.forEach((x) => x.dispose()); else mat?.dispose();
+  });
+}
+
+/** Shape-defining part of an overlay: a change rebuilds its geometry; pure moves only re-place it. */
+function overlaySignature(o: Overlay): string {
+  switch (o.kind) {
+    case 'marker': return `${o.radiusM}|${o.color}`;
+    case 'zone': return `${o.halfExtentsM.join(',')}|${o.color}`;
+    case 'polyline': return `${o.color}|${o.dashed ?? false}|${o.points.length}|${o.points.join(',')}`;
+    case 'arrow': return `${o.color}`;
+    case 'frustum': return `${o.fovDeg}|${o.aspect}|${o.farM}|${o.color}`;
+    case 'ghost': return `${o.color}|${o.visuals.map((v) => `${v.id}:${shapeKey(v.shape)}`).join(',')}`;
+  }
+}
+
+function needsRebuild(o: Overlay): boolean {
+  return o.kind !== 'arrow';
+}
+
+function buildOverlay(o: Overlay): THREE.Object3D {
+  switch (o.kind) {
+    case 'marker': {
+      const g = new THREE.Group();
+      const ball = new THREE.Mesh(new THREE.SphereGeometry(o.radiusM, 24, 16),
+        new THREE.MeshStandardMaterial({ color: o.color, emissive: o.color, emissiveIntensity: 0.35, transparent: true, opacity: 0.55, depthWrite: false }));
+      const ring = new THREE.Mesh(new THREE.RingGeometry(o.radiusM * 1.2, o.radiusM * 1.45, 40),
+        new THREE.MeshBasicMaterial({ color: o.color, transparent: true, opacity: 0.8, side: THREE.DoubleSide, depthWrite: false }));
+      ring.rotation.x = -Math.PI / 2;
+      ring.name = 'ring';
+      g.add(ball, ring);
+      return g;
+    }
+    case 'zone': {
+      const g = new THREE.Group();
+      const [hx, hz] = o.halfExtentsM;
+      const fill = new THREE.Mesh(new THREE.PlaneGeometry(2 * hx, 2 * hz),
+        new THREE.MeshBasicMaterial({ color: o.color, transparent: true, opacity: 0.3, side: THREE.DoubleSide, depthWrite: false }));
+      fill.rotation.x = -Math.PI / 2;
+      const pts = [[-hx, -hz], [hx, -hz], [hx, hz], [-hx, hz], [-hx, -hz]].map(([x, z]) => new THREE.Vector3(x, 0.003, z));
+      const edge = new THREE.Line(new THREE.BufferGeometry().setFromPoints(pts), new THREE.LineBasicMaterial({ color: o.color }));
+      g.add(fill, edge);
+      return g;
+    }
+    case 'polyline': {
+      const pos = new Float32Array(o.points.length);
+      for (let i = 0; i < o.points.length; i += 3) { pos[i] = o.points[i]!; pos[i + 1] = o.points[i + 1]! + 0.01; pos[i + 2] = o.points[i + 2]!; }
+      const geo = new THREE.BufferGeometry();
+      geo.setAttribute('position', new THREE.BufferAttribute(pos, 3));
+      const mat = o.dashed
+        ? new THREE.LineDashedMaterial({ color: o.color, dashSize: 0.6, gapSize: 0.4 })
+        : new THREE.LineBasicMaterial({ color: o.color });
+      const line = new THREE.Line(geo, mat);
+      if (o.dashed) line.computeLineDistances();
+      return line;
+    }
+    case 'arrow':
+      return new THREE.ArrowHelper(new THREE.Vector3(1, 0, 0), new THREE.Vector3(), 1, new THREE.Color(o.color).getHex());
+    case 'frustum': {
+      // Camera looks along −Z of its pose; corners at farM.
+      const hh = Math.tan(THREE.MathUtils.degToRad(o.fovDeg / 2)) * o.farM, hw = hh * o.aspect, f = -o.farM;
+      const c = [[-hw, -hh], [hw, -hh], [hw, hh], [-hw, hh]].map(([x, y]) => new THREE.Vector3(x, y, f));
+      const apex = new THREE.Vector3();
+      const seg: THREE.Vector3[] = [];
+      for (let i = 0; i < 4; i++) seg.push(apex, c[i]!, c[i]!, c[(i + 1) % 4]!);
+      return new THREE.LineSegments(new THREE.BufferGeometry().setFromPoints(seg), new THREE.LineBasicMaterial({ color: o.color, transparent: true, opacity: 0.9 }));
+    }
+    case 'ghost': {
+      const g = new THREE.Group();
+      for (const v of o.visuals) {
+        const m = new THREE.Mesh(geometryFor(v.shape), new THREE.MeshStandardMaterial({ color: o.color, transparent: true, opacity: 0.3, depthWrite: false }));
+        g.add(m);
+      }
+      return g;
+    }
+  }
+}
+
+function placeOverlay(obj: THREE.Object3D, o: Overlay, m4: THREE.Matrix4): void {
+  switch (o.kind) {
+    case 'marker': obj.position.set(o.p[0], o.p[1], o.p[2]); break;
+    case 'zone': obj.position.set(o.center[0], o.center[1] + 0.004, o.center[2]); break;
+    case 'polyline': break;
+    case 'arrow': {
+      const a = obj as THREE.ArrowHelper;
+      const from = new THREE.Vector3(...o.from), to = new THREE.Vector3(...o.to);
+      const d = to.clone().sub(from);
+      const len = Math.max(d.length(), 1e-3);
+      a.position.copy(from);
+      a.setDirection(d.normalize());
+      a.setLength(len, Math.min(0.35 * len, 0.5), Math.min(0.2 * len, 0.3));
+      break;
+    }
+    case 'frustum':
+      obj.position.set(o.p[0], o.p[1], o.p[2]);
+      obj.quaternion.set(o.q[0], o.q[1], o.q[2], o.q[3]);
+      break;
+    case 'ghost':
+      obj.children.forEach((c, i) => {
+        const k = i * 7;
+        if (k + 6 >= o.poses.length) return;
+        c.position.set(o.poses[k]!, o.poses[k + 1]!, o.poses[k + 2]!);
+        c.quaternion.set(o.poses[k + 3]!, o.poses[k + 4]!, o.poses[k + 5]!, o.poses[k + 6]!);
+      });
+      break;
+  }
+  void m4;
+}

@@ -1,0 +1,63 @@
+/**
+ * The one policy contract shared by the trainer, the evaluator, the viewer and the robot bridge (DESIGN.md §2),
+ * plus what the training machinery needs from a method (`MethodPolicy`).
+ */
+import type { Features, Observation } from '../../sim/core/features.ts';
+import type { Rng } from '../../sim/math/rng.ts';
+import type { Horizons } from './chunking.ts';
+import type { Normalizer } from './normalizer.ts';
+import type { Ema, Params } from './params.ts';
+import type { Batch, Trainable } from '../train/trainable.ts';
+
+export interface ActOptions {
+  /** Goal for goal-conditioned policies. */
+  goal?: Float32Array;
+  /** Discrete intent/skill id. */
+  intent?: number;
+  /** Classifier-free guidance weight (0 = unconditional, 1 = conditional). */
+  guidance?: number;
+}
+
+export interface Policy {
+  readonly name: string;
+  readonly inputFeatures: Features;
+  readonly outputFeatures: Features;
+  /** Clear history/queues at an episode start. */
+  reset(): void;
+  act(obs: Observation, opts?: ActOptions): Promise<Float32Array>;
+  dispose(): void;
+}
+
+/** What the robot bridge enforces; shipped in every checkpoint manifest. Per action element. */
+export interface SafetyEnvelope {
+  actionLow: number[];
+  actionHigh: number[];
+  /** Largest allowed change of each action element between consecutive control steps. */
+  maxDeltaPerStep: number[];
+}
+
+/** Serialisable description that rebuilds a method's network anywhere (checkpoint, data-parallel worker). */
+export interface PolicySpec {
+  method: string;
+  /** Method config (network sizes, horizons, schedule…), JSON. */
+  config: Record<string, unknown>;
+  features: { observation: Features; action: Features };
+  normalizers: Record<string, import('./normalizer.ts').NormalizerJson>;
+}
+
+/** A trainable method instance: a Policy + Trainable with its spec, normalisers and optional EMA. */
+export interface MethodPolicy extends Policy, Trainable {
+  readonly method: string;
+  readonly spec: PolicySpec;
+  readonly params: Params;
+  readonly horizons: Horizons;
+  readonly normalizers: Record<string, Normalizer>;
+  /** EMA of the weights (evaluation uses it when present). */
+  ema: Ema | null;
+  /** Use the EMA weights (true) or the live weights (false) in act(). */
+  useEma: boolean;
+  /** Seed the policy's own sampling noise (diffusion) for reproducible actions. */
+  seedNoise(seed: number): void;
+  /** Training batch of `batchSize` from an offline dataset sampler (offline methods only). */
+  loss(batch: Batch, rng: Rng): ReturnType<Trainable['loss']>;
+}

@@ -1,0 +1,32 @@
+/**
+ * Methods by name (for `stride train --method`, checkpoints and data-parallel workers). Each method issue adds one
+ * entry. A method builds a MethodPolicy from a serialisable PolicySpec and a weight-init seed.
+ */
+import type { MethodPolicy, PolicySpec } from './common/policy.ts';
+import { BcPolicy, defaultBcConfig } from './bc/index.ts';
+import { DiffusionPolicy, defaultDiffusionConfig } from './diffusion/index.ts';
+
+export interface MethodDef {
+  /** Offline methods train from a dataset (--data); online ones (ppo) from environment interaction. */
+  kind: 'offline' | 'online';
+  defaultConfig(): Record<string, unknown>;
+  create(spec: PolicySpec, seed: number): MethodPolicy;
+}
+
+const methods = new Map<string, MethodDef>();
+
+export function registerMethod(name: string, def: MethodDef): void {
+  if (methods.has(name)) throw new Error(`method '${name}' registered twice`);
+  methods.set(name, def);
+}
+
+export function getMethod(name: string): MethodDef {
+  const m = methods.get(name);
+  if (!m) throw new Error(`unknown method '${name}' (known: ${[...methods.keys()].join(', ')})`);
+  return m;
+}
+
+export function listMethods(): string[] { return [...methods.keys()]; }
+
+registerMethod('bc', { kind: 'offline', defaultConfig: () => ({ ...defaultBcConfig() }), create: (s, seed) => new BcPolicy(s, seed) });
+registerMethod('diffusion', { kind: 'offline', defaultConfig: () => ({ ...defaultDiffusionConfig() }), create: (s, seed) => new DiffusionPolicy(s, seed) });

@@ -7,13 +7,14 @@ import { CliError } from './util.ts';
 
 export const BUILTIN_POLICIES = ['random', 'zero', 'expert'] as const;
 
-export function builtinPolicy(name: string, seed: number): (env: SceneEnv) => ActionSource {
+/** Built-in policy by name; 'random' draws from an RNG seeded by each episode's seed, so episodes are reproducible alone. */
+export function builtinPolicy(name: string): (env: SceneEnv) => ActionSource {
   switch (name) {
     case 'zero':
       return (env) => { const a = new Float32Array(featureSize(env.actionFeatures[ACTION]!)); return () => a; };
     case 'random':
       return (env) => {
-        const rng = new Rng(seed ^ 0x9e37);
+        const rng = new Rng(env.episodeSeed ^ 0x9e37);
         const spec = env.actionFeatures[ACTION]!;
         const n = featureSize(spec), lo = spec.low ?? -1, hi = spec.high ?? 1;
         return () => Float32Array.from({ length: n }, () => rng.uniform(lo, hi));

@@ -23,7 +23,7 @@ export function register(program: Command): void {
     .action(action(async (opts: RolloutOpts) => {
       await loadScenes();
       const env = makeEnv(opts.scene, parseOverrides(opts.set));
-      const policy = builtinPolicy(opts.policy, opts.seed);
+      const policy = builtinPolicy(opts.policy);
       const episodes: EpisodeSummary[] = [];
       const recorder = opts.record ? await openRecorder(opts.record, env, opts) : null;
       try {

@@ -1,6 +1,7 @@
 /**
  * Shared CLI plumbing: one-line errors with a non-zero exit, JSON on stdout only, human output on stderr when --json.
  */
+import { InvalidArgumentError } from 'commander';
 import { initPhysics } from '../sim/physics/index.ts';
 
 /** A user-facing error: printed as one line, exit code 1 (2 for usage errors). */
@@ -34,7 +35,7 @@ export function info(json: boolean, line: string): void {
 export function parseIntOpt(name: string, min = 0): (v: string) => number {
   return (v: string) => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new CliError(`--${name} must be an integer ≥ ${min}, got '${v}'`, 2);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`--${name} must be an integer ≥ ${min}, got '${v}'`);
     return n;
   };
 }

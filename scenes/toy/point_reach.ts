@@ -46,19 +46,21 @@ export function defaultConfig(): PointReachConfig {
 export interface PointReachState {
   ball: number;
   goal: [number, number];
-  /** Distance to goal after the previous step (for the progress term), metres. */
+  /** Ball x, z (m) and velocity x, z (m/s), read once per control step in `afterStep`. */
+  ball4: [number, number, number, number];
+  /** Distance to goal before the last step (for the progress term), metres. */
   prevDistM: number;
 }
 
-function ballXZ(world: World, h: PointReachState): { x: number; z: number; vx: number; vz: number } {
+/** Read the ball's state from the world into `h.ball4` (once per control step; everything else reads the cache). */
+function readBall(world: World, h: PointReachState): void {
   const b = world.getRigidBody(h.ball);
   const t = b.translation(), v = b.linvel();
-  return { x: t.x, z: t.z, vx: v.x, vz: v.z };
+  h.ball4 = [t.x, t.z, v.x, v.z];
 }
 
-function distToGoal(world: World, h: PointReachState): number {
-  const s = ballXZ(world, h);
-  return Math.hypot(h.goal[0] - s.x, h.goal[1] - s.z);
+function distToGoal(h: PointReachState): number {
+  return Math.hypot(h.goal[0] - h.ball4[0], h.goal[1] - h.ball4[1]);
 }
 
 export const pointReach = defineScene<PointReachConfig, PointReachState>({
@@ -85,23 +87,25 @@ export const pointReach = defineScene<PointReachConfig, PointReachState>({
     const body = addBody(world, { p: { x: sx, y: cfg.ballRadiusM, z: sz }, linearDamping: cfg.linearDamping });
     body.lockRotations(true, false);
     addCollider(world, body, { kind: 'sphere', radiusM: cfg.ballRadiusM }, { massKg: cfg.ballMassKg, friction: 0.2 });
-    return { ball: body.handle, goal: [gx, gz], prevDistM: Math.hypot(gx - sx, gz - sz) };
+    return { ball: body.handle, goal: [gx, gz], ball4: [sx, sz, 0, 0], prevDistM: Math.hypot(gx - sx, gz - sz) };
   },
 
   applyAction(world, h, action, cfg) {
     const b = world.getRigidBody(h.ball);
-    h.prevDistM = distToGoal(world, h);
+    h.prevDistM = distToGoal(h);
     b.resetForces(false);
     b.addForce({ x: action[0]! * cfg.maxForceN, y: 0, z: action[1]! * cfg.maxForceN }, true);
   },
 
-  observe(world, h) {
-    const s = ballXZ(world, h);
-    return { [OBS_STATE]: Float32Array.of(s.x, s.z, s.vx, s.vz, h.goal[0] - s.x, h.goal[1] - s.z) };
+  afterStep: (world, h) => readBall(world, h),
+
+  observe(_world, h) {
+    const [x, z, vx, vz] = h.ball4;
+    return { [OBS_STATE]: Float32Array.of(x, z, vx, vz, h.goal[0] - x, h.goal[1] - z) };
   },
 
-  rewardTerms(world, h, action, cfg) {
-    const d = distToGoal(world, h);
+  rewardTerms(_world, h, action, cfg) {
+    const d = distToGoal(h);
     return {
       progress: h.prevDistM - d,
       reach: d < cfg.goalToleranceM ? 1 : 0,
@@ -109,14 +113,14 @@ export const pointReach = defineScene<PointReachConfig, PointReachState>({
     };
   },
 
-  isSuccess: (world, h, cfg) => distToGoal(world, h) < cfg.goalToleranceM,
+  isSuccess: (_world, h, cfg) => distToGoal(h) < cfg.goalToleranceM,
   terminalReason: () => null,
-  metrics: (world, h) => ({ distToGoalM: distToGoal(world, h) }),
+  metrics: (_world, h) => ({ distToGoalM: distToGoal(h) }),
 
-  render(world, h, cfg) {
+  render(_world, h, cfg) {
     return {
       overlays: [{ kind: 'zone', id: 'goal', center: [h.goal[0], 0.001, h.goal[1]], halfExtentsM: [cfg.goalToleranceM, cfg.goalToleranceM], color: '#3cb371' }],
-      hud: { distToGoalM: Number(distToGoal(world, h).toFixed(3)) },
+      hud: { distToGoalM: Number(distToGoal(h).toFixed(3)) },
     };
   },
 
@@ -125,11 +129,11 @@ export const pointReach = defineScene<PointReachConfig, PointReachState>({
   /** PD controller toward the goal: force = kp·(goal − x) − kd·v, clipped to the action box. */
   expert: () => ({
     reset() {},
-    act(world, h) {
-      const s = ballXZ(world, h);
+    act(_world, h) {
+      const [x, z, vx, vz] = h.ball4;
       const kp = 3, kd = 0.8;
-      const fx = kp * (h.goal[0] - s.x) - kd * s.vx;
-      const fz = kp * (h.goal[1] - s.z) - kd * s.vz;
+      const fx = kp * (h.goal[0] - x) - kd * vx;
+      const fz = kp * (h.goal[1] - z) - kd * vz;
       return Float32Array.of(Math.max(-1, Math.min(1, fx)), Math.max(-1, Math.min(1, fz)));
     },
   }),

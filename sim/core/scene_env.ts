@@ -37,6 +37,7 @@ export class SceneEnv<C extends SceneConfigBase = SceneConfigBase, H = unknown> 
   private h: H | null = null;
   private rng = new Rng(0);
   private stepCount = 0;
+  private seed = 0;
   private lastObs: Observation | null = null;
   private expertImpl: ScriptedExpert<C, H> | null = null;
   private expertRng = new Rng(0);
@@ -67,6 +68,8 @@ export class SceneEnv<C extends SceneConfigBase = SceneConfigBase, H = unknown> 
 
   /** The effective config of the current episode (read-only by convention). */
   get config(): C { return this.cfg; }
+  /** Seed of the current episode. */
+  get episodeSeed(): number { return this.seed; }
   /** Control steps taken in this episode. */
   get stepIndex(): number { return this.stepCount; }
   /** The live physics world (for sensors, benchmarks and tools; do not keep it across reset/restore). */
@@ -78,6 +81,7 @@ export class SceneEnv<C extends SceneConfigBase = SceneConfigBase, H = unknown> 
     if (!Number.isFinite(seed)) throw new Error(`env ${this.id}: reset seed must be a finite number, got ${seed}`);
     this.freeWorld();
     this.cfg = options && Object.keys(options).length ? applyOverrides(this.baseCfg, options) : cloneConfig(this.baseCfg);
+    this.seed = seed;
     this.rng = new Rng(seed);
     this.expertRng = new Rng(seed ^ 0x5eed);
     this.stepCount = 0;

@@ -1,0 +1,127 @@
+/**
+ * `stride bench sim [--scene ID] [--seconds S] [--json]`
+ * Per scene: env steps/s through the full Env (actions, substeps, observations incl. sensors, rewards) and, side by
+ * side in the same run, bare `world.step()` on a copy of the same world doing the same physics; overheadRatio =
+ * physicsStepsPerSec / rawStepsPerSec (1.0 = the env adds nothing on top of physics). Measurements are interleaved in
+ * rounds so machine noise hits both alike. Then the WorkerVecEnv scaling from 1 to 2 workers at equal envs per worker.
+ *
+ * JSON: { scenes: { <id>: { envStepsPerSec, substeps, physicsStepsPerSec, rawStepsPerSec, overheadRatio, realtimeFactor } },
+ *         vec: { scene, workers: 2, envsPerWorker, envStepsPerSec1, envStepsPerSec2, scaling } }
+ */
+import type { Command } from 'commander';
+import { ACTION, featureSize, listScenes, makeEnv, type SceneEnv } from '../../sim/core/index.ts';
+import { restoreWorld, snapshotWorld } from '../../sim/physics/index.ts';
+import { WorkerVecEnv } from '../../sim/vec/index.ts';
+import { action, info, loadScenes, printJson } from '../util.ts';
+
+interface SimBenchOpts { scene?: string; seconds: string; rounds: string; vec: boolean; json?: boolean }
+
+export interface SceneBench {
+  envStepsPerSec: number; substeps: number; physicsStepsPerSec: number; rawStepsPerSec: number; overheadRatio: number; realtimeFactor: number;
+}
+
+/** Zero action for every scene: PD-held poses, no thrust — the physics work stays comparable. */
+function zeroAction(env: SceneEnv): Float32Array {
+  return new Float32Array(featureSize(env.actionFeatures[ACTION]!));
+}
+
+export function benchScene(id: string, secondsPerRound: number, rounds: number): SceneBench {
+  const env = makeEnv(id);
+  try {
+    env.reset({ seed: 0 });
+    const a = zeroAction(env);
+    let envSteps = 0, envMs = 0, rawSteps = 0, rawMs = 0;
+    // Warm-up (JIT, WASM tiers).
+    for (let i = 0; i < 20; i++) { const r = env.step(a); if (r.terminated || r.truncated) env.reset({ seed: i }); }
+    let episode = 1;
+    for (let round = 0; round < rounds; round++) {
+      const worldBytes = snapshotWorld(env.physicsWorld);
+      let n = 0;
+      const t0 = performance.now();
+      while (performance.now() - t0 < secondsPerRound * 1000) {
+        const r = env.step(a);
+        n++;
+        if (r.terminated || r.truncated) break; // keep the raw copy's trajectory comparable: stop the block at an episode end
+      }
+      envMs += performance.now() - t0;
+      envSteps += n;
+      const raw = restoreWorld(worldBytes);
+      try {
+        const steps = n * env.substeps;
+        const t1 = performance.now();
+        for (let i = 0; i < steps; i++) raw.step();
+        rawMs += performance.now() - t1;
+        rawSteps += steps;
+      } finally {
+        raw.free();
+      }
+      env.reset({ seed: episode++ });
+    }
+    const envStepsPerSec = (envSteps / envMs) * 1000;
+    const physicsStepsPerSec = envStepsPerSec * env.substeps;
+    const rawStepsPerSec = (rawSteps / rawMs) * 1000;
+    return {
+      envStepsPerSec: round1(envStepsPerSec), substeps: env.substeps, physicsStepsPerSec: round1(physicsStepsPerSec),
+      rawStepsPerSec: round1(rawStepsPerSec), overheadRatio: round3(physicsStepsPerSec / rawStepsPerSec),
+      realtimeFactor: round1(envStepsPerSec * env.ctrlDtSec),
+    };
+  } finally {
+    env.dispose();
+  }
+}
+
+async function vecThroughput(sceneId: string, workers: number, envsPerWorker: number, seconds: number): Promise<number> {
+  const v = await WorkerVecEnv.create({ sceneId, numEnvs: workers * envsPerWorker, numWorkers: workers });
+  try {
+    await v.reset(0);
+    const a = new Float32Array(v.numEnvs * v.actionSize);
+    for (let i = 0; i < 10; i++) await v.step(a);
+    let n = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < seconds * 1000) { await v.step(a); n++; }
+    return (n * v.numEnvs / (performance.now() - t0)) * 1000;
+  } finally {
+    await v.close();
+  }
+}
+
+export function register(bench: Command): void {
+  bench
+    .command('sim')
+    .description('env step throughput per scene vs bare physics, and worker scaling')
+    .option('--scene <id>', 'only this scene (also the scene of the vec scaling run)')
+    .option('--seconds <s>', 'seconds per measurement round', '0.5')
+    .option('--rounds <n>', 'interleaved rounds per scene', '4')
+    .option('--no-vec', 'skip the worker scaling measurement')
+    .option('--json', 'print JSON on stdout')
+    .action(action(async (opts: SimBenchOpts) => {
+      await loadScenes();
+      const seconds = Number(opts.seconds), rounds = Number(opts.rounds);
+      if (!(seconds > 0) || !(rounds >= 1)) throw new Error('--seconds must be > 0 and --rounds ≥ 1');
+      const ids = opts.scene ? [opts.scene] : listScenes().map((s) => s.id);
+      if (opts.scene) makeEnv(opts.scene).dispose(); // unknown id ⇒ clear error before any work
+      const scenes: Record<string, SceneBench> = {};
+      for (const id of ids) {
+        scenes[id] = benchScene(id, seconds, rounds);
+        info(!!opts.json, `${id}: ${scenes[id]!.envStepsPerSec} env steps/s, overheadRatio ${scenes[id]!.overheadRatio}, realtime ×${scenes[id]!.realtimeFactor}`);
+      }
+      const out: Record<string, unknown> = { scenes };
+      if (opts.vec) {
+        const vecScene = opts.scene ?? 'toy/point_reach';
+        const envsPerWorker = 4;
+        // Interleave 1- and 2-worker runs so load changes on the machine affect both.
+        let s1 = 0, s2 = 0;
+        for (let r = 0; r < 2; r++) {
+          s1 += await vecThroughput(vecScene, 1, envsPerWorker, seconds * 2);
+          s2 += await vecThroughput(vecScene, 2, envsPerWorker, seconds * 2);
+        }
+        s1 /= 2; s2 /= 2;
+        out.vec = { scene: vecScene, workers: 2, envsPerWorker, envStepsPerSec1: round1(s1), envStepsPerSec2: round1(s2), scaling: round3(s2 / s1) };
+        info(!!opts.json, `vec ${vecScene}: 1 worker ${round1(s1)} env steps/s, 2 workers ${round1(s2)}, scaling ${round3(s2 / s1)}`);
+      }
+      if (opts.json) printJson(out);
+    }));
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
+const round3 = (x: number) => Math.round(x * 1000) / 1000;

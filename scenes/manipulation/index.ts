@@ -1,5 +1,6 @@
 // Scenes of the manipulation family; each task file adds one entry here.
 import type { SceneDef } from '../../sim/core/index.ts';
+import { pickPlace } from './pick_place.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const manipulationScenes: SceneDef<any, any>[] = [];
+export const manipulationScenes: SceneDef<any, any>[] = [pickPlace];

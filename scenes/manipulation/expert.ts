@@ -1,0 +1,120 @@
+/**
+ * Scripted-expert machinery: a Cartesian waypoint follower over the top-down IK, and the pick-and-place primitive.
+ *
+ * Each control step the follower moves a commanded grasp-point position towards the current waypoint's target at
+ * most `speedMps` × ctrlDt, solves the top-down IK for it and emits joint targets + the waypoint's gripper command.
+ * A waypoint ends when the measured grasp point is within `tolM` of its target (after `minSteps`), or after
+ * `maxSteps`. Targets are functions of the live world, so the expert tracks objects as they move.
+ */
+import type { Vec3 } from '../../sim/math/vec.ts';
+import type { World } from '../../sim/physics/index.ts';
+import { graspPoint, ikTopDown, jointsToAction } from './arm.ts';
+import { blockPos, isGrasped, type ManipConfig, type ManipState } from './common.ts';
+
+export interface Waypoint {
+  name: string;
+  target(world: World, h: ManipState): Vec3;
+  /** Gripper command (−1 open … +1 closed). */
+  grip: number;
+  tolM: number;
+  minSteps?: number;
+  maxSteps: number;
+  /** Max speed of the commanded point, m/s (default the follower's). */
+  speedMps?: number;
+  /** Called when the waypoint ends; may return a waypoint index to jump to (retry logic). */
+  onEnd?(world: World, h: ManipState, reached: boolean): number | void;
+}
+
+export class WaypointFollower {
+  private cmd: Vec3 | null = null;
+  index = 0;
+  private steps = 0;
+  private readonly out = new Float32Array(5);
+
+  constructor(public plan: Waypoint[], private readonly speedMps = 0.4) {}
+
+  get done(): boolean { return this.index >= this.plan.length; }
+  get phase(): string { return this.plan[this.index]?.name ?? 'done'; }
+
+  /** Replace the remaining plan (keeps the commanded point, so motion stays smooth). */
+  setPlan(plan: Waypoint[]): void { this.plan = plan; this.index = 0; this.steps = 0; }
+
+  act(world: World, h: ManipState, cfg: ManipConfig): Float32Array {
+    const g = graspPoint(world, h.arm, cfg.arm);
+    if (!this.cmd) this.cmd = { ...g };
+    let wp = this.plan[this.index];
+    if (wp) {
+      const t = wp.target(world, h);
+      this.steps++;
+      const err = Math.hypot(t.x - g.x, t.y - g.y, t.z - g.z);
+      const reached = err <= wp.tolM;
+      if ((reached && this.steps >= (wp.minSteps ?? 0)) || this.steps >= wp.maxSteps) {
+        const jump = wp.onEnd?.(world, h, reached);
+        this.index = typeof jump === 'number' ? jump : this.index + 1;
+        this.steps = 0;
+        wp = this.plan[this.index];
+      }
+    }
+    const grip = wp?.grip ?? this.lastGrip;
+    this.lastGrip = grip;
+    if (wp) {
+      const t = wp.target(world, h);
+      const step = (wp.speedMps ?? this.speedMps) * cfg.ctrlDtSec;
+      const dx = t.x - this.cmd.x, dy = t.y - this.cmd.y, dz = t.z - this.cmd.z;
+      const d = Math.hypot(dx, dy, dz);
+      const k = d > step ? step / d : 1;
+      this.cmd = { x: this.cmd.x + dx * k, y: this.cmd.y + dy * k, z: this.cmd.z + dz * k };
+    }
+    return jointsToAction(cfg.arm, ikTopDown(cfg.arm, this.cmd), grip, this.out).slice();
+  }
+
+  private lastGrip = -1;
+}
+
+export interface PickPlaceOpts {
+  /** Block index in h.blocks. */
+  block: number;
+  /** Where to put the block centre (x, z). */
+  place(world: World, h: ManipState): { x: number; z: number };
+  /** Height of the grasp point while moving, metres. */
+  carryYM: number;
+  /** Steps to hold while closing/opening the gripper. */
+  gripSteps: number;
+  /** Index offset of this primitive in the full plan (for retry jumps). */
+  offset: number;
+}
+
+/**
+ * Pick block → carry → lower → release → retreat. If the block is not lifted after the lift phase (missed grasp),
+ * jump back to the approach.
+ */
+export function pickPlacePlan(cfg: ManipConfig, o: PickPlaceOpts): Waypoint[] {
+  const bh = cfg.blockHalfM;
+  const above = (world: World, h: ManipState): Vec3 => { const b = blockPos(world, h, o.block); return { x: b.x, y: o.carryYM, z: b.z }; };
+  let lockXZ: { x: number; z: number } | null = null;
+  const plan: Waypoint[] = [
+    { name: 'approach', target: above, grip: -1, tolM: 0.02, maxSteps: 80, onEnd: () => { lockXZ = null; } },
+    {
+      name: 'descend', grip: -1, tolM: 0.008, maxSteps: 50, speedMps: 0.3,
+      target: (world, h) => { const b = blockPos(world, h, o.block); return { x: b.x, y: bh + 0.002, z: b.z }; },
+      onEnd: (world, h) => { const b = blockPos(world, h, o.block); lockXZ = { x: b.x, z: b.z }; },
+    },
+    {
+      name: 'close', grip: 1, tolM: 1, minSteps: o.gripSteps, maxSteps: o.gripSteps,
+      target: (world, h) => { const b = lockXZ ?? blockPos(world, h, o.block); return { x: b.x, y: bh + 0.002, z: b.z }; },
+    },
+    {
+      name: 'lift', grip: 1, tolM: 0.02, maxSteps: 40, speedMps: 0.3,
+      target: () => ({ x: lockXZ!.x, y: o.carryYM, z: lockXZ!.z }),
+      onEnd: (world, h) => {
+        const b = blockPos(world, h, o.block);
+        if (b.y < bh + 0.03 || !isGrasped(world, h, o.block)) return o.offset; // missed: retry from the approach
+      },
+    },
+    { name: 'carry', grip: 1, tolM: 0.015, maxSteps: 80, target: (world, h) => { const p = o.place(world, h); return { x: p.x, y: o.carryYM, z: p.z }; } },
+    { name: 'lower', grip: 1, tolM: 0.01, maxSteps: 40, speedMps: 0.25, target: (world, h) => { const p = o.place(world, h); return { x: p.x, y: bh + 0.012, z: p.z }; } },
+    { name: 'release', grip: -1, tolM: 1, minSteps: o.gripSteps, maxSteps: o.gripSteps, target: (world, h) => { const p = o.place(world, h); return { x: p.x, y: bh + 0.012, z: p.z }; } },
+    { name: 'retreat', grip: -1, tolM: 0.03, maxSteps: 30, target: (world, h) => { const p = o.place(world, h); return { x: p.x, y: o.carryYM, z: p.z }; } },
+  ];
+  return plan;
+}

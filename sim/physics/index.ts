@@ -70,14 +70,16 @@ export function restoreWorld(bytes: Uint8Array): World {
   return w;
 }
 
-/** True when any dynamic body has a NaN/inf position, rotation or velocity (a physics blow-up). */
+/**
+ * True when any dynamic body has a non-finite or absurd (> 1e6 m) position — a physics blow-up. Rapier zeroes NaN/inf
+ * velocities itself, so a blow-up shows in positions; reading only translations keeps this cheap on the hot path.
+ */
 export function worldDiverged(world: World): boolean {
   let bad = false;
   world.forEachRigidBody((b) => {
     if (bad || b.isFixed()) return;
-    const t = b.translation(), r = b.rotation(), v = b.linvel(), w = b.angvel();
-    const s = t.x + t.y + t.z + r.x + r.y + r.z + r.w + v.x + v.y + v.z + w.x + w.y + w.z;
-    if (!Number.isFinite(s) || Math.abs(t.x) > 1e6 || Math.abs(t.y) > 1e6 || Math.abs(t.z) > 1e6) bad = true;
+    const t = b.translation();
+    if (!(Math.abs(t.x) < 1e6 && Math.abs(t.y) < 1e6 && Math.abs(t.z) < 1e6)) bad = true;
   });
   return bad;
 }

@@ -8,6 +8,7 @@ import { register as registerBench } from './bench.ts';
 import { register as registerDemos } from './demos.ts';
 import { register as registerReplay } from './replay.ts';
 import { register as registerView } from './view.ts';
+import { register as registerBridge } from './bridge.ts';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command();
@@ -21,6 +22,7 @@ export async function main(argv: string[]): Promise<void> {
   registerDemos(program);
   registerReplay(program);
   registerView(program);
+  registerBridge(program);
   // Later subcommands register here, one line each.
   await program.parseAsync(argv);
 }

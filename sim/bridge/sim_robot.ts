@@ -185,6 +185,9 @@ export class SimRobotServer {
     this.stallUntilMs = performance.now() + sec * 1000;
   }
 
+  /** When the latest observation was published (performance.now() ms), for tests and diagnostics. */
+  get lastPublishAtMs(): number { return this.lastPublishMs; }
+
   getStats(): SimRobotStats {
     return { ...this.stats, latencyMs: this.lat.summary() };
   }

@@ -1,0 +1,76 @@
+/**
+ * startBridge: everything between "I have a policy and a URL" and "the control loop may run" — robot config
+ * (given or derived from the policy's features) validated against the policy, safety envelopes combined (checkpoint
+ * manifest ∩ robot config ∩ the action feature's bounds), roslib connection (+ auth), the robot's joint names checked
+ * on the first observation, the control period taken from config or measured. Any mismatch throws one line and
+ * nothing is ever published.
+ */
+import { ACTION, OBS_STATE, featureSize } from '../core/features.ts';
+import { RealEnv, type BridgePolicy } from './real_env.ts';
+import { defaultRobotConfig, validateRobotConfig, type RobotConfig } from './robot_config.ts';
+import { RosbridgeRobot } from './ros_robot.ts';
+import { SafetyEnvelope, type SafetySpec } from './safety.ts';
+
+export interface StartBridgeOptions {
+  url: string;
+  token?: string;
+  policy: BridgePolicy;
+  /** The checkpoint manifest's safety envelope. */
+  manifestSafety?: SafetySpec;
+  /** Robot mapping; derived from the policy's features (the sim-robot's defaults) when absent. */
+  config?: RobotConfig;
+  /** Control period override, seconds (else config.ctrlDtSec, else measured from the observation stream). */
+  ctrlDtSec?: number;
+  /** Watchdog stall limit in control periods (else config.watchdog.stallPeriods, else 2). */
+  stallPeriods?: number;
+  dryRun?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface BridgeSession {
+  robot: RosbridgeRobot;
+  env: RealEnv;
+  config: RobotConfig;
+  envelope: SafetyEnvelope;
+  ctrlDtSec: number;
+  close(): Promise<void>;
+}
+
+export async function startBridge(o: StartBridgeOptions): Promise<BridgeSession> {
+  const pIn = o.policy.inputFeatures, pOut = o.policy.outputFeatures;
+  const config = o.config ?? defaultRobotConfig(pIn, pOut);
+  validateRobotConfig(config, pIn, pOut);
+  const act = pOut[ACTION]!;
+  const actionSize = featureSize(act), stateSize = featureSize(pIn[OBS_STATE]!);
+  const envelope = SafetyEnvelope.combine(actionSize, stateSize, {
+    'action feature': { actionLow: act.low, actionHigh: act.high },
+    'checkpoint manifest': o.manifestSafety,
+    'robot config': config.safety,
+  });
+  if (config.hold) {
+    const h = envelope.apply(Float32Array.from(config.hold), null);
+    if (h.clampedElements) throw new Error(`robot config: the hold command [${config.hold.join(', ')}] is outside the safety envelope`);
+  }
+  const robot = new RosbridgeRobot(config, { url: o.url, token: o.token, log: o.log });
+  try {
+    await robot.connect();
+    const ctrlDtSec = o.ctrlDtSec ?? config.ctrlDtSec ?? (await measurePeriod(robot));
+    const env = new RealEnv(robot, {
+      ctrlDtSec, envelope, stallPeriods: o.stallPeriods ?? config.watchdog?.stallPeriods ?? 2, dryRun: o.dryRun, log: o.log,
+    });
+    return { robot, env, config, envelope, ctrlDtSec, close: () => robot.disconnect() };
+  } catch (e) {
+    await robot.disconnect();
+    throw e;
+  }
+}
+
+/** Median interval of a few observations, seconds. */
+async function measurePeriod(robot: RosbridgeRobot, n = 6): Promise<number> {
+  const t: number[] = [];
+  for (let i = 0; i < n; i++) t.push((await robot.getObservation(2)).recvSec);
+  const d = t.slice(1).map((x, i) => x - t[i]!).sort((a, b) => a - b);
+  const med = d[Math.floor(d.length / 2)]!;
+  if (!(med > 0)) throw new Error('cannot measure the control period from the observation stream; give --ctrl-dt');
+  return med;
+}

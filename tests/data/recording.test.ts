@@ -1,0 +1,131 @@
+/**
+ * MCAP recordings: record → verifyRecording round trip, a tampered action is caught at the right step, truncated /
+ * random / missing files give one-line errors, abort() leaves nothing behind.
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeEnv, runEpisode, type SceneEnv } from '../../sim/core/index.ts';
+import { EpisodeRecorder, TOPICS } from '../../sim/data/recorder.ts';
+import { readRecording, verifyRecording } from '../../sim/data/replay.ts';
+import { Rng } from '../../sim/math/rng.ts';
+import { initPhysics } from '../../sim/physics/index.ts';
+import { rewriteMcap as rewrite } from './mcap_helpers.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'stride-rec-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+beforeAll(async () => {
+  await initPhysics();
+  await import('../../scenes/index.ts');
+});
+
+const randomPolicy = (seed: number) => (env: SceneEnv) => {
+  const rng = new Rng(seed);
+  void env;
+  return () => Float32Array.of(rng.uniform(-1, 1), rng.uniform(-1, 1));
+};
+
+async function record(file: string, episodes: number, seed = 0) {
+  const env = makeEnv('toy/point_reach', { maxSteps: 30 });
+  const rec = await EpisodeRecorder.create(file, env, { policy: 'random', overrides: { maxSteps: 30 }, command: 'test' });
+  const sums = [];
+  try {
+    for (let i = 0; i < episodes; i++) {
+      const ep = runEpisode(env, seed + i, randomPolicy(seed + i), rec.episodeHooks(seed + i));
+      rec.endEpisode(ep);
+      sums.push(ep);
+    }
+    await rec.close();
+  } finally {
+    env.dispose();
+  }
+  return sums;
+}
+
+describe('MCAP recording', () => {
+  it('records episodes that read back and re-simulate bit-exactly', async () => {
+    const file = join(dir, 'a.mcap');
+    const sums = await record(file, 2);
+    const rec = await readRecording(file);
+    expect(rec.meta).toMatchObject({ sceneId: 'toy/point_reach', policy: 'random', overrides: { maxSteps: 30 }, command: 'test', parent: null, formatVersion: 1 });
+    expect(rec.meta.engineVersion).toMatch(/rapier/);
+    expect(rec.episodes.map((e) => e.seed)).toEqual([0, 1]);
+    for (const [i, ep] of rec.episodes.entries()) {
+      expect(ep.steps.length).toBe(sums[i]!.length);
+      expect(ep.summary).toEqual(JSON.parse(JSON.stringify(sums[i])));
+      expect(ep.steps.at(-1)!.stateHash).toBe(sums[i]!.finalStateHash);
+      expect(ep.scene.visuals.length).toBeGreaterThanOrEqual(2);
+      expect(ep.initialFrame!.step).toBe(0);
+      expect(ep.steps[3]!.frame!.step).toBe(4);
+      expect(ep.steps[3]!.frame!.poses.length).toBe(7 * ep.steps[3]!.frame!.ids.length);
+      expect(ep.steps[3]!.obs!['observation.state']!.length).toBe(6);
+      expect(ep.steps[3]!.action.length).toBe(2);
+    }
+    const v = await verifyRecording(file);
+    expect(v).toMatchObject({ verified: true, steps: sums[0]!.length + sums[1]!.length, episodes: 2, firstMismatch: null });
+    expect(readdirSync(dir).filter((n) => n.includes('.tmp-'))).toEqual([]);
+  });
+
+  it('a tampered action is caught at exactly that step', async () => {
+    const file = join(dir, 'b.mcap'), bad = join(dir, 'b-tampered.mcap');
+    await record(file, 2, 10);
+    const orig = await readRecording(file);
+    await rewrite(file, bad, (topic, v) => {
+      if (topic === TOPICS.step && v.episode === 1 && v.step === 7) {
+        const a = v.action as number[];
+        return { ...v, action: [a[0]! > 0 ? a[0]! - 0.5 : a[0]! + 0.5, a[1]] };
+      }
+      return v;
+    });
+    // The rewritten file is itself a valid recording (only the action differs).
+    expect((await readRecording(bad)).episodes[1]!.steps[7]!.action).not.toEqual(orig.episodes[1]!.steps[7]!.action);
+    const v = await verifyRecording(bad);
+    expect(v.verified).toBe(false);
+    expect(v.firstMismatch).toEqual({ episode: 1, step: 7, expected: orig.episodes[1]!.steps[7]!.stateHash, actual: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(v.firstMismatch!.actual).not.toBe(v.firstMismatch!.expected);
+    expect(v.steps).toBe(orig.episodes[0]!.steps.length + 8);
+    // A different seed in the episode header is caught before the first step.
+    const badSeed = join(dir, 'b-seed.mcap');
+    await rewrite(file, badSeed, (topic, v) => (topic === TOPICS.scene && v.episode === 0 ? { ...v, seed: 99 } : v));
+    expect((await verifyRecording(badSeed)).firstMismatch).toMatchObject({ episode: 0, step: -1 });
+  });
+
+  it('truncated, random and missing files give one-line errors', async () => {
+    const file = join(dir, 'c.mcap');
+    await record(file, 1);
+    const bytes = readFileSync(file);
+    const half = join(dir, 'half.mcap');
+    writeFileSync(half, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    const rand = join(dir, 'rand.mcap');
+    const rng = new Rng(4);
+    writeFileSync(rand, Uint8Array.from({ length: 4096 }, () => rng.int(256)));
+    const flipped = join(dir, 'flipped.mcap');
+    const f = Uint8Array.from(bytes);
+    f[Math.floor(f.length / 3)]! ^= 0xff; // inside the first chunk: CRC mismatch
+    writeFileSync(flipped, f);
+    for (const [p, re] of [
+      [half, /^corrupt MCAP file .*half\.mcap: truncated/],
+      [rand, /^corrupt MCAP file .*rand\.mcap: not an MCAP file/],
+      [flipped, /^corrupt MCAP file .*flipped\.mcap: /],
+      [join(dir, 'missing.mcap'), /^recording not found: .*missing\.mcap/],
+    ] as const) {
+      const e = await readRecording(p).then(() => null, (x: Error) => x);
+      expect(e, p).not.toBeNull();
+      expect(e!.message).toMatch(re);
+      expect(e!.message).not.toContain('\n');
+      await expect(verifyRecording(p)).rejects.toThrow(re);
+    }
+  });
+
+  it('abort() leaves no file at the target', async () => {
+    const file = join(dir, 'd.mcap');
+    const env = makeEnv('toy/point_reach');
+    const rec = await EpisodeRecorder.create(file, env, { policy: 'zero' });
+    runEpisode(env, 0, randomPolicy(0), rec.episodeHooks(0));
+    await rec.abort();
+    env.dispose();
+    expect(existsSync(file)).toBe(false);
+    expect(readdirSync(dir).filter((n) => n.startsWith('d.mcap'))).toEqual([]);
+  });
+});

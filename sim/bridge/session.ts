@@ -54,6 +54,7 @@ export async function startBridge(o: StartBridgeOptions): Promise<BridgeSession>
   const robot = new RosbridgeRobot(config, { url: o.url, token: o.token, log: o.log });
   try {
     await robot.connect();
+    if (config.episode) await checkSimRobotInfo(robot, config);
     const ctrlDtSec = o.ctrlDtSec ?? config.ctrlDtSec ?? (await measurePeriod(robot));
     const env = new RealEnv(robot, {
       ctrlDtSec, envelope, stallPeriods: o.stallPeriods ?? config.watchdog?.stallPeriods ?? 2, dryRun: o.dryRun, log: o.log,
@@ -73,4 +74,24 @@ async function measurePeriod(robot: RosbridgeRobot, n = 6): Promise<number> {
   const med = d[Math.floor(d.length / 2)]!;
   if (!(med > 0)) throw new Error('cannot measure the control period from the observation stream; give --ctrl-dt');
   return med;
+}
+
+/**
+ * Robots that describe themselves (the sim-robot's `/stride/info`) are checked for the command side too: the joints
+ * they accept and the command type must match the config. Robots without the service are skipped.
+ */
+async function checkSimRobotInfo(robot: RosbridgeRobot, config: RobotConfig): Promise<void> {
+  let info: { actionNames?: string[]; commandType?: string } | null = null;
+  try {
+    info = await robot.callService('/stride/info', {}, 2);
+  } catch {
+    return;
+  }
+  if (info?.commandType && info.commandType !== config.command.type) {
+    throw new Error(`command mismatch: the robot takes ${info.commandType} on its command topic, the config sends ${config.command.type}`);
+  }
+  const want = config.command.names, have = info?.actionNames;
+  if (have && (have.length !== want.length || (config.command.type === 'trajectory_msgs/JointTrajectory' && want.some((n) => !have.includes(n))))) {
+    throw new Error(`joint-name mismatch: the robot's command joints are [${have.join(', ')}], the policy's action is [${want.join(', ')}]`);
+  }
 }

@@ -1,0 +1,71 @@
+/**
+ * Shared runtime helpers of the driving scenes: ego pose from Rapier, agent lists, nearest-lane queries, the
+ * leader-on-path query used by the scripted driver and the rater.
+ */
+import { yawOf } from '../../sim/math/vec.ts';
+import type { World } from '../../sim/physics/index.ts';
+import { project, pointAt, wrap, type Projection, type RoadMap } from './geometry.ts';
+import type { Line, StaticObstacle } from './planner.ts';
+import type { Veh } from './traffic.ts';
+
+export interface EgoPose { x: number; y: number; h: number; v: number; vx: number; vy: number; yawRate: number }
+
+/** Ego pose in road coordinates (y = −Z) and forward speed, from the chassis body. */
+export function egoPose(world: World, chassis: number): EgoPose {
+  const b = world.getRigidBody(chassis);
+  const t = b.translation(), q = b.rotation(), lv = b.linvel(), av = b.angvel();
+  const h = yawOf(q);
+  const vx = lv.x, vy = -lv.z;
+  return { x: t.x, y: -t.z, h, v: vx * Math.cos(h) + vy * Math.sin(h), vx, vy, yawRate: av.y };
+}
+
+export interface LaneHit { lane: number; s: number; d: number; dh: number }
+
+const pj: Projection = { s: 0, d: 0, dist: 0, h: 0 };
+
+/** Nearest lane whose direction agrees with heading h (|Δ| < 75°); lane = −1 when none within 8 m. */
+export function nearestLane(map: RoadMap, x: number, y: number, h: number, preferConn = false): LaneHit {
+  let best = 8, out: LaneHit = { lane: -1, s: 0, d: 0, dh: 0 };
+  for (const l of map.lanes) {
+    if (!preferConn && l.kind === 'conn') continue;
+    // Cheap reject by the end points and length.
+    const dx0 = x - l.xs[0]!, dy0 = y - l.ys[0]!;
+    if (Math.sqrt(dx0 * dx0 + dy0 * dy0) > l.lengthM + best + 2) continue;
+    project(l, x, y, pj);
+    if (pj.s < -1 || pj.s > l.lengthM + 1) continue;
+    const dh = wrap(h - pj.h);
+    if (Math.abs(dh) > (75 * Math.PI) / 180) continue;
+    if (pj.dist < best) { best = pj.dist; out = { lane: l.id, s: pj.s, d: pj.d, dh }; }
+  }
+  return out;
+}
+
+/** Nearest agent (traffic or static, never the ego) in a path's corridor ahead of arc length s0. */
+export function leaderOnPath(
+  path: Line, s0: number, lookM: number, corridorHalfM: number,
+  vehs: readonly Veh[], statics: readonly StaticObstacle[], halfL: number, egoHalfL: number,
+): { gap: number; v: number } {
+  let gap = Infinity, v = 0;
+  const p = { x: 0, y: 0, h: 0 };
+  const n = Math.floor(lookM / 2);
+  // Pre-sample.
+  const xs = new Float64Array(n), ys = new Float64Array(n), hs = new Float64Array(n);
+  for (let k = 0; k < n; k++) { pointAt(path, s0 + k * 2, p); xs[k] = p.x; ys[k] = p.y; hs[k] = p.h; }
+  const check = (x: number, y: number, h: number, speed: number, hl: number, hw: number) => {
+    const lim = corridorHalfM + hw - 0.9;
+    const lim2 = lim * lim;
+    const dx0 = x - xs[0]!, dy0 = y - ys[0]!;
+    if (dx0 * dx0 + dy0 * dy0 > (lookM + 10) * (lookM + 10)) return;
+    for (let k = 0; k < n; k++) {
+      const dx = x - xs[k]!, dy = y - ys[k]!;
+      if (dx * dx + dy * dy < lim2) {
+        const g = k * 2 - egoHalfL - hl;
+        if (g < gap) { gap = g; v = speed * Math.cos(h - hs[k]!); }
+        return;
+      }
+    }
+  };
+  for (const t of vehs) check(t.x, t.y, t.h, t.v, halfL, 0.9);
+  for (const o of statics) check(o.x, o.y, o.h, 0, o.halfL, o.halfW);
+  return { gap, v };
+}

@@ -139,19 +139,20 @@ export function register(program: Command): void {
 
 /**
  * A trained policy and its manifest's safety envelope, through the policy core's checkpoint loader
- * (`policies/train/checkpoint.ts`: `loadPolicy(runOrCheckpointDir)`).
+ * (`policies/train/load.ts`: `loadPolicy(runOrCheckpointDir)`; the manifest carries `safetyEnvelope` and `sceneId`).
  */
 export async function loadRunPolicy(run: string): Promise<{ policy: BridgePolicy; safety?: SafetySpec; sceneId?: string; overrides?: Record<string, unknown> }> {
-  const modPath = '../policies/train/checkpoint.ts';
-  let mod: { loadPolicy?: (dir: string) => Promise<unknown> };
+  const modPath = '../policies/train/load.ts';
+  let mod: { loadPolicy?: (dir: string) => unknown };
   try {
     mod = await import(modPath);
+    const backend = await import('../policies/common/backend.ts');
+    await backend.initBackend();
   } catch (e) {
-    throw new CliError(`cannot load policies (${(e as Error).message.split('\n')[0]})`);
+    throw new CliError(`cannot load the policy core (${(e as Error).message.split('\n')[0]})`);
   }
   if (!mod.loadPolicy) throw new CliError('the policy core has no loadPolicy()');
-  await import('../policies/common/backend.ts').then((b) => b.initBackend?.()).catch(() => {});
   const p = (await mod.loadPolicy(run)) as BridgePolicy & { manifest?: Record<string, unknown> };
-  const m = (p.manifest ?? {}) as { safety?: SafetySpec; sceneId?: string; scene?: string; overrides?: Record<string, unknown> };
-  return { policy: p, safety: m.safety, sceneId: m.sceneId ?? m.scene, overrides: m.overrides };
+  const m = (p.manifest ?? {}) as { safetyEnvelope?: SafetySpec; safety?: SafetySpec; sceneId?: string; overrides?: Record<string, unknown> };
+  return { policy: p, safety: m.safetyEnvelope ?? m.safety, sceneId: m.sceneId, overrides: m.overrides };
 }

@@ -14,6 +14,7 @@ import { Rng } from '../math/rng.ts';
 import type { Env, ResetOptions, StepResult } from '../core/env.ts';
 import type { Features, Observation } from '../core/features.ts';
 import type { RenderFrame, RenderScene } from '../core/render.ts';
+import type { SceneEnv } from '../core/scene_env.ts';
 import type { LatencySummary } from './stats.ts';
 
 export interface LatencyProfile {
@@ -131,4 +132,20 @@ export class LatencyEnv implements Env {
   renderScene(): RenderScene { return this.inner.renderScene(); }
   renderFrame(): RenderFrame { return this.inner.renderFrame(); }
   dispose(): void { this.inner.dispose(); }
+}
+
+/**
+ * A SceneEnv whose reset/step go through a LatencyEnv and everything else (stateHash, expert, config, …) through the
+ * original — for tools typed on SceneEnv (evaluation, rollouts). The original stays owned by the caller.
+ */
+export function withLatency(env: SceneEnv, profile: LatencyProfile, opts: LatencyEnvOptions = {}): SceneEnv {
+  const lat = new LatencyEnv(env, profile, opts);
+  return new Proxy(env, {
+    get(target, prop) {
+      if (prop === 'reset') return lat.reset.bind(lat);
+      if (prop === 'step') return lat.step.bind(lat);
+      const v = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
 }

@@ -4,8 +4,10 @@
  */
 import type { Command } from 'commander';
 import { register as registerSim } from './bench/sim.ts';
+import { register as registerBridge } from './bench/bridge.ts';
 
 export function register(program: Command): void {
   const bench = program.command('bench').description('run a benchmark and print its figures');
   registerSim(bench);
+  registerBridge(bench);
 }

@@ -14,17 +14,18 @@
  * `stateHash` is `env.stateHash()` (sha256 of the full snapshot) after the step; `verifyRecording` (replay.ts) re-creates
  * the env from the meta, replays the actions and compares every hash.
  *
- * The file is written to `<file>.tmp-<pid>-<rand>` and renamed on `close()`; `abort()` deletes it. Writes to the MCAP
- * writer are chained (it needs each call to finish before the next) so the synchronous rollout loop can call the hooks.
+ * The file is written to `<file>.tmp-<pid>-<rand>` and renamed on `close()`; `abort()` deletes it. Messages go straight
+ * to disk in 1 MiB chunks through a synchronous writer (mcap_writer.ts), so the synchronous rollout loop can call the
+ * hooks without piling messages up in memory.
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { McapWriter, type IWritable } from '@mcap/core';
 import type { Observation } from '../core/features.ts';
 import type { EpisodeHooks, EpisodeSummary } from '../core/rollout.ts';
 import type { SceneEnv } from '../core/scene_env.ts';
 import { engineVersion } from '../physics/index.ts';
+import { SyncMcapWriter } from './mcap_writer.ts';
 
 export const RECORDING_FORMAT_VERSION = 1;
 
@@ -148,18 +149,6 @@ const SCHEMAS: Record<keyof typeof TOPICS, { name: string; schema: object }> = {
   },
 };
 
-/** An IWritable over a file descriptor (synchronous writes). */
-class FdWritable implements IWritable {
-  private pos = 0n;
-  constructor(private readonly fd: number) {}
-  async write(buffer: Uint8Array): Promise<void> {
-    let off = 0;
-    while (off < buffer.length) off += writeSync(this.fd, buffer, off, buffer.length - off);
-    this.pos += BigInt(buffer.length);
-  }
-  position(): bigint { return this.pos; }
-}
-
 const liveTemps = new Set<string>();
 let exitHookInstalled = false;
 
@@ -170,8 +159,6 @@ function obsToJson(obs: Observation): Record<string, number[]> {
 }
 
 export class EpisodeRecorder {
-  private chain: Promise<void> = Promise.resolve();
-  private error: unknown = null;
   private readonly enc = new TextEncoder();
   private episode = -1;
   private seq = 0;
@@ -186,7 +173,7 @@ export class EpisodeRecorder {
     readonly file: string,
     private readonly tmp: string,
     private readonly fd: number,
-    private readonly writer: McapWriter,
+    private readonly writer: SyncMcapWriter,
     private readonly channels: Record<keyof typeof TOPICS, number>,
     private readonly env: SceneEnv,
     private readonly withObs: boolean,
@@ -204,13 +191,13 @@ export class EpisodeRecorder {
       process.on('exit', () => { for (const t of liveTemps) rmSync(t, { force: true }); });
     }
     try {
-      const writer = new McapWriter({ writable: new FdWritable(fd), useChunks: true, chunkSize: 1024 * 1024 });
-      await writer.start({ profile: '', library: 'stride' });
+      const writer = new SyncMcapWriter(fd, 1 << 20);
+      writer.start({ profile: '', library: 'stride' });
       const channels = {} as Record<keyof typeof TOPICS, number>;
       for (const key of Object.keys(TOPICS) as (keyof typeof TOPICS)[]) {
         const s = SCHEMAS[key];
-        const schemaId = await writer.registerSchema({ name: s.name, encoding: 'jsonschema', data: new TextEncoder().encode(JSON.stringify(s.schema)) });
-        channels[key] = await writer.registerChannel({ topic: TOPICS[key], schemaId, messageEncoding: 'json', metadata: new Map() });
+        const schemaId = writer.registerSchema({ name: s.name, encoding: 'jsonschema', data: new TextEncoder().encode(JSON.stringify(s.schema)) });
+        channels[key] = writer.registerChannel({ topic: TOPICS[key], schemaId, messageEncoding: 'json', metadata: new Map() });
       }
       const rec = new EpisodeRecorder(target, tmp, fd, writer, channels, env, opts.observations ?? true);
       const meta: RecordingMetaMessage = {
@@ -225,7 +212,6 @@ export class EpisodeRecorder {
         features: { observation: env.observationFeatures, action: env.actionFeatures },
       };
       rec.push('meta', 0n, meta);
-      await rec.chain;
       return rec;
     } catch (e) {
       closeSync(fd);
@@ -274,9 +260,7 @@ export class EpisodeRecorder {
   async close(): Promise<void> {
     this.mustBeOpen();
     try {
-      await this.chain;
-      if (this.error) throw this.error;
-      await this.writer.end();
+      this.writer.end();
       fsyncSync(this.fd);
       closeSync(this.fd);
       this.state = 'closed';
@@ -293,7 +277,6 @@ export class EpisodeRecorder {
     if (this.state === 'aborted') return;
     const wasOpen = this.state === 'open';
     this.state = 'aborted';
-    await this.chain.catch(() => undefined);
     if (wasOpen) { try { closeSync(this.fd); } catch { /* already closed */ } }
     rmSync(this.tmp, { force: true });
     liveTemps.delete(this.tmp);
@@ -309,7 +292,7 @@ export class EpisodeRecorder {
     if (logTime > this.lastNs) this.lastNs = logTime;
     const data = this.enc.encode(JSON.stringify(value));
     const msg = { channelId: this.channels[topic], sequence: this.seq++, logTime, publishTime: logTime, data };
-    this.chain = this.chain.then(() => (this.error ? undefined : this.writer.addMessage(msg))).catch((e) => { this.error ??= e; });
+    this.writer.addMessage(msg);
   }
 
   private mustBeOpen(): void {

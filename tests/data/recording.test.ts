@@ -4,12 +4,14 @@
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeEnv, runEpisode, type SceneEnv } from '../../sim/core/index.ts';
 import { EpisodeRecorder, TOPICS } from '../../sim/data/recorder.ts';
 import { readRecording, verifyRecording } from '../../sim/data/replay.ts';
 import { Rng } from '../../sim/math/rng.ts';
+import { McapIndexedReader } from '@mcap/core';
 import { initPhysics } from '../../sim/physics/index.ts';
 import { rewriteMcap as rewrite } from './mcap_helpers.ts';
 
@@ -64,6 +66,19 @@ describe('MCAP recording', () => {
     }
     const v = await verifyRecording(file);
     expect(v).toMatchObject({ verified: true, steps: sums[0]!.length + sums[1]!.length, episodes: 2, firstMismatch: null });
+    // The file is a valid indexed MCAP: summary, statistics and chunk indexes agree with the content.
+    const bytes = readFileSync(file);
+    const idx = await McapIndexedReader.Initialize({
+      readable: { size: async () => BigInt(bytes.length), read: async (o: bigint, n: bigint) => bytes.subarray(Number(o), Number(o + n)) },
+    });
+    expect([...idx.channelsById.values()].map((c) => c.topic).sort()).toEqual(Object.values(TOPICS).sort());
+    expect([...idx.schemasById.values()].every((s) => s.encoding === 'jsonschema')).toBe(true);
+    expect(idx.dataSectionCrc).toBe(crc32(bytes.subarray(0, Number(idx.dataEndOffset))));
+    let stepMsgs = 0;
+    for await (const m of idx.readMessages({ topics: [TOPICS.step] })) { void m; stepMsgs++; }
+    expect(stepMsgs).toBe(v.steps);
+    // meta + per episode (scene, frame, observation, summary) + per step (step, frame, observation)
+    expect(idx.statistics!.messageCount).toBe(BigInt(1 + 2 * 4 + 3 * v.steps));
     expect(readdirSync(dir).filter((n) => n.includes('.tmp-'))).toEqual([]);
   });
 

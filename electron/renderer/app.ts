@@ -76,7 +76,7 @@ class App {
     this.api = c.api;
     this.rawWs = c.ws;
     const bench = new URLSearchParams(location.search).has('bench');
-    this.stage = new Stage($<HTMLCanvasElement>('stage'), { shadowMapSize: bench ? 1024 : 2048, antialias: !bench });
+    this.stage = new Stage($<HTMLCanvasElement>('stage'));
     this.stage.onDraw = (now) => this.afterDraw(now);
     new ResizeObserver(() => this.stage.resize()).observe($('view3d'));
     this.bindUi();

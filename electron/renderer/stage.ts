@@ -15,6 +15,27 @@ export interface StageOptions {
   /** Shadow map size in texels (0 = no shadows). */
   shadowMapSize: number;
   antialias: boolean;
+  /** 'fast' = Lambert shading and hard-edged PCF shadows (software GL such as SwiftShader); 'high' = PBR + soft shadows. */
+  quality: 'fast' | 'high';
+}
+
+/** True when WebGL runs on a CPU rasteriser (SwiftShader, llvmpipe): the stage then picks the 'fast' profile. */
+export function softwareGl(): boolean {
+  try {
+    const gl = document.createElement('canvas').getContext('webgl2') ?? document.createElement('canvas').getContext('webgl');
+    if (!gl) return false;
+    const ext = gl.getExtension('WEBGL_debug_renderer_info');
+    const name = String(ext ? gl.getParameter(ext.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER));
+    gl.getExtension('WEBGL_lose_context')?.loseContext();
+    return /swiftshader|llvmpipe|softpipe|software/i.test(name);
+  } catch {
+    return false;
+  }
+}
+
+/** Defaults for this machine: full quality on a GPU, the cheap profile on a software rasteriser. */
+export function defaultStageOptions(): StageOptions {
+  return softwareGl() ? { shadowMapSize: 1024, antialias: false, quality: 'fast' } : { shadowMapSize: 2048, antialias: true, quality: 'high' };
 }
 
 interface Slot { mesh: THREE.InstancedMesh; index: number }
@@ -106,11 +127,11 @@ export class Stage {
   /** Called after each draw (for the sim→draw delay). */
   onDraw: ((nowMs: number) => void) | null = null;
 
-  constructor(private canvas: HTMLCanvasElement, private opts: StageOptions = { shadowMapSize: 2048, antialias: true }) {
+  constructor(private canvas: HTMLCanvasElement, private opts: StageOptions = defaultStageOptions()) {
     this.renderer = new THREE.WebGLRenderer({ canvas, antialias: opts.antialias, preserveDrawingBuffer: true, powerPreference: 'high-performance' });
-    this.renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
+    this.renderer.setPixelRatio(opts.quality === 'fast' ? 1 : Math.min(window.devicePixelRatio || 1, 2));
     this.renderer.shadowMap.enabled = opts.shadowMapSize > 0;
-    this.renderer.shadowMap.type = THREE.PCFSoftShadowMap;
+    this.renderer.shadowMap.type = opts.quality === 'fast' ? THREE.PCFShadowMap : THREE.PCFSoftShadowMap;
     this.renderer.toneMapping = THREE.ACESFilmicToneMapping;
     this.renderer.toneMappingExposure = 1.05;
     const bg = new THREE.Color('#cfd8e3');
@@ -140,22 +161,42 @@ export class Stage {
     this.resize();
   }
 
+  /**
+   * Ground: one shaded plane with a 1 m / 10 m grid drawn into a repeating texture (not GL lines: long lines crossing
+   * the near plane are dropped by some rasterisers, SwiftShader among them).
+   */
   private makeGround(): THREE.Group {
     const g = new THREE.Group();
-    const plane = new THREE.Mesh(new THREE.PlaneGeometry(400, 400), new THREE.MeshStandardMaterial({ color: '#c9d0d8', roughness: 0.95 }));
+    const px = 1024, cells = 10, cell = px / cells;
+    const c = document.createElement('canvas');
+    c.width = c.height = px;
+    const ctx = c.getContext('2d')!;
+    ctx.fillStyle = '#d3d8de';
+    ctx.fillRect(0, 0, px, px);
+    ctx.fillStyle = '#b4bcc6';
+    for (let i = 0; i < cells; i++) { ctx.fillRect(i * cell - 1.5, 0, 3, px); ctx.fillRect(0, i * cell - 1.5, px, 3); }
+    ctx.fillStyle = '#8c96a3';
+    ctx.fillRect(0, 0, 3, px); ctx.fillRect(px - 3, 0, 3, px); ctx.fillRect(0, 0, px, 3); ctx.fillRect(0, px - 3, px, 3);
+    const tex = new THREE.CanvasTexture(c);
+    tex.wrapS = tex.wrapT = THREE.RepeatWrapping;
+    const sizeM = 400;
+    tex.repeat.set(sizeM / cells, sizeM / cells);
+    tex.anisotropy = this.opts.quality === 'fast' ? 1 : Math.min(8, this.renderer.capabilities.getMaxAnisotropy());
+    tex.colorSpace = THREE.SRGBColorSpace;
+    const plane = new THREE.Mesh(new THREE.PlaneGeometry(sizeM, sizeM), this.material({ map: tex, roughness: 0.95 }));
     plane.rotation.x = -Math.PI / 2;
+    // The texture's 10 m cell corners sit on multiples of 10 m.
+    tex.offset.set(0.5 * (sizeM / cells) % 1, 0.5 * (sizeM / cells) % 1);
     plane.receiveShadow = true;
     g.add(plane);
-    const minor = new THREE.GridHelper(100, 100, '#8a95a3', '#8a95a3');
-    minor.position.y = 0.002;
-    const major = new THREE.GridHelper(100, 10, '#5d6878', '#5d6878');
-    major.position.y = 0.003;
-    for (const grid of [minor, major]) {
-      const mats = Array.isArray(grid.material) ? grid.material : [grid.material];
-      for (const m of mats) { m.transparent = true; m.opacity = grid === major ? 0.9 : 0.55; m.toneMapped = false; m.depthWrite = false; }
-      g.add(grid);
-    }
     return g;
+  }
+
+  /** A lit material of the stage's quality profile. */
+  private material(p: THREE.MeshStandardMaterialParameters): THREE.Material {
+    if (this.opts.quality === 'high') return new THREE.MeshStandardMaterial(p);
+    const { roughness: _r, metalness: _m, ...rest } = p;
+    return new THREE.MeshLambertMaterial(rest);
   }
 
   resize(): void {
@@ -191,7 +232,7 @@ export class Stage {
     for (const list of groups.values()) {
       const first = list[0]!;
       const opacity = first.opacity ?? 1;
-      const mat = new THREE.MeshStandardMaterial({ color: '#ffffff', roughness: 0.55, metalness: 0.05, transparent: opacity < 1, opacity });
+      const mat = this.material({ color: '#ffffff', roughness: 0.55, metalness: 0.05, transparent: opacity < 1, opacity });
       const mesh = new THREE.InstancedMesh(geometryFor(first.shape), mat, list.length);
       mesh.castShadow = opacity >= 1;
       mesh.receiveShadow = true;
@@ -283,13 +324,13 @@ export class Stage {
     if (!any) return;
     const sphere = box.getBoundingSphere(new THREE.Sphere());
     const radius = Math.max(sphere.radius, 0.6);
-    const dist = (radius / Math.sin(THREE.MathUtils.degToRad(this.camera.fov / 2))) * 0.95;
+    const dist = (radius / Math.sin(THREE.MathUtils.degToRad(this.camera.fov / 2))) * 1.2;
     const target = sphere.center.clone();
     target.y = Math.max(target.y, this.ground.position.y + 0.1);
     const dir = new THREE.Vector3(-0.55, 0.62, 1.0).normalize();
     this.controls.target.copy(target);
     this.camera.position.copy(target).addScaledVector(dir, dist);
-    this.camera.near = Math.max(0.01, dist / 200);
+    this.camera.near = Math.max(0.03, dist / 60);
     this.camera.far = Math.max(200, dist * 20);
     this.camera.updateProjectionMatrix();
     // Shadow camera covers the framed region.
@@ -298,7 +339,7 @@ export class Stage {
     cam.left = -s; cam.right = s; cam.top = s; cam.bottom = -s; cam.near = 0.5; cam.far = 60 + s * 2;
     cam.updateProjectionMatrix();
     this.sun.target.position.copy(target);
-    this.sun.position.copy(target).add(new THREE.Vector3(6, 14, 5));
+    this.sun.position.copy(target).add(new THREE.Vector3(3, 14, 4));
     this.followLast.set(NaN, NaN, NaN);
   }
 
@@ -329,7 +370,7 @@ export class Stage {
     // Keep the shadow box centred under the camera target while orbiting/following.
     const t = this.controls.target;
     this.sun.target.position.copy(t);
-    this.sun.position.set(t.x + 6, t.y + 14, t.z + 5);
+    this.sun.position.set(t.x + 3, t.y + 14, t.z + 4);
     this.renderer.render(this.scene, this.camera);
     this.drawnCount++;
     this.onDraw?.(Date.now());
@@ -420,10 +461,8 @@ function buildOverlay(o: Overlay): THREE.Object3D {
       return g;
     }
     case 'polyline': {
-      const pos = new Float32Array(o.points.length);
-      for (let i = 0; i < o.points.length; i += 3) { pos[i] = o.points[i]!; pos[i + 1] = o.points[i + 1]! + 0.01; pos[i + 2] = o.points[i + 2]!; }
       const geo = new THREE.BufferGeometry();
-      geo.setAttribute('position', new THREE.BufferAttribute(pos, 3));
+      geo.setAttribute('position', new THREE.BufferAttribute(subdivide(o.points, 1.0), 3));
       const mat = o.dashed
         ? new THREE.LineDashedMaterial({ color: o.color, dashSize: 0.6, gapSize: 0.4 })
         : new THREE.LineBasicMaterial({ color: o.color });
@@ -451,6 +490,21 @@ function buildOverlay(o: Overlay): THREE.Object3D {
       return g;
     }
   }
+}
+
+/** Resample a flat xyz polyline so no segment is longer than maxSegM (short segments survive near-plane clipping). */
+function subdivide(points: number[], maxSegM: number): Float32Array {
+  const out: number[] = [];
+  for (let i = 0; i + 2 < points.length; i += 3) {
+    const x = points[i]!, y = points[i + 1]! + 0.015, z = points[i + 2]!;
+    if (i >= 3) {
+      const px = points[i - 3]!, py = points[i - 2]! + 0.015, pz = points[i - 1]!;
+      const n = Math.min(200, Math.ceil(Math.hypot(x - px, y - py, z - pz) / maxSegM));
+      for (let k = 1; k < n; k++) out.push(px + ((x - px) * k) / n, py + ((y - py) * k) / n, pz + ((z - pz) * k) / n);
+    }
+    out.push(x, y, z);
+  }
+  return Float32Array.from(out);
 }
 
 function placeOverlay(obj: THREE.Object3D, o: Overlay, m4: THREE.Matrix4): void {

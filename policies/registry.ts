@@ -5,6 +5,8 @@
 import type { MethodPolicy, PolicySpec } from './common/policy.ts';
 import { BcPolicy, defaultBcConfig } from './bc/index.ts';
 import { DiffusionPolicy, defaultDiffusionConfig } from './diffusion/index.ts';
+import { PpoPolicy, defaultPpoConfig } from './ppo/index.ts';
+import { BesoPolicy, defaultBesoConfig } from './beso/index.ts';
 
 export interface MethodDef {
   /** Offline methods train from a dataset (--data); online ones (ppo) from environment interaction. */
@@ -30,3 +32,5 @@ export function listMethods(): string[] { return [...methods.keys()]; }
 
 registerMethod('bc', { kind: 'offline', defaultConfig: () => ({ ...defaultBcConfig() }), create: (s, seed) => new BcPolicy(s, seed) });
 registerMethod('diffusion', { kind: 'offline', defaultConfig: () => ({ ...defaultDiffusionConfig() }), create: (s, seed) => new DiffusionPolicy(s, seed) });
+registerMethod('beso', { kind: 'offline', defaultConfig: () => ({ ...defaultBesoConfig() }), create: (s, seed) => new BesoPolicy(s, seed) });
+registerMethod('ppo', { kind: 'online', defaultConfig: () => ({ ...defaultPpoConfig() }), create: (s, seed) => new PpoPolicy(s, seed) });

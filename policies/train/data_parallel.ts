@@ -108,14 +108,20 @@ export class DataParallelTrainer {
   }
 
   /** Apply any pending update and return the (identical) weights and optimiser state of replica 0. */
-  async state(): Promise<{ weights: Record<string, Float32Array>; opt: unknown }> {
+  async state(): Promise<{ weights: Record<string, Float32Array>; opt: { step: number; m: Record<string, Float32Array>; v: Record<string, Float32Array> }; ema: Record<string, Float32Array> | null }> {
     if (this.pending) {
       const apply = this.pending;
       this.pending = null;
       await Promise.all(this.replicas.map((r) => r.send({ kind: 'step', apply, rngSeed: 0 })));
     }
     const r = await this.replicas[0]!.send({ kind: 'weights' });
-    return { weights: r.weights as Record<string, Float32Array>, opt: r.opt };
+    return r as unknown as { weights: Record<string, Float32Array>; opt: { step: number; m: Record<string, Float32Array>; v: Record<string, Float32Array> }; ema: Record<string, Float32Array> | null };
+  }
+
+  /** Set every replica's weights/optimiser/EMA (resume). */
+  async setState(weights: Record<string, Float32Array>, opt: { step: number; m: Record<string, Float32Array>; v: Record<string, Float32Array> }, ema: Record<string, Float32Array> | null): Promise<void> {
+    this.pending = null;
+    await Promise.all(this.replicas.map((r) => r.send({ kind: 'setState', weights, opt, ema })));
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,109 @@
+/**
+ * `stride train --method bc|diffusion|ppo --scene ID [--data DIR] --steps N --out RUN [--seed S] [--resume]
+ *   [--backend B] [--workers W] [--batch N] [--lr X] [--checkpoint-every N] [--eval-episodes N]
+ *   [--config key=value …] [--set key=value …] [--json]`
+ * Writes RUN/config.json, RUN/metrics.jsonl and atomic checkpoints with a `latest` pointer. `--resume` continues the
+ * run in RUN from its latest checkpoint, bit-identically (its config.json wins; --steps may extend it).
+ */
+import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import cliProgress from 'cli-progress';
+import { parseOverrides } from '../sim/core/index.ts';
+import { BACKEND_CHOICES, initBackend } from '../policies/common/backend.ts';
+import { defaultAdam } from '../policies/common/params.ts';
+import { getMethod, listMethods } from '../policies/registry.ts';
+import { readRunConfig, writeRunConfig, type TrainConfig } from '../policies/train/run.ts';
+import { action, collect, CliError, info, loadScenes, parseIntOpt, printJson } from './util.ts';
+
+interface TrainOpts {
+  method: string; scene: string; data?: string; steps: number; out: string; seed: number; resume?: boolean; backend: string;
+  workers: number; batch: number; lr?: string; checkpointEvery?: number; evalEpisodes: number; config?: string[]; set?: string[]; json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('train')
+    .description('train a policy (offline from a dataset, or PPO in simulation) into a run folder')
+    .requiredOption('--method <name>', 'bc | diffusion | ppo (and the methods added later)')
+    .requiredOption('--scene <id>', 'scene id')
+    .option('--data <dir>', 'dataset folder (offline methods)')
+    .requiredOption('--steps <n>', 'optimisation steps (ppo: environment steps)', parseIntOpt('steps', 1))
+    .requiredOption('--out <dir>', 'run folder')
+    .option('--seed <s>', 'seed', parseIntOpt('seed', 0), 0)
+    .option('--resume', 'continue the run in --out from its latest checkpoint')
+    .option('--backend <name>', `TensorFlow.js backend: ${BACKEND_CHOICES.join(' | ')}`, 'auto')
+    .option('--workers <n>', 'data-parallel workers (offline) / env workers (ppo)', parseIntOpt('workers', 1), 1)
+    .option('--batch <n>', 'batch size', parseIntOpt('batch', 1), 256)
+    .option('--lr <x>', 'learning rate')
+    .option('--checkpoint-every <n>', 'checkpoint (and evaluate) every N steps', parseIntOpt('checkpoint-every', 1))
+    .option('--eval-episodes <n>', 'evaluation episodes at each checkpoint', parseIntOpt('eval-episodes', 0), 0)
+    .option('--config <key=value>', 'method config override (repeatable), e.g. --config inferSteps=10', collect)
+    .option('--set <key=value>', 'scene config override (repeatable)', collect)
+    .option('--json', 'print a JSON summary on stdout')
+    .action(action(async (opts: TrainOpts) => {
+      const runDir = path.resolve(opts.out);
+      const command = `stride ${process.argv.slice(2).join(' ')}`;
+      let cfg: TrainConfig;
+      if (opts.resume) {
+        cfg = readRunConfig(runDir);
+        if (cfg.method !== opts.method || cfg.sceneId !== opts.scene) throw new CliError(`--resume: ${runDir}/config.json is a ${cfg.method} run on ${cfg.sceneId}, not ${opts.method} on ${opts.scene}`);
+        cfg.steps = Math.max(cfg.steps, opts.steps);
+      } else {
+        if (existsSync(path.join(runDir, 'config.json'))) throw new CliError(`${runDir} already holds a run (config.json); pass --resume or choose another --out`);
+        const def = getMethod(opts.method);
+        if (def.kind === 'offline' && !opts.data) throw new CliError(`method ${opts.method} trains from a dataset: pass --data DIR`);
+        const methodConfig = parseOverrides(opts.config) as Record<string, unknown>;
+        const known = def.defaultConfig();
+        for (const k of Object.keys(methodConfig)) if (!(k.split('.')[0]! in known)) throw new CliError(`--config ${k}: unknown key for ${opts.method} (known: ${Object.keys(known).join(', ')})`, 2);
+        const lr = opts.lr !== undefined ? Number(opts.lr) : undefined;
+        if (lr !== undefined && !(lr > 0)) throw new CliError(`--lr must be a positive number, got '${opts.lr}'`, 2);
+        cfg = {
+          method: opts.method, sceneId: opts.scene, data: opts.data ? path.resolve(opts.data) : null, steps: opts.steps, seed: opts.seed,
+          batchSize: opts.batch, optim: { ...defaultAdam(), ...(def.kind === 'online' ? { lr: 3e-4, clipGradNorm: 0.5 } : {}), ...(lr ? { lr } : {}) },
+          checkpointEvery: opts.checkpointEvery ?? Math.max(1, Math.min(opts.steps, def.kind === 'online' ? opts.steps : 1000)),
+          evalEpisodes: opts.evalEpisodes, logEvery: 10, workers: opts.workers, backend: opts.backend, backendRunning: '',
+          methodConfig, overrides: parseOverrides(opts.set) as Record<string, unknown>, command,
+        };
+      }
+      if (!listMethods().includes(cfg.method)) throw new CliError(`unknown method '${cfg.method}' (known: ${listMethods().join(', ')})`);
+      await loadScenes();
+      const backend = await initBackend(opts.resume ? cfg.backend : opts.backend);
+      if (opts.resume && cfg.backendRunning && cfg.backendRunning !== backend) throw new CliError(`--resume: run used backend ${cfg.backendRunning}, this process has ${backend} (results would not be bit-identical)`);
+      cfg.backendRunning = backend;
+      writeRunConfig(runDir, cfg);
+      info(!!opts.json, `training ${cfg.method} on ${cfg.sceneId} → ${runDir} (backend ${backend}, ${cfg.workers} worker${cfg.workers > 1 ? 's' : ''})`);
+
+      const bar = process.stderr.isTTY && !opts.json
+        ? new cliProgress.SingleBar({ format: '{bar} {value}/{total} | loss {loss} | {sps} samples/s', hideCursor: true }, cliProgress.Presets.shades_classic)
+        : null;
+      let lastLoss = NaN, lastSps = 0, lastEval: Record<string, number> | undefined;
+      const cb = {
+        onStart: (total: number, start: number) => bar?.start(total, start, { loss: '-', sps: '-' }),
+        onProgress: (step: number, loss: number, sps: number) => {
+          lastLoss = loss; lastSps = sps;
+          if (bar) bar.update(step, { loss: loss.toFixed(4), sps: sps.toFixed(0) });
+          else if (step % 100 === 0) info(!!opts.json, `step ${step}: loss ${loss.toFixed(4)}, ${sps.toFixed(0)} samples/s`);
+        },
+        onCheckpoint: (step: number, dir: string, ev?: Record<string, number>) => {
+          lastEval = ev;
+          if (!bar) info(!!opts.json, `checkpoint ${step} → ${dir}${ev ? ` (success ${(ev['eval/success_rate']! * 100).toFixed(1)}%)` : ''}`);
+        },
+      };
+      try {
+        if (getMethod(cfg.method).kind === 'online') {
+          const { trainOnline } = await import('../policies/train/online.ts');
+          await trainOnline(runDir, cfg, !!opts.resume, cb);
+        } else {
+          const { trainOffline } = await import('../policies/train/offline.ts');
+          const r = await trainOffline(runDir, cfg, !!opts.resume, cb);
+          r.policy.dispose();
+        }
+      } finally {
+        bar?.stop();
+      }
+      const out = { run: runDir, method: cfg.method, scene: cfg.sceneId, steps: cfg.steps, backend, workers: cfg.workers, finalLoss: lastLoss, samplesPerSec: lastSps, eval: lastEval ?? null };
+      if (opts.json) printJson(out);
+      else info(false, `done: ${cfg.steps} steps, final loss ${lastLoss.toFixed(4)}`);
+    }));
+}

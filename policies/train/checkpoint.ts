@@ -1,0 +1,193 @@
+/**
+ * Checkpoints, written atomically: `RUN/checkpoints/<step>/` is built in a temp folder and renamed into place; then
+ * `RUN/latest` (a one-line file naming the step) is replaced by rename.
+ *
+ * A checkpoint folder holds:
+ * - `model.json` + `weights.bin`: the inference weights (EMA when the method keeps one) in TensorFlow.js's weights
+ *   format — `tf.io.loadWeights(modelJson.weightsManifest, baseUrl)` loads them with plain @tensorflow/tfjs;
+ *   `modelTopology` describes the network (method + config) for `loadPolicy`.
+ * - `manifest.json`: method, features, horizons, normaliser stats, training command, git commit, backend, step and
+ *   the safety envelope { actionLow, actionHigh, maxDeltaPerStep } the robot bridge enforces.
+ * - `train_state.json` + `train_state.bin` (optional): live weights, Adam moments, EMA, RNG and sampler states —
+ *   everything `--resume` needs to continue bit-identically.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Features } from '../../sim/core/features.ts';
+import type { Horizons } from '../common/chunking.ts';
+import type { NormalizerJson } from '../common/normalizer.ts';
+import type { MethodPolicy, PolicySpec, SafetyEnvelope } from '../common/policy.ts';
+import { decodeWeights, encodeWeights, readBin, readJsonFile, type WeightsManifestEntry } from '../common/weights_io.ts';
+
+export const CHECKPOINT_FORMAT_VERSION = 1;
+
+export interface CheckpointManifest {
+  formatVersion: number;
+  method: string;
+  step: number;
+  spec: PolicySpec;
+  features: { observation: Features; action: Features };
+  horizons: Horizons;
+  normalizers: Record<string, NormalizerJson>;
+  safetyEnvelope: SafetyEnvelope;
+  trainingCommand: string;
+  gitCommit: string;
+  backend: string;
+  sceneId: string;
+  createdAt: string;
+}
+
+export interface ModelJson {
+  format: 'stride-policy';
+  formatVersion: number;
+  generatedBy: string;
+  modelTopology: { method: string; config: Record<string, unknown> };
+  weightsManifest: WeightsManifestEntry[];
+}
+
+export interface TrainStateJson {
+  step: number;
+  adamStep: number;
+  /** Arbitrary JSON state of the trainer (RNG states, sampler state, PPO iteration…). */
+  trainer: Record<string, unknown>;
+  weightsManifest: WeightsManifestEntry[];
+}
+
+export interface TrainState {
+  step: number;
+  adamStep: number;
+  trainer: Record<string, unknown>;
+  /** 'param/<name>', 'adam_m/<name>', 'adam_v/<name>', 'ema/<name>'. */
+  arrays: Record<string, Float32Array>;
+}
+
+let commitCache: string | null = null;
+export function gitCommit(): string {
+  if (commitCache) return commitCache;
+  try {
+    commitCache = execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    commitCache = 'unknown';
+  }
+  return commitCache;
+}
+
+function writeFileDurable(file: string, data: string | Uint8Array): void {
+  writeFileSync(file, data);
+  const fd = openSync(file, 'r');
+  try { fsyncSync(fd); } finally { closeSync(fd); }
+}
+
+/** Replace `file` atomically (temp + rename). */
+export function writeAtomic(file: string, data: string | Uint8Array): void {
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`;
+  writeFileDurable(tmp, data);
+  renameSync(tmp, file);
+}
+
+function shapesOf(policy: MethodPolicy): Record<string, number[]> {
+  const s: Record<string, number[]> = {};
+  for (const n of policy.params.names) s[n] = policy.params.get(n).shape;
+  return s;
+}
+
+/** Write checkpoint `step` of `runDir` atomically and point `latest` at it. Returns the folder. */
+export async function saveCheckpoint(runDir: string, step: number, policy: MethodPolicy, meta: Omit<CheckpointManifest, 'formatVersion' | 'method' | 'step' | 'spec' | 'features' | 'horizons' | 'normalizers' | 'createdAt'>, train?: TrainState): Promise<string> {
+  const root = path.join(runDir, 'checkpoints');
+  mkdirSync(root, { recursive: true });
+  const final = path.join(root, String(step));
+  const tmp = path.join(root, `.tmp-${step}-${process.pid}-${randomBytes(3).toString('hex')}`);
+  mkdirSync(tmp);
+  try {
+    const shapes = shapesOf(policy);
+    const inference = policy.ema ? policy.ema.toArrays() : policy.params.toArrays();
+    const w = await encodeWeights(inference, shapes);
+    writeFileDurable(path.join(tmp, 'weights.bin'), w.data);
+    const model: ModelJson = {
+      format: 'stride-policy', formatVersion: CHECKPOINT_FORMAT_VERSION, generatedBy: 'stride train',
+      modelTopology: { method: policy.method, config: policy.spec.config }, weightsManifest: [{ paths: ['weights.bin'], weights: w.specs }],
+    };
+    writeFileDurable(path.join(tmp, 'model.json'), JSON.stringify(model));
+    const manifest: CheckpointManifest = {
+      formatVersion: CHECKPOINT_FORMAT_VERSION, method: policy.method, step, spec: policy.spec, features: policy.spec.features,
+      horizons: policy.horizons, normalizers: policy.spec.normalizers, createdAt: new Date().toISOString(), ...meta,
+    };
+    writeFileDurable(path.join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2));
+    if (train) {
+      const tshapes: Record<string, number[]> = {};
+      for (const k of Object.keys(train.arrays)) tshapes[k] = [train.arrays[k]!.length];
+      const tw = await encodeWeights(train.arrays, tshapes);
+      writeFileDurable(path.join(tmp, 'train_state.bin'), tw.data);
+      const ts: TrainStateJson = { step: train.step, adamStep: train.adamStep, trainer: train.trainer, weightsManifest: [{ paths: ['train_state.bin'], weights: tw.specs }] };
+      writeFileDurable(path.join(tmp, 'train_state.json'), JSON.stringify(ts));
+    }
+    if (existsSync(final)) rmSync(final, { recursive: true, force: true });
+    renameSync(tmp, final);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  writeAtomic(path.join(runDir, 'latest'), `${step}\n`);
+  return final;
+}
+
+/** Resolve a run folder (+ optional step) or a checkpoint folder to a checkpoint folder. */
+export function resolveCheckpoint(dir: string, step?: number): string {
+  if (!existsSync(dir)) throw new Error(`run or checkpoint not found: ${dir}`);
+  if (existsSync(path.join(dir, 'manifest.json'))) return dir;
+  if (step !== undefined) {
+    const d = path.join(dir, 'checkpoints', String(step));
+    if (!existsSync(d)) throw new Error(`checkpoint ${step} not found in ${dir} (have: ${listCheckpoints(dir).join(', ') || 'none'})`);
+    return d;
+  }
+  const latest = path.join(dir, 'latest');
+  if (!existsSync(latest)) throw new Error(`${dir}: no checkpoint yet (no 'latest' file)`);
+  const s = Buffer.from(readBin(latest)).toString('utf8').trim();
+  if (!/^\d+$/.test(s)) throw new Error(`corrupt ${latest}: expected a step number, got '${s.slice(0, 40)}'`);
+  const d = path.join(dir, 'checkpoints', s);
+  if (!existsSync(d)) throw new Error(`${latest} points at missing checkpoint ${d}`);
+  return d;
+}
+
+export function listCheckpoints(runDir: string): number[] {
+  const root = path.join(runDir, 'checkpoints');
+  if (!existsSync(root)) return [];
+  return readdirSync(root).filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b);
+}
+
+function need(cond: unknown, file: string, what: string): void {
+  if (!cond) throw new Error(`corrupt checkpoint ${file}: ${what}`);
+}
+
+export function readManifest(ckptDir: string): CheckpointManifest {
+  const f = path.join(ckptDir, 'manifest.json');
+  const m = readJsonFile<CheckpointManifest>(f, 'checkpoint manifest');
+  need(m && typeof m === 'object', f, 'not an object');
+  need(m.formatVersion === CHECKPOINT_FORMAT_VERSION, f, `unsupported formatVersion ${m.formatVersion}`);
+  need(typeof m.method === 'string' && m.spec && typeof m.spec === 'object', f, 'missing method/spec');
+  need(m.features && m.features.action && m.features.observation, f, 'missing features');
+  need(m.safetyEnvelope && Array.isArray(m.safetyEnvelope.actionLow), f, 'missing safety envelope');
+  return m;
+}
+
+/** Inference weights of a checkpoint (name → data). */
+export function readModelWeights(ckptDir: string): Record<string, Float32Array> {
+  const f = path.join(ckptDir, 'model.json');
+  const mj = readJsonFile<ModelJson>(f, 'checkpoint model');
+  need(mj && mj.format === 'stride-policy' && Array.isArray(mj.weightsManifest) && mj.weightsManifest.length === 1, f, 'not a stride-policy model.json');
+  const entry = mj.weightsManifest[0]!;
+  need(Array.isArray(entry.paths) && entry.paths.length === 1 && Array.isArray(entry.weights), f, 'bad weightsManifest');
+  const bin = path.join(ckptDir, entry.paths[0]!);
+  return decodeWeights(readBin(bin), entry.weights, bin);
+}
+
+export function readTrainState(ckptDir: string): TrainState {
+  const f = path.join(ckptDir, 'train_state.json');
+  const j = readJsonFile<TrainStateJson>(f, 'training state');
+  need(j && Number.isInteger(j.step) && Array.isArray(j.weightsManifest) && j.weightsManifest[0], f, 'bad training state');
+  const entry = j.weightsManifest[0]!;
+  const bin = path.join(ckptDir, entry.paths[0]!);
+  return { step: j.step, adamStep: j.adamStep, trainer: j.trainer, arrays: decodeWeights(readBin(bin), entry.weights, bin) };
+}

@@ -1,0 +1,102 @@
+/**
+ * Evaluation: roll a Policy out in a scene for N episodes (episode i seeded seed + i), success rate with a 95%
+ * Wilson interval, mean return/length and episode-mean metrics. Optional MCAP recording through sim/data.
+ */
+import { makeEnv, type SceneEnv, type EpisodeSummary } from '../../sim/core/index.ts';
+import { ACTION, featureSize } from '../../sim/core/features.ts';
+import type { Policy } from '../common/policy.ts';
+
+export interface EvalResult {
+  episodes: number;
+  successRate: number;
+  ci95: [number, number];
+  returnMean: number;
+  lengthMean: number;
+  metrics: Record<string, number>;
+  perEpisode: { seed: number; return: number; length: number; success: boolean; reason: string }[];
+}
+
+/** Wilson score interval for k successes out of n (z = 1.96). */
+export function wilson(k: number, n: number, z = 1.959964): [number, number] {
+  if (n === 0) return [0, 1];
+  const p = k / n, z2 = z * z, den = 1 + z2 / n;
+  const c = (p + z2 / (2 * n)) / den, h = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / den;
+  return [Math.max(0, c - h), Math.min(1, c + h)];
+}
+
+export interface EvalOptions {
+  sceneId: string;
+  overrides?: Record<string, unknown>;
+  episodes: number;
+  seed: number;
+  /** MCAP file to record every episode to. */
+  record?: string;
+  recordMeta?: { policy: string; command: string };
+  /** Called with each finished episode. */
+  onEpisode?(ep: EpisodeSummary, i: number): void;
+}
+
+/** One episode with an async policy (same counting as sim/core's runEpisode). */
+export async function runPolicyEpisode(env: SceneEnv, policy: Policy, seed: number, hooks: { onReset?(o: unknown): void; onStep?(t: number, a: Float32Array, r: ReturnType<SceneEnv['step']>): void } = {}): Promise<EpisodeSummary> {
+  let { obs } = env.reset({ seed });
+  policy.reset();
+  hooks.onReset?.(obs);
+  let ret = 0, t = 0, success = false, reason = 'time-limit';
+  const sums: Record<string, number> = {};
+  let last: Record<string, number> = {};
+  for (;;) {
+    const a = await policy.act(obs);
+    const r = env.step(a);
+    hooks.onStep?.(t, a, r);
+    t++;
+    ret += r.reward;
+    for (const [k, v] of Object.entries(r.metrics)) if (k.startsWith('reward/')) sums[k] = (sums[k] ?? 0) + v;
+    last = r.metrics as Record<string, number>;
+    if (r.metrics.success) success = true;
+    obs = r.obs;
+    if (r.terminated || r.truncated) { reason = String(r.info.reason ?? reason); break; }
+  }
+  const metrics: Record<string, number> = {};
+  for (const [k, v] of Object.entries(last)) if (!k.startsWith('reward/') && k !== 'success') metrics[k] = v;
+  Object.assign(metrics, sums);
+  return { seed, return: ret, length: t, success, metrics, reason, finalStateHash: env.stateHash() };
+}
+
+export async function evaluate(policy: Policy, opts: EvalOptions): Promise<EvalResult> {
+  const env = makeEnv(opts.sceneId, opts.overrides ?? {});
+  const aspec = env.actionFeatures[ACTION];
+  const pspec = policy.outputFeatures[ACTION];
+  if (!aspec || !pspec || featureSize(aspec) !== featureSize(pspec)) {
+    env.dispose();
+    throw new Error(`policy ${policy.name} outputs ${pspec ? featureSize(pspec) : '?'} actions, scene ${opts.sceneId} expects ${aspec ? featureSize(aspec) : '?'}`);
+  }
+  let recorder: Awaited<ReturnType<typeof import('../../sim/data/recorder.ts')['EpisodeRecorder']['create']>> | null = null;
+  if (opts.record) {
+    const { EpisodeRecorder } = await import('../../sim/data/recorder.ts');
+    recorder = await EpisodeRecorder.create(opts.record, env, { policy: opts.recordMeta?.policy ?? policy.name, overrides: opts.overrides, command: opts.recordMeta?.command });
+  }
+  const eps: EpisodeSummary[] = [];
+  try {
+    for (let i = 0; i < opts.episodes; i++) {
+      const seed = opts.seed + i;
+      const ep = await runPolicyEpisode(env, policy, seed, recorder?.episodeHooks(seed) ?? {});
+      recorder?.endEpisode(ep);
+      eps.push(ep);
+      opts.onEpisode?.(ep, i);
+    }
+    await recorder?.close();
+  } catch (e) {
+    await recorder?.abort();
+    throw e;
+  } finally {
+    env.dispose();
+  }
+  const n = eps.length, k = eps.filter((e) => e.success).length;
+  const metrics: Record<string, number> = {};
+  for (const e of eps) for (const [m, v] of Object.entries(e.metrics)) metrics[m] = (metrics[m] ?? 0) + v / n;
+  return {
+    episodes: n, successRate: k / n, ci95: wilson(k, n),
+    returnMean: eps.reduce((a, e) => a + e.return, 0) / n, lengthMean: eps.reduce((a, e) => a + e.length, 0) / n,
+    metrics, perEpisode: eps.map((e) => ({ seed: e.seed, return: e.return, length: e.length, success: e.success, reason: e.reason })),
+  };
+}

@@ -1,0 +1,182 @@
+/**
+ * Offline training loop for dataset methods (bc, diffusion, and the method issues built on ChunkedPolicy).
+ * Reads top to bottom: data → model → (resume) → loop { update, log, eval & checkpoint }.
+ * Determinism: weights from the seed, batches from the sampler's RNG, per-step noise from a trainer RNG — all three
+ * states plus Adam and EMA are in every checkpoint, so a resumed run is bit-identical to an uninterrupted one.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ACTION, featureSize, type Features } from '../../sim/core/features.ts';
+import { Rng } from '../../sim/math/rng.ts';
+import { readDataset, SequenceSampler, type Dataset } from '../../sim/data/dataset.ts';
+import { backendName } from '../common/backend.ts';
+import { chunkedBatch, concatStats, resolveObsKeys, type ChunkedConfig } from '../common/chunked.ts';
+import { Normalizer } from '../common/normalizer.ts';
+import { Adam } from '../common/params.ts';
+import type { MethodPolicy, PolicySpec, SafetyEnvelope } from '../common/policy.ts';
+import { getMethod } from '../registry.ts';
+import { gitCommit, readTrainState, resolveCheckpoint, saveCheckpoint, type TrainState } from './checkpoint.ts';
+import { DataParallelTrainer } from './data_parallel.ts';
+import { evaluate } from './evaluate.ts';
+import { MetricsLog } from './metrics_log.ts';
+import type { TrainConfig } from './run.ts';
+import { trainStep } from './step.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+export interface TrainCallbacks {
+  onStart?(total: number, start: number): void;
+  onProgress?(step: number, loss: number, samplesPerSec: number): void;
+  onCheckpoint?(step: number, dir: string, evalResult?: Record<string, number>): void;
+}
+
+/** Observation features of a dataset = every feature except the action. */
+export function datasetObsFeatures(ds: Dataset): Features {
+  return Object.fromEntries(Object.entries(ds.info.features).filter(([k]) => k !== ACTION));
+}
+
+/** Safety envelope from the action feature bounds and the largest per-step change seen in the data (×1.25). */
+export function envelopeFromDataset(ds: Dataset): SafetyEnvelope {
+  const spec = ds.info.features[ACTION]!;
+  const n = featureSize(spec), col = ds.columns[ACTION]!;
+  const lo = Array(n).fill(spec.low ?? -Infinity), hi = Array(n).fill(spec.high ?? Infinity);
+  const maxD = Array(n).fill(0);
+  let s = 0;
+  for (const e of ds.episodeEnds) {
+    for (let t = s + 1; t < e; t++) for (let j = 0; j < n; j++) maxD[j] = Math.max(maxD[j], Math.abs(col[t * n + j]! - col[(t - 1) * n + j]!));
+    s = e;
+  }
+  return {
+    actionLow: lo, actionHigh: hi,
+    maxDeltaPerStep: maxD.map((d, j) => { const range = hi[j] - lo[j]; const v = d * 1.25; return Number.isFinite(range) ? Math.min(range, Math.max(v, 1e-3)) : Math.max(v, 1e-3); }),
+  };
+}
+
+export function buildSpec(cfg: TrainConfig, ds: Dataset): PolicySpec {
+  const mcfg = { ...getMethod(cfg.method).defaultConfig(), ...cfg.methodConfig } as unknown as ChunkedConfig;
+  const obsF = datasetObsFeatures(ds);
+  const keys = resolveObsKeys(mcfg, obsF);
+  const obsN = Normalizer.fromStats(mcfg.obsNorm, concatStats(keys, ds.stats));
+  const actN = Normalizer.fromStats(mcfg.actionNorm, concatStats([ACTION], ds.stats));
+  return {
+    method: cfg.method, config: mcfg as unknown as Record<string, unknown>,
+    features: { observation: obsF, action: { [ACTION]: ds.info.features[ACTION]! } },
+    normalizers: { obs: obsN.toJSON(), action: actN.toJSON() },
+  };
+}
+
+function pack(policy: MethodPolicy, opt: { step: number; m: Record<string, Float32Array>; v: Record<string, Float32Array> }, weights: Record<string, Float32Array>, ema: Record<string, Float32Array> | null): Record<string, Float32Array> {
+  const a: Record<string, Float32Array> = {};
+  for (const n of policy.params.names) {
+    a[`param/${n}`] = weights[n]!; a[`adam_m/${n}`] = opt.m[n]!; a[`adam_v/${n}`] = opt.v[n]!;
+    if (ema) a[`ema/${n}`] = ema[n]!;
+  }
+  return a;
+}
+
+function unpack(policy: MethodPolicy, st: TrainState): { weights: Record<string, Float32Array>; m: Record<string, Float32Array>; v: Record<string, Float32Array>; ema: Record<string, Float32Array> | null } {
+  const weights: Record<string, Float32Array> = {}, m: Record<string, Float32Array> = {}, v: Record<string, Float32Array> = {};
+  let ema: Record<string, Float32Array> | null = policy.ema ? {} : null;
+  for (const n of policy.params.names) {
+    weights[n] = st.arrays[`param/${n}`]!; m[n] = st.arrays[`adam_m/${n}`]!; v[n] = st.arrays[`adam_v/${n}`]!;
+    if (ema) { const e = st.arrays[`ema/${n}`]; if (!e) ema = null; else ema[n] = e; }
+  }
+  return { weights, m, v, ema };
+}
+
+export async function trainOffline(runDir: string, cfg: TrainConfig, resume: boolean, cb: TrainCallbacks = {}): Promise<{ step: number; policy: MethodPolicy }> {
+  // --- data ---
+  if (!cfg.data) throw new Error(`method ${cfg.method} needs --data DIR (a dataset written by \`stride demos\`)`);
+  const ds = await readDataset(cfg.data);
+  if (ds.info.sceneId !== cfg.sceneId) throw new Error(`dataset ${cfg.data} was recorded in scene ${ds.info.sceneId}, not ${cfg.sceneId}`);
+  const spec = buildSpec(cfg, ds);
+  const mcfg = spec.config as unknown as ChunkedConfig;
+
+  // --- model & optimiser ---
+  const policy = getMethod(cfg.method).create(spec, cfg.seed);
+  const opt = new Adam(policy.params, cfg.optim);
+  const keys = resolveObsKeys(mcfg, spec.features.observation);
+  const sizes = keys.map((k) => featureSize(spec.features.observation[k]!));
+  const actDim = featureSize(spec.features.action[ACTION]!);
+  const sampler = new SequenceSampler(ds, { obsHorizon: mcfg.obsHorizon, actionHorizon: mcfg.predHorizon, actionOffset: -(mcfg.obsHorizon - 1), keys, seed: cfg.seed });
+  const rng = new Rng(cfg.seed ^ 0x51ed);
+  const envelope = envelopeFromDataset(ds);
+  const log = new MetricsLog(path.join(runDir, 'metrics.jsonl'));
+  let start = 0;
+
+  // --- resume ---
+  if (resume && existsSync(path.join(runDir, 'latest'))) {
+    const ck = resolveCheckpoint(runDir);
+    const st = readTrainState(ck);
+    const u = unpack(policy, st);
+    policy.params.assignArrays(u.weights, `${ck}/train_state.bin`);
+    opt.setState({ step: st.adamStep, m: u.m, v: u.v }, `${ck}/train_state.bin`);
+    if (policy.ema && u.ema) policy.ema.assignArrays(u.ema, `${ck}/train_state.bin`);
+    const tr = st.trainer as { rng: number[]; sampler: number[] };
+    if (!Array.isArray(tr?.rng) || !Array.isArray(tr?.sampler)) throw new Error(`corrupt ${ck}/train_state.json: missing RNG states`);
+    rng.setState(tr.rng);
+    sampler.setState(tr.sampler);
+    start = st.step;
+    log.truncateAfter(start);
+  }
+  let dp: DataParallelTrainer | null = null;
+  if (cfg.workers > 1) {
+    dp = await DataParallelTrainer.start({ module: path.join(here, 'method_trainable.ts'), config: spec, seed: cfg.seed, workers: cfg.workers, backend: cfg.backendRunning, adam: cfg.optim });
+    if (start > 0) await dp.setState(policy.params.toArrays(), opt.state(), policy.ema?.toArrays() ?? null);
+  }
+  cb.onStart?.(cfg.steps, start);
+
+  try {
+    let t0 = performance.now(), samples = 0;
+    for (let step = start + 1; step <= cfg.steps; step++) {
+      // --- update ---
+      const batch = chunkedBatch(sampler.sample(cfg.batchSize), keys, sizes, mcfg.obsHorizon, mcfg.predHorizon, actDim);
+      const stepSeed = rng.nextU32();
+      let loss: number, metrics: Record<string, number>;
+      if (dp) {
+        ({ loss, metrics } = await dp.step(batch, stepSeed));
+      } else {
+        ({ loss, metrics } = trainStep(policy, opt, batch, new Rng(stepSeed)));
+        policy.ema?.update(opt.step);
+      }
+      if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${step} (loss ${loss})`);
+      samples += cfg.batchSize;
+
+      // --- log ---
+      if (step % cfg.logEvery === 0 || step === cfg.steps) {
+        const dt = (performance.now() - t0) / 1000;
+        const sps = samples / Math.max(dt, 1e-9);
+        log.log(step, { 'losses/loss': loss, ...metrics, 'perf/samples_per_sec': sps, 'perf/backend': backendName(), 'perf/workers': cfg.workers });
+        cb.onProgress?.(step, loss, sps);
+        t0 = performance.now(); samples = 0;
+      }
+
+      // --- eval & checkpoint ---
+      if (step % cfg.checkpointEvery === 0 || step === cfg.steps) {
+        let weights: Record<string, Float32Array>, optState = opt.state(), ema: Record<string, Float32Array> | null = policy.ema?.toArrays() ?? null;
+        if (dp) {
+          const s = await dp.state();
+          weights = s.weights; optState = s.opt; ema = s.ema;
+          policy.params.assignArrays(weights); opt.setState(optState);
+          if (ema && policy.ema) policy.ema.assignArrays(ema);
+        } else weights = policy.params.toArrays();
+        let evalOut: Record<string, number> | undefined;
+        if (cfg.evalEpisodes > 0) {
+          policy.seedNoise(cfg.seed + step);
+          const r = await evaluate(policy, { sceneId: cfg.sceneId, overrides: cfg.overrides, episodes: cfg.evalEpisodes, seed: 1_000_000 + cfg.seed });
+          evalOut = { 'eval/success_rate': r.successRate, 'eval/return_mean': r.returnMean, 'eval/length_mean': r.lengthMean };
+          log.log(step, evalOut);
+        }
+        const dir = await saveCheckpoint(runDir, step, policy, {
+          safetyEnvelope: envelope, trainingCommand: cfg.command, gitCommit: gitCommit(), backend: backendName(), sceneId: cfg.sceneId,
+        }, { step, adamStep: optState.step, trainer: { rng: rng.getState(), sampler: sampler.getState() }, arrays: pack(policy, optState, weights, ema) });
+        cb.onCheckpoint?.(step, dir, evalOut);
+      }
+    }
+  } finally {
+    await dp?.close();
+    opt.dispose();
+  }
+  return { step: cfg.steps, policy };
+}

@@ -34,7 +34,7 @@ import {
   pairContactForceN, partColor, proprioNames, pushBody, readState, readout, rebindHumanoid, setActionTargets,
   writeProprio, type HumanoidConfig, type HumanoidReadout, type HumanoidState,
 } from './humanoid.ts';
-import { EVAL_SETS, PHASES, clipFrame, drawClipParams, generateClip, type Clip, type ClipKind, type ClipParams, type EvalSet } from './motion.ts';
+import { CONTACT_TOL_M, EVAL_SETS, PHASES, distToBox, clipFrame, drawClipParams, generateClip, type Clip, type ClipKind, type ClipParams, type EvalSet } from './motion.ts';
 import {
   BODIES, DEFAULT_ROOT_HEIGHT_M, DOFS, END_EFFECTORS, HAND_RADIUS_M, NUM_BODIES, NUM_DOFS, bodyPoint, forwardKinematics,
   targetToAction,
@@ -129,7 +129,7 @@ export function defaultConfig(): HoiConfig {
     squeezeM: 0.04,
     goal: { maskProb: [0.3, 0.3, 0.3], fixedMask: [-1, -1, -1] },
     success: { posTolM: 0.05, yawTolDeg: 15, maxSpeedMps: 0.2 },
-    tracking: { jointRad: 0.15, rootM: 0.1, rootRad: 0.3, endEffectorM: 0.05, objectM: 0.05, objectRad: 0.25, contactTolM: 0.015 },
+    tracking: { jointRad: 0.15, rootM: 0.1, rootRad: 0.3, endEffectorM: 0.05, objectM: 0.05, objectRad: 0.25, contactTolM: CONTACT_TOL_M },
     perturb: { enabled: false, objectMassScale: [0.5, 2], objectFrictionScale: [0.5, 1.5], pdGainNoise: 0.1, pushes: true },
     recovery: { boxKnockProb: 0.5, boxImpulseNs: [1.0, 2.0], humanImpulseNs: [30, 60] },
     dropBelowTopM: 0.15,
@@ -203,18 +203,6 @@ function boxYaw(b: Float64Array): number {
 
 const wrap = (a: number) => { a %= 2 * Math.PI; return a > Math.PI ? a - 2 * Math.PI : a <= -Math.PI ? a + 2 * Math.PI : a; };
 
-/** Distance from point p to the box surface (≤ 0 inside), box given by pose (pos, quat) and half extents. */
-function distToBox(box: Float64Array, half: readonly number[], px: number, py: number, pz: number): number {
-  // express p in the box frame: rotate (p − c) by conj(q)
-  const x = -box[3]!, y = -box[4]!, z = -box[5]!, w = box[6]!;
-  const vx = px - box[0]!, vy = py - box[1]!, vz = pz - box[2]!;
-  const tx = 2 * (y * vz - z * vy), ty = 2 * (z * vx - x * vz), tz = 2 * (x * vy - y * vx);
-  const lx = vx + w * tx + (y * tz - z * ty), ly = vy + w * ty + (z * tx - x * tz), lz = vz + w * tz + (x * ty - y * tx);
-  const dx = Math.abs(lx) - half[0]!, dy = Math.abs(ly) - half[1]!, dz = Math.abs(lz) - half[2]!;
-  const ox = Math.max(dx, 0), oy = Math.max(dy, 0), oz = Math.max(dz, 0);
-  return Math.hypot(ox, oy, oz) + Math.min(Math.max(dx, dy, dz), 0);
-}
-
 /** The clip frame the current state is compared with (after this step's substeps). */
 const frameNow = (h: HoiState) => h.hum.t;
 
@@ -223,7 +211,7 @@ function handTouch(s: HumanoidReadout, h: HoiState, rt: ClipRuntime, cfg: HoiCon
   for (let k = 0; k < 2; k++) {
     const e = END_EFFECTORS[k]!;
     bodyPoint(s.pos, s.rot, e.body, e.offsetM[0], e.offsetM[1], e.offsetM[2], rt.scratch, 0);
-    const d = distToBox(rt.box, h.clip.boxHalfM, rt.scratch[0]!, rt.scratch[1]!, rt.scratch[2]!) - HAND_RADIUS_M;
+    const d = distToBox(rt.box, 0, 3, h.clip.boxHalfM, rt.scratch[0]!, rt.scratch[1]!, rt.scratch[2]!) - HAND_RADIUS_M;
     out[k] = d <= cfg.tracking.contactTolM ? 1 : 0;
   }
 }

@@ -15,9 +15,22 @@
  * A clip need not be perfectly physical; the expert tracks it in physics.
  */
 import type { Rng } from '../../sim/math/rng.ts';
-import { BODY_INDEX, DOF_INDEX, DOFS, HAND_OFFSET_M, HAND_RADIUS_M, JOINT_OFFSET_M, NUM_BODIES, NUM_DOFS, forwardKinematics, jointQuat, qmul, qrot } from './skeleton.ts';
+import { BODY_INDEX, DOF_INDEX, DOFS, HAND_OFFSET_M, bodyPoint, HAND_RADIUS_M, JOINT_OFFSET_M, NUM_BODIES, NUM_DOFS, forwardKinematics, jointQuat, qmul, qrot } from './skeleton.ts';
 
 export type ClipKind = 'lift' | 'push';
+/** A hand touches the box when its surface is within this distance of the box surface (clip flags and the tracking reward's default). */
+export const CONTACT_TOL_M = 0.015;
+
+/** Distance from point p to the surface of a box (≤ 0 inside) given its centre (b[bo..bo+3)), quaternion (b[qo..qo+4)) and half extents. */
+export function distToBox(b: ArrayLike<number>, bo: number, qo: number, half: readonly number[], px: number, py: number, pz: number): number {
+  const x = -b[qo]!, y = -b[qo + 1]!, z = -b[qo + 2]!, w = b[qo + 3]!;
+  const vx = px - b[bo]!, vy = py - b[bo + 1]!, vz = pz - b[bo + 2]!;
+  const tx = 2 * (y * vz - z * vy), ty = 2 * (z * vx - x * vz), tz = 2 * (x * vy - y * vx);
+  const lx = vx + w * tx + (y * tz - z * ty), ly = vy + w * ty + (z * tx - x * tz), lz = vz + w * tz + (x * ty - y * tx);
+  const dx = Math.abs(lx) - half[0]!, dy = Math.abs(ly) - half[1]!, dz = Math.abs(lz) - half[2]!;
+  const ox = Math.max(dx, 0), oy = Math.max(dy, 0), oz = Math.max(dz, 0);
+  return Math.hypot(ox, oy, oz) + Math.min(Math.max(dx, dy, dz), 0);
+}
 export type EvalSet = 'seen' | 'unseen-goals' | 'unseen-inits' | 'recovery';
 export const EVAL_SETS: readonly EvalSet[] = ['seen', 'unseen-goals', 'unseen-inits', 'recovery'];
 
@@ -265,7 +278,7 @@ export function generateClip(params: ClipParams, fps: number, rootHeightM: numbe
   const qRef = new Float64Array(NUM_DOFS), qExp = new Float64Array(NUM_DOFS);
   const qPre = new Float64Array(NUM_DOFS); // arms at pre-contact at the approach end (joint-space interpolation target)
   const qPost = new Float64Array(NUM_DOFS); // arms at pre-contact at the release end
-  const sh = new Float64Array(3), torsoRot = new Float64Array(4), boxP = new Float64Array(4);
+  const sh = new Float64Array(3), torsoRot = new Float64Array(4), boxP = new Float64Array(4), handW = new Float64Array(3);
   const lumbar = DOF_INDEX.lumbar_pitch!;
 
   const torsoFor = (q: Float64Array, right: boolean) => {
@@ -351,8 +364,16 @@ export function generateClip(params: ClipParams, fps: number, rootHeightM: numbe
       ikBoth(qExp, t, 0.08 * (1 - onFace) - squeezeM * onFace);
       armPrev.set(qRef);
     }
-    const inContact = t >= PHASES[2] && t < PHASES[4] ? 1 : 0;
-    clip.contact[f * 2] = inContact; clip.contact[f * 2 + 1] = inContact;
+    // Contact flags from the reference pose itself (hand surface within CONTACT_TOL_M of the box), so a kinematic
+    // replay matches them exactly.
+    forwardKinematics({ rootPosM: rp.pos, rootQuat: rp.quat, q: qRef }, pos, rot);
+    const by = clip.box[f * 4 + 3]!;
+    const bq = [0, Math.sin(by / 2), 0, Math.cos(by / 2)];
+    const bp = [clip.box[f * 4]!, clip.box[f * 4 + 1]!, clip.box[f * 4 + 2]!, ...bq];
+    for (const [k, body] of [[0, BODY_INDEX.r_larm], [1, BODY_INDEX.l_larm]] as const) {
+      bodyPoint(pos, rot, body, HAND_OFFSET_M[0], HAND_OFFSET_M[1], HAND_OFFSET_M[2], handW, 0);
+      clip.contact[f * 2 + k] = distToBox(bp, 0, 3, params.boxHalfM, handW[0]!, handW[1]!, handW[2]!) - HAND_RADIUS_M <= CONTACT_TOL_M ? 1 : 0;
+    }
     clip.q.set(qRef, f * NUM_DOFS);
     clip.qExpert.set(qExp, f * NUM_DOFS);
     clip.root.set(rp.pos, f * 7); clip.root.set(rp.quat, f * 7 + 3);

@@ -9,6 +9,8 @@ import { register as registerDemos } from './demos.ts';
 import { register as registerReplay } from './replay.ts';
 import { register as registerView } from './view.ts';
 import { register as registerBridge } from './bridge.ts';
+import { register as registerTrain } from './train.ts';
+import { register as registerEval } from './eval.ts';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command();
@@ -23,6 +25,8 @@ export async function main(argv: string[]): Promise<void> {
   registerReplay(program);
   registerView(program);
   registerBridge(program);
+  registerTrain(program);
+  registerEval(program);
   // Later subcommands register here, one line each.
   await program.parseAsync(argv);
 }

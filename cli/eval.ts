@@ -1,0 +1,51 @@
+/**
+ * `stride eval --run RUN [--checkpoint STEP] --episodes N --seed S [--set k=v …] [--record FILE.mcap] [--backend B] [--json]`
+ * Episode i is seeded S + i. JSON: { run, checkpoint, scene, episodes, successRate, ci95: [lo, hi] (Wilson),
+ * returnMean, lengthMean, metrics, backend }.
+ */
+import type { Command } from 'commander';
+import path from 'node:path';
+import { parseOverrides } from '../sim/core/index.ts';
+import { BACKEND_CHOICES, initBackend } from '../policies/common/backend.ts';
+import { loadPolicy } from '../policies/train/load.ts';
+import { evaluate } from '../policies/train/evaluate.ts';
+import { action, collect, info, loadScenes, parseIntOpt, printJson } from './util.ts';
+
+interface EvalOpts { run: string; checkpoint?: number; episodes: number; seed: number; set?: string[]; record?: string; backend: string; json?: boolean; scene?: string }
+
+export function register(program: Command): void {
+  program
+    .command('eval')
+    .description('evaluate a trained run: success rate with a 95% Wilson interval, returns, lengths, metrics')
+    .requiredOption('--run <dir>', 'run folder (or a checkpoint folder)')
+    .option('--checkpoint <step>', 'checkpoint step (default: latest)', parseIntOpt('checkpoint', 0))
+    .option('--episodes <n>', 'episodes', parseIntOpt('episodes', 1), 50)
+    .option('--seed <s>', 'seed of episode 0 (episode i uses seed + i)', parseIntOpt('seed', 0), 0)
+    .option('--scene <id>', 'scene to evaluate in (default: the scene the run was trained on)')
+    .option('--set <key=value>', 'scene config override (repeatable), e.g. a distribution shift', collect)
+    .option('--record <file.mcap>', 'record every episode to an MCAP file')
+    .option('--backend <name>', `TensorFlow.js backend: ${BACKEND_CHOICES.join(' | ')}`, 'auto')
+    .option('--json', 'print JSON on stdout')
+    .action(action(async (opts: EvalOpts) => {
+      await loadScenes();
+      const backend = await initBackend(opts.backend);
+      const policy = loadPolicy(opts.run, { step: opts.checkpoint });
+      const sceneId = opts.scene ?? policy.manifest.sceneId;
+      try {
+        const overrides = parseOverrides(opts.set) as Record<string, unknown>;
+        const r = await evaluate(policy, {
+          sceneId, overrides, episodes: opts.episodes, seed: opts.seed, record: opts.record,
+          recordMeta: { policy: path.resolve(opts.run), command: `stride ${process.argv.slice(2).join(' ')}` },
+          onEpisode: (ep, i) => info(!!opts.json, `episode ${i} seed ${ep.seed}: return ${ep.return.toFixed(3)} length ${ep.length} success ${ep.success} (${ep.reason})`),
+        });
+        const out = {
+          run: path.resolve(opts.run), checkpoint: policy.manifest.step, method: policy.manifest.method, scene: sceneId, overrides,
+          episodes: r.episodes, successRate: r.successRate, ci95: r.ci95, returnMean: r.returnMean, lengthMean: r.lengthMean, metrics: r.metrics, backend,
+        };
+        if (opts.json) printJson(out);
+        else info(false, `${sceneId} × ${policy.manifest.method}@${policy.manifest.step}: success ${(r.successRate * 100).toFixed(1)}% [${(r.ci95[0] * 100).toFixed(1)}, ${(r.ci95[1] * 100).toFixed(1)}] over ${r.episodes} episodes, return ${r.returnMean.toFixed(3)}, length ${r.lengthMean.toFixed(1)}`);
+      } finally {
+        policy.dispose();
+      }
+    }));
+}

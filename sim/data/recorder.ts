@@ -11,6 +11,9 @@
  * | /stride/observation  | stride.Observation  | after reset and steps   | episode, t, observation (key → number[])                     |
  * | /stride/episode      | stride.EpisodeEnd   | at each episode end     | episode, EpisodeSummary                                      |
  *
+ * | /foxglove/tf        | foxglove.FrameTransform | at each reset       | Z-up `world` → Y-up `stride` (see foxglove.ts)              |
+ * | /foxglove/scene      | foxglove.SceneUpdate    | after reset and steps | the visuals and overlays as Foxglove 3D entities         |
+ *
  * `stateHash` is `env.stateHash()` (sha256 of the full snapshot) after the step; `verifyRecording` (replay.ts) re-creates
  * the env from the meta, replays the actions and compares every hash.
  *
@@ -25,6 +28,7 @@ import type { Observation } from '../core/features.ts';
 import type { EpisodeHooks, EpisodeSummary } from '../core/rollout.ts';
 import type { SceneEnv } from '../core/scene_env.ts';
 import { engineVersion } from '../physics/index.ts';
+import { FOXGLOVE_SCHEMAS, FoxgloveScene, frameTransform } from './foxglove.ts';
 import { SyncMcapWriter } from './mcap_writer.ts';
 
 export const RECORDING_FORMAT_VERSION = 1;
@@ -37,6 +41,8 @@ export const TOPICS = {
   observation: '/stride/observation',
   episode: '/stride/episode',
 } as const;
+
+export const FOXGLOVE_TOPICS = { tf: '/foxglove/tf', scene: '/foxglove/scene' } as const;
 
 export interface RecordingParent {
   /** The recording this one was forked from. */
@@ -55,6 +61,8 @@ export interface RecorderOptions {
   parent?: RecordingParent;
   /** Also write observations (default true; large for depth images). */
   observations?: boolean;
+  /** Also write Foxglove FrameTransform + SceneUpdate channels so Foxglove shows the episode in 3D (default true). */
+  foxglove?: boolean;
 }
 
 export interface RecordingMetaMessage {
@@ -167,6 +175,7 @@ export class EpisodeRecorder {
   /** logTime of the latest message, ns. */
   private lastNs = 0n;
   private frameIds: number[] = [];
+  private foxScene: FoxgloveScene | null = null;
   private state: 'open' | 'closed' | 'aborted' = 'open';
 
   private constructor(
@@ -177,6 +186,7 @@ export class EpisodeRecorder {
     private readonly channels: Record<keyof typeof TOPICS, number>,
     private readonly env: SceneEnv,
     private readonly withObs: boolean,
+    private readonly fox: { tf: number; scene: number } | null,
   ) {}
 
   /** Open a recording of `env`'s episodes; call `episodeHooks(seed)` per episode, `endEpisode`, then `close()`. */
@@ -199,7 +209,15 @@ export class EpisodeRecorder {
         const schemaId = writer.registerSchema({ name: s.name, encoding: 'jsonschema', data: new TextEncoder().encode(JSON.stringify(s.schema)) });
         channels[key] = writer.registerChannel({ topic: TOPICS[key], schemaId, messageEncoding: 'json', metadata: new Map() });
       }
-      const rec = new EpisodeRecorder(target, tmp, fd, writer, channels, env, opts.observations ?? true);
+      let fox: { tf: number; scene: number } | null = null;
+      if (opts.foxglove ?? true) {
+        const reg = (topic: string, s: { name: string; schema: object }) => writer.registerChannel({
+          topic, messageEncoding: 'json', metadata: new Map(),
+          schemaId: writer.registerSchema({ name: s.name, encoding: 'jsonschema', data: new TextEncoder().encode(JSON.stringify(s.schema)) }),
+        });
+        fox = { tf: reg(FOXGLOVE_TOPICS.tf, FOXGLOVE_SCHEMAS.frameTransform), scene: reg(FOXGLOVE_TOPICS.scene, FOXGLOVE_SCHEMAS.sceneUpdate) };
+      }
+      const rec = new EpisodeRecorder(target, tmp, fd, writer, channels, env, opts.observations ?? true, fox);
       const meta: RecordingMetaMessage = {
         formatVersion: RECORDING_FORMAT_VERSION,
         sceneId: env.id,
@@ -234,7 +252,13 @@ export class EpisodeRecorder {
         this.frameIds = scene.visuals.filter((v) => !v.isStatic).map((v) => v.id);
         const t0 = this.episodeBaseNs;
         this.push('scene', t0, { episode: ep, seed, options: options ?? null, initialStateHash: env.stateHash(), scene });
-        this.push('frame', t0, { episode: ep, t: 0, frame: env.renderFrame(this.frameIds) });
+        const frame = env.renderFrame(this.frameIds);
+        this.push('frame', t0, { episode: ep, t: 0, frame });
+        if (this.fox) {
+          this.foxScene = new FoxgloveScene(scene);
+          this.pushRaw(this.fox.tf, t0, frameTransform(t0));
+          this.pushRaw(this.fox.scene, t0, this.foxScene.initial(frame, t0));
+        }
         if (this.withObs) this.push('observation', t0, { episode: ep, t: 0, observation: obsToJson(obs) });
       },
       onStep: (t, action, r) => {
@@ -244,7 +268,9 @@ export class EpisodeRecorder {
           episode: ep, step: t, action: Array.from(action), reward: r.reward, terminated: r.terminated, truncated: r.truncated,
           metrics: r.metrics, reason: typeof reason === 'string' ? reason : null, stateHash: env.stateHash(),
         });
-        this.push('frame', ts, { episode: ep, t: t + 1, frame: env.renderFrame(this.frameIds) });
+        const frame = env.renderFrame(this.frameIds);
+        this.push('frame', ts, { episode: ep, t: t + 1, frame });
+        if (this.fox && this.foxScene) this.pushRaw(this.fox.scene, ts, this.foxScene.update(frame, ts));
         if (this.withObs) this.push('observation', ts, { episode: ep, t: t + 1, observation: obsToJson(r.obs) });
       },
     };
@@ -289,10 +315,13 @@ export class EpisodeRecorder {
   }
 
   private push(topic: keyof typeof TOPICS, logTime: bigint, value: unknown): void {
+    this.pushRaw(this.channels[topic], logTime, value);
+  }
+
+  private pushRaw(channelId: number, logTime: bigint, value: unknown): void {
     if (logTime > this.lastNs) this.lastNs = logTime;
     const data = this.enc.encode(JSON.stringify(value));
-    const msg = { channelId: this.channels[topic], sequence: this.seq++, logTime, publishTime: logTime, data };
-    this.writer.addMessage(msg);
+    this.writer.addMessage({ channelId, sequence: this.seq++, logTime, publishTime: logTime, data });
   }
 
   private mustBeOpen(): void {

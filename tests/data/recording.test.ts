@@ -8,7 +8,7 @@ import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeEnv, runEpisode, type SceneEnv } from '../../sim/core/index.ts';
-import { EpisodeRecorder, TOPICS } from '../../sim/data/recorder.ts';
+import { EpisodeRecorder, FOXGLOVE_TOPICS, TOPICS } from '../../sim/data/recorder.ts';
 import { readRecording, verifyRecording } from '../../sim/data/replay.ts';
 import { Rng } from '../../sim/math/rng.ts';
 import { McapIndexedReader } from '@mcap/core';
@@ -71,14 +71,24 @@ describe('MCAP recording', () => {
     const idx = await McapIndexedReader.Initialize({
       readable: { size: async () => BigInt(bytes.length), read: async (o: bigint, n: bigint) => bytes.subarray(Number(o), Number(o + n)) },
     });
-    expect([...idx.channelsById.values()].map((c) => c.topic).sort()).toEqual(Object.values(TOPICS).sort());
+    expect([...idx.channelsById.values()].map((c) => c.topic).sort()).toEqual([...Object.values(TOPICS), ...Object.values(FOXGLOVE_TOPICS)].sort());
     expect([...idx.schemasById.values()].every((s) => s.encoding === 'jsonschema')).toBe(true);
     expect(idx.dataSectionCrc).toBe(crc32(bytes.subarray(0, Number(idx.dataEndOffset))));
     let stepMsgs = 0;
     for await (const m of idx.readMessages({ topics: [TOPICS.step] })) { void m; stepMsgs++; }
     expect(stepMsgs).toBe(v.steps);
-    // meta + per episode (scene, frame, observation, summary) + per step (step, frame, observation)
-    expect(idx.statistics!.messageCount).toBe(BigInt(1 + 2 * 4 + 3 * v.steps));
+    // meta + per episode (scene, frame, observation, summary, foxglove tf + scene) + per step (step, frame, observation, foxglove scene)
+    expect(idx.statistics!.messageCount).toBe(BigInt(1 + 2 * 6 + 4 * v.steps));
+    // Foxglove's SceneUpdate: reset clears and sends ground + ball; each step moves the ball to the recorded pose.
+    const fox: { deletions: { type: number }[]; entities: { id: string; frame_id: string; cubes: unknown[]; spheres: { pose: { position: { x: number; y: number; z: number } } }[] }[] }[] = [];
+    for await (const m of idx.readMessages({ topics: [FOXGLOVE_TOPICS.scene] })) fox.push(JSON.parse(new TextDecoder().decode(m.data)));
+    expect(fox.length).toBe(2 + v.steps);
+    expect(fox[0]!.deletions).toEqual([expect.objectContaining({ type: 1 })]);
+    expect(fox[0]!.entities.map((e) => [e.cubes.length, e.spheres.length])).toEqual([[1, 0], [0, 1], [1, 0]]); // ground, ball, goal zone
+    expect(fox[0]!.entities.every((e) => e.frame_id === 'stride')).toBe(true);
+    const f5 = rec.episodes[0]!.steps[4]!.frame!;
+    expect(fox[5]!.entities[0]!.id).toBe(`v${f5.ids[0]}`);
+    expect(fox[5]!.entities[0]!.spheres[0]!.pose.position).toEqual({ x: f5.poses[0], y: f5.poses[1], z: f5.poses[2] });
     expect(readdirSync(dir).filter((n) => n.includes('.tmp-'))).toEqual([]);
   });
 

@@ -8,9 +8,11 @@ import { register as registerBench } from './bench.ts';
 import { register as registerDemos } from './demos.ts';
 import { register as registerReplay } from './replay.ts';
 import { register as registerView } from './view.ts';
+import { register as registerQuickstart } from './quickstart.ts';
 import { register as registerBridge } from './bridge.ts';
 import { register as registerTrain } from './train.ts';
 import { register as registerEval } from './eval.ts';
+import { register as registerExperiment } from './experiment.ts';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command();
@@ -24,9 +26,11 @@ export async function main(argv: string[]): Promise<void> {
   registerDemos(program);
   registerReplay(program);
   registerView(program);
+  registerQuickstart(program);
   registerBridge(program);
   registerTrain(program);
   registerEval(program);
+  registerExperiment(program);
   // Later subcommands register here, one line each.
   await program.parseAsync(argv);
 }

@@ -1,0 +1,60 @@
+/**
+ * `stride experiment <name> [--quick] [--json] [--budget k=v …] [--out DIR] [--cache DIR] [--backend B]`
+ * Runs a method's reproduction study end to end (data, every arm, every seed, evaluation) and writes
+ * `<out>/<name>.json` + `<out>/<name>.md`. Finished cells are cached under `--cache`, so an interrupted run resumes.
+ *
+ * Each method adds ONE line to `EXPERIMENTS` below: its `policies/<method>/experiment.ts` exports `experiment`.
+ */
+import type { Command } from 'commander';
+import { action, CliError, collect, info, printJson } from './util.ts';
+
+/** What a study module exports as `experiment`. */
+export interface ExperimentDef {
+  description: string;
+  run(opts: ExperimentRunOptions): Promise<Record<string, unknown>>;
+}
+
+export interface ExperimentRunOptions {
+  quick: boolean;
+  /** Budget overrides `key=value` (meaning is up to the study; it validates them). */
+  budget: string[];
+  outDir: string;
+  cacheDir: string;
+  backend: string;
+  /** The exact command line, recorded in the results. */
+  command: string;
+  /** Progress lines (stderr when --json). */
+  log: (line: string) => void;
+}
+
+const EXPERIMENTS: Record<string, () => Promise<{ experiment: ExperimentDef }>> = {
+  beso: () => import('../policies/beso/experiment.ts'),
+};
+
+interface Opts { quick?: boolean; json?: boolean; budget?: string[]; out: string; cache: string; backend: string }
+
+export function register(program: Command): void {
+  program
+    .command('experiment')
+    .description(`run a method's reproduction study and write results/<name>.{json,md} (${Object.keys(EXPERIMENTS).join(', ')})`)
+    .argument('<name>', `study name (${Object.keys(EXPERIMENTS).join(', ')})`)
+    .option('--quick', 'the same pipeline with tiny budgets (a few minutes)')
+    .option('--json', 'print the results JSON on stdout')
+    .option('--budget <key=value>', 'override one budget entry (repeatable), e.g. --budget trainSteps=50', collect)
+    .option('--out <dir>', 'folder for <name>.json and <name>.md', 'results')
+    .option('--cache <dir>', 'cache of data and finished cells (resumable)', 'runs/experiments')
+    .option('--backend <name>', 'TensorFlow.js backend (auto, node, wasm, cpu)', process.env.STRIDE_BACKEND ?? 'auto')
+    .action(action(async (name: string, opts: Opts) => {
+      const load = EXPERIMENTS[name];
+      if (!load) throw new CliError(`unknown experiment '${name}' (known: ${Object.keys(EXPERIMENTS).join(', ')})`);
+      const { experiment } = await load();
+      const json = !!opts.json;
+      const command = ['stride', ...process.argv.slice(2)].join(' ');
+      const result = await experiment.run({
+        quick: !!opts.quick, budget: opts.budget ?? [], outDir: opts.out, cacheDir: opts.cache, backend: opts.backend, command,
+        log: (line) => info(json, line),
+      });
+      if (json) printJson(result);
+      else info(false, `wrote ${opts.out}/${name}.json and ${opts.out}/${name}.md`);
+    }));
+}

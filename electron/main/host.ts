@@ -37,9 +37,11 @@ async function bindPolicy(spec: string, env: SceneEnv, opts: ActOpts): Promise<B
     return { act: async (obs) => src(obs, t++), dispose() {} };
   }
   if (!existsSync(spec)) throw new Error(`unknown policy '${spec}' (built-in: ${BUILTIN_POLICIES.join(', ')}, or a run/checkpoint directory)`);
-  const modPath = '../../policies/train/checkpoint.ts';
-  const mod = await import(modPath) as { loadPolicy(dir: string): Promise<LoadedPolicy> };
-  const p = await mod.loadPolicy(spec);
+  // Trained policies (policy core): TensorFlow.js backend first, then the checkpoint.
+  const { initBackend } = await import('../../policies/common/backend.ts');
+  await initBackend();
+  const { loadPolicy } = await import('../../policies/train/load.ts');
+  const p: LoadedPolicy = loadPolicy(spec);
   p.reset();
   return { act: (obs) => p.act(obs, opts), dispose: () => p.dispose() };
 }
@@ -51,6 +53,13 @@ export function listPolicies(cwd: string): string[] {
     for (const name of readdirSync(runs).sort()) {
       const d = join(runs, name);
       if (existsSync(join(d, 'checkpoints')) || existsSync(join(d, 'latest'))) out.push(join('runs', name));
+      // one level deeper (runs/<group>/<run>)
+      else if (statSync(d).isDirectory()) {
+        for (const sub of readdirSync(d).sort()) {
+          const dd = join(d, sub);
+          if (existsSync(join(dd, 'checkpoints')) || existsSync(join(dd, 'latest'))) out.push(join('runs', name, sub));
+        }
+      }
     }
   }
   return out;

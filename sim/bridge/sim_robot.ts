@@ -81,6 +81,11 @@ export interface SimRobotStats {
   episodes: number;
 }
 
+/** ROS graph resource names (absolute). */
+const TOPIC_RE = /^\/[A-Za-z_][A-Za-z0-9_]*(\/[A-Za-z_][A-Za-z0-9_]*)*$/;
+/** Distinct topics a server will track (bounded memory against hostile clients). */
+const MAX_TOPICS = 256;
+
 interface Client {
   ws: WebSocket;
   authed: boolean;
@@ -313,7 +318,15 @@ export class SimRobotServer {
   }
 
   private topicType(c: Client, topic: string, declared: unknown, op: Op): MsgType | null {
+    if (!TOPIC_RE.test(topic)) {
+      this.reject(c, `invalid topic name '${topic.slice(0, 80)}' (expected /name[/name…] of letters, digits, _)`, op.id);
+      return null;
+    }
     const known = this.topicTypes.get(topic);
+    if (!known && this.topicTypes.size >= MAX_TOPICS) {
+      this.reject(c, `too many topics (max ${MAX_TOPICS})`, op.id);
+      return null;
+    }
     if (declared === undefined || declared === '') {
       if (known) return known;
       this.reject(c, `topic '${topic}' has no type yet; give 'type'`, op.id);

@@ -8,6 +8,7 @@ import { SimRobotServer } from '../../sim/bridge/sim_robot.ts';
 import { RosbridgeRobot } from '../../sim/bridge/ros_robot.ts';
 import { defaultRobotConfig } from '../../sim/bridge/robot_config.ts';
 import { makeAuth } from '../../sim/bridge/protocol.ts';
+import { Rng } from '../../sim/math/rng.ts';
 import { loadScenes } from './helpers.ts';
 
 type Msg = Record<string, unknown>;
@@ -68,6 +69,7 @@ describe('sim-robot server', () => {
       [{ op: 'publish', topic: '/joint_states', msg: { name: [], position: [] } }, /published by the robot/],
       [{ op: 'subscribe', topic: '/joint_states', type: 'geometry_msgs/Twist' }, /wrong message type/],
       [{ op: 'call_service', service: 7 }, /'service' must be a string/],
+      [{ op: 'subscribe', topic: '../etc', type: 'std_msgs/Bool' }, /invalid topic name/],
       [JSON.stringify({ op: 'publish', topic: '/command', msg: { data: new Array(2000).fill(0.5) } }), /exceeds the 4096-byte limit/],
     ];
     for (const [frame, re] of cases) {
@@ -96,6 +98,36 @@ describe('sim-robot server', () => {
     expect(server.getStats().commands).toBe(before + 1);
     c.send({ op: 'call_service', service: '/nope', id: 'n1' });
     expect((await c.next((m) => m.op === 'service_response' && m.id === 'n1')).result).toBe(false);
+    c.ws.close();
+  });
+
+  it('survives a seeded fuzz of mutated ops', async () => {
+    const c = await rawClient(server.url);
+    const rng = new Rng(99);
+    const seeds: Msg[] = [
+      { op: 'publish', topic: '/command', msg: { data: [0.1, 0.2] } },
+      { op: 'subscribe', topic: '/joint_states', type: 'sensor_msgs/JointState' },
+      { op: 'call_service', service: '/stride/reset', args: { seed: 3 } },
+      { op: 'advertise', topic: '/estop', type: 'std_msgs/Bool' },
+      { op: 'publish', topic: '/command', msg: { joint_names: ['fx'], points: [{ positions: [1] }] } },
+    ];
+    const junk = [null, 1e308, -1, 'x'.repeat(300), [], {}, true, NaN, { data: [1, 2, 3] }, '/command', [[[[[]]]]]];
+    for (let i = 0; i < 300; i++) {
+      const m: Msg = JSON.parse(JSON.stringify(rng.pick(seeds)));
+      const keys = Object.keys(m);
+      for (let j = 0; j <= rng.int(3); j++) {
+        const k = rng.int(4) === 0 ? `k${rng.int(5)}` : rng.pick(keys);
+        m[k] = rng.pick(junk);
+        if (m.msg && typeof m.msg === 'object' && rng.int(2)) (m.msg as Msg)[rng.pick(['data', 'points', 'linear'])] = rng.pick(junk);
+      }
+      let frame = JSON.stringify(m);
+      if (rng.int(10) === 0) frame = frame.slice(0, rng.int(frame.length));
+      c.send(frame);
+    }
+    c.send({ op: 'call_service', service: '/stride/info', id: 'alive' });
+    const info = await c.next((m) => m.op === 'service_response' && m.id === 'alive', 10_000);
+    expect(info.result).toBe(true);
+    expect(server.getStats().rejected).toBeGreaterThan(100);
     c.ws.close();
   });
 

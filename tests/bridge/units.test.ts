@@ -10,7 +10,8 @@ import { makeEnv } from '../../sim/core/index.ts';
 import { SafetyEnvelope } from '../../sim/bridge/safety.ts';
 import { defaultRobotConfig, loadRobotConfig, parseRobotConfig, validateRobotConfig } from '../../sim/bridge/robot_config.ts';
 import { authMac, checkAuth, makeAuth, parseOp, validateMsg } from '../../sim/bridge/protocol.ts';
-import { LatencyEnv, loadLatencyProfile, saveLatencyProfile, type LatencyProfile } from '../../sim/bridge/latency.ts';
+import { LatencyEnv, loadLatencyProfile, saveLatencyProfile, withLatency, type LatencyProfile } from '../../sim/bridge/latency.ts';
+import { runEpisode } from '../../sim/core/index.ts';
 import { loadScenes, pdPolicy } from './helpers.ts';
 
 describe('safety envelope', () => {
@@ -115,6 +116,12 @@ describe('latency replay (LatencyEnv)', () => {
     const m1 = await run(mixed(), 21), m2 = await run(mixed(), 21);
     expect(m1).toEqual(m2);
     expect(m1.hash).not.toBe(base.hash);
+    // As a SceneEnv (what evaluation and rollouts take): the scripted expert still binds, state hashes still work.
+    const wrapped = withLatency(makeEnv('toy/point_reach'), profile([30], [40]));
+    const ep = runEpisode(wrapped, 21, (env) => { const ex = env.expert(); return () => ex.act(); });
+    expect(ep.success).toBe(false);
+    expect(ep.metrics['latency/dropped']).toBe(100);
+    expect(ep.finalStateHash).toBe(wrapped.stateHash());
     const dir = mkdtempSync(join(tmpdir(), 'stride-lat-'));
     saveLatencyProfile(join(dir, 'p.json'), profile([1], [2]));
     expect(loadLatencyProfile(join(dir, 'p.json')).obsDelayMs).toEqual([1]);

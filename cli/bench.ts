@@ -6,10 +6,12 @@ import type { Command } from 'commander';
 import { register as registerSim } from './bench/sim.ts';
 import { register as registerView } from './bench/view.ts';
 import { register as registerBridge } from './bench/bridge.ts';
+import { register as registerRfs } from './bench/rfs.ts';
 
 export function register(program: Command): void {
   const bench = program.command('bench').description('run a benchmark and print its figures');
   registerSim(bench);
   registerView(bench);
   registerBridge(bench);
+  registerRfs(bench);
 }

@@ -17,7 +17,7 @@
 import type { ScriptedExpert } from '../../sim/core/index.ts';
 import { project, type Projection, type Turn } from './geometry.ts';
 import { INTENTS, labelIntent } from './intents.ts';
-import { generateTrajectory, lanesWithTurn, pathFromLanes, type Maneuver } from './planner.ts';
+import { generateTrajectory, lanesWithTurn, cachedPath, type Maneuver } from './planner.ts';
 import { RFS_DT_SEC, RFS_T } from './rfs.ts';
 import { egoPose, leaderOnPath } from './world.ts';
 import type { DrivingConfig, DrivingState } from './intersection.ts';
@@ -56,7 +56,7 @@ export function scriptedDriver(cfg: DrivingConfig): ScriptedExpert<DrivingConfig
       lanes = lanesWithTurn(map, target.id, turn);
       choice = target.id === lane.id ? 'turn' : target.index < lane.index ? 'lane-change-left' : 'lane-change-right';
     } else {
-      const own = pathFromLanes(map, lanesWithTurn(map, lane.id, 'straight'));
+      const own = cachedPath(map, lanesWithTurn(map, lane.id, 'straight'));
       project(own, ego.x, ego.y, pj);
       const lead = leaderOnPath(own, pj.s, 70, corridor, h.traffic, h.statics, 2.25, cfg.ego.halfLengthM);
       const blocked = lead.gap < 65 && lead.v < 0.5;
@@ -71,7 +71,7 @@ export function scriptedDriver(cfg: DrivingConfig): ScriptedExpert<DrivingConfig
         else { choice = 'cruise'; vTarget = Math.max(ego.v, 1); }
       }
     }
-    const path = pathFromLanes(map, lanes);
+    const path = cachedPath(map, lanes);
     project(path, ego.x, ego.y, pj);
     blendS0 = pj.s;
     blendD0 = pj.d;
@@ -88,7 +88,7 @@ export function scriptedDriver(cfg: DrivingConfig): ScriptedExpert<DrivingConfig
       const ego = { x: e.x, y: e.y, h: e.h, v: Math.max(0, e.v) };
       if (lanes.length === 0) { choose(h, ego); t0 = [...h.egoT0]; }
       hist.push(e.x, e.y);
-      const path = pathFromLanes(map, lanes);
+      const path = cachedPath(map, lanes);
       project(path, ego.x, ego.y, pj);
       const lead = leaderOnPath(path, pj.s, 60, cfg.traffic.corridorHalfM, h.traffic, h.statics, 2.25, cfg.ego.halfLengthM);
       // Yield before a left turn / U-turn while oncoming traffic is close to the box.
@@ -97,7 +97,7 @@ export function scriptedDriver(cfg: DrivingConfig): ScriptedExpert<DrivingConfig
       if (connIdx > 0) {
         const conn = map.lanes[path.laneIds[connIdx]!]!;
         const lineS = path.laneStartS[connIdx]!;
-        if (pj.s > lineS - 2.5) committed = true;
+        if (pj.s > lineS + 0.5) committed = true;
         if (!committed && (conn.turn === 'left' || conn.turn === 'uturn')) {
           const opp = map.arms[(conn.arm + 2) % 4]!;
           let conflict = false;
@@ -115,7 +115,7 @@ export function scriptedDriver(cfg: DrivingConfig): ScriptedExpert<DrivingConfig
       const lcActive = (choice === 'lane-change-left' || choice === 'lane-change-right' || choice === 'turn') && pj.s < blendS0 + blendLen;
       const m: Maneuver = {
         path, blendS0: lcActive ? blendS0 : pj.s, blendLenM: lcActive ? blendLen : Math.max(8, ego.v * 2), blendD0: lcActive ? blendD0 : pj.d, mode: 'follow', vTargetMps: choice === 'cruise' ? vTarget : cfg.ego.cruiseSpeedMps,
-        accelMps2: 0, stopAtS, leadGapM: lead.gap, leadVMps: lead.v, latAccMps2: 2.5,
+        accelMps2: 0, stopAtS, leadGapM: lead.gap, leadVMps: lead.v, latAccMps2: h.route.turn === 'uturn' ? 3 : 2.5,
       };
       const out = new Float32Array(RFS_T * 2);
       generateTrajectory(m, ego, idm, out);

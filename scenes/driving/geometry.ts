@@ -10,7 +10,7 @@
  * then an arc, then straight — so the network has curves) and `n` lanes per direction on either side of an optional
  * painted median. Traffic drives on the right. Lanes inside the box are connectors (cubic Béziers): straight,
  * left turn (innermost lane → innermost lane), right turn (outermost → outermost) and, on the ego's arm when the
- * median is wide enough, a U-turn (innermost incoming → outermost outgoing of the same arm).
+ * median is wide enough, a U-turn (innermost incoming → second outgoing lane of the same arm, or the only one).
  */
 import type { Rng } from '../../sim/math/rng.ts';
 
@@ -66,6 +66,8 @@ export interface RoadMap {
   boxHalfYM: number;
   arms: Arm[];
   lanes: Lane[];
+  /** Per lane: minX, minY, maxX, maxY (for quick rejects). */
+  laneBoxes: Float64Array;
 }
 
 export interface MapParams {
@@ -139,7 +141,7 @@ export function buildRoadMap(p: MapParams, rng: Rng): RoadMap {
       if (i === 0) {
         const la = arms[armLeftOf(a)]!;
         if (!la.closed) connect(lanes, from, lanes[la.outLanes[0]!]!, 'left', armLeftOf(a));
-        if (a === 0 && arm.medianM >= p.uTurnMinMedianM) connect(lanes, from, lanes[arm.outLanes[n - 1]!]!, 'uturn', a);
+        if (a === 0 && arm.medianM >= p.uTurnMinMedianM) connect(lanes, from, lanes[arm.outLanes[Math.min(1, n - 1)]!]!, 'uturn', a);
       }
       if (i === n - 1) {
         const ra = arms[armRightOf(a)]!;
@@ -147,7 +149,16 @@ export function buildRoadMap(p: MapParams, rng: Rng): RoadMap {
       }
     }
   }
-  return { laneWidthM: W, boxHalfXM, boxHalfYM, arms, lanes };
+  const laneBoxes = new Float64Array(lanes.length * 4);
+  for (const l of lanes) {
+    let a = Infinity, b = Infinity, c = -Infinity, d = -Infinity;
+    for (let i = 0; i < l.xs.length; i++) {
+      const x = l.xs[i]!, y = l.ys[i]!;
+      if (x < a) a = x; if (y < b) b = y; if (x > c) c = x; if (y > d) d = y;
+    }
+    laneBoxes[4 * l.id] = a; laneBoxes[4 * l.id + 1] = b; laneBoxes[4 * l.id + 2] = c; laneBoxes[4 * l.id + 3] = d;
+  }
+  return { laneWidthM: W, boxHalfXM, boxHalfYM, arms, lanes, laneBoxes };
 }
 
 function pushLane(lanes: Lane[], l: Omit<Lane, 'id'>): number {

@@ -35,11 +35,11 @@ import { createRaycastVehicle, setVehicleInputs, updateVehicle, type VehicleCont
 import { buildRoadMap, onRoad, pointAt, project, segIndex, wrap, type MapParams, type Projection, type RoadMap, type Turn } from './geometry.ts';
 import { INTENTS, labelIntent, NUM_INTENTS } from './intents.ts';
 import {
-  buildRfsScenario, lanesWithTurn, pathFromLanes, predictTraffic, rateCandidates, type Line, type StaticObstacle,
+  buildRfsScenario, cachedPath, lanesWithTurn, predictTraffic, rateCandidates, type Line, type StaticObstacle,
 } from './planner.ts';
 import { DEFAULT_RFS_PARAMS, prepareRfs, rfs, RFS_DT_SEC, RFS_T, trustRegionHit, type RfsScenario } from './rfs.ts';
 import { boxesOverlap, chooseNext, stepTraffic, vehPose, type TrafficParams, type Veh } from './traffic.ts';
-import { egoPose, leaderOnPath, nearestLane, type EgoPose } from './world.ts';
+import { egoPose, leaderOnPath, nearestLane, type EgoPose, type LaneHit } from './world.ts';
 import { scriptedDriver } from './driver.ts';
 
 export const OBS_OCCUPANCY = 'observation.occupancy';
@@ -123,7 +123,7 @@ export function defaultConfig(): DrivingConfig {
     road: {
       laneWidthM: 3.5, mainLanesMin: 2, mainLanesMax: 3, crossLanesMin: 1, crossLanesMax: 2,
       armLengthMinM: 130, armLengthMaxM: 170, curveMaxDeg: 35, curveRadiusMinM: 60, curveRadiusMaxM: 120,
-      wideMedianM: 5, narrowMedianM: 0.5, uTurnMinMedianM: 3.5,
+      wideMedianM: 4, narrowMedianM: 0.5, uTurnMinMedianM: 3.5,
     },
     traffic: {
       numVehicles: 10, desiredSpeedMinMps: 8, desiredSpeedMaxMps: 12,
@@ -188,7 +188,11 @@ export interface DrivingState {
   success: boolean;
   progressM: number;
   laneOffsetM: number;
+  /** Nearest lane of the ego after the last step (lane −1: none). */
+  laneHit: LaneHit;
   $map?: RoadMap;
+  /** Last inputs written to the vehicle controller (skip unchanged WASM calls). */
+  $lastInputs?: [number, number, number];
   $vc?: VehicleController;
 }
 
@@ -323,12 +327,14 @@ function buildState(world: World, cfg: DrivingConfig, rng: Rng): DrivingState {
   const ec = cfg.ego;
   switch (kind) {
     case 'turnLeft': case 'turnRight': distToBox = rng.uniform(8, 22); v0 = rng.uniform(5, 8); break;
-    case 'uTurn': distToBox = rng.uniform(6, 16); v0 = rng.uniform(3, 5.5); break;
+    case 'uTurn': distToBox = rng.uniform(3, 8); v0 = rng.uniform(3, 4.5); break;
+    case 'slowLead': distToBox = rng.uniform(45, 85); v0 = rng.uniform(8, 11); break;
     case 'laneForTurn': distToBox = rng.uniform(50, 75); v0 = rng.uniform(7, 10); break;
     case 'accelerate': distToBox = rng.uniform(60, 115); v0 = rng.uniform(1.5, 4.5); break;
     default: distToBox = rng.uniform(60, 115); v0 = rng.uniform(8, 11); break;
   }
   if (feas.accelerate === 'yes' && v0 > ec.speedLimitMps - 4) v0 = ec.speedLimitMps - 5;
+  if (feas.cruise === 'no') distToBox = Math.max(distToBox, 55);
   const egoLane = map.lanes[arm0.inLanes[egoIdx]!]!;
   const egoS = Math.max(5, egoLane.lengthM - distToBox);
   const p0 = { x: 0, y: 0, h: 0 };
@@ -366,8 +372,10 @@ function buildState(world: World, cfg: DrivingConfig, rng: Rng): DrivingState {
   }
   const blocked = kind === 'blockedLane' || feas.cruise === 'no';
   let blockS = -1;
-  if (blocked && egoS + 25 < egoLane.lengthM - 8) {
-    blockS = Math.min(egoLane.lengthM - 10, egoS + rng.uniform(26, 40));
+  if (blocked && egoS + 16 < egoLane.lengthM - 8) {
+    // With cruise forced infeasible, the car sits where holding the current speed reaches it within 5 s.
+    const ahead = feas.cruise === 'no' ? 4.5 + Math.max(3, 3.5 * v0) : rng.uniform(26, 40);
+    blockS = Math.min(egoLane.lengthM - 10, egoS + ahead);
     const q = { x: 0, y: 0, h: 0 };
     pointAt(egoLane, blockS, q);
     addStatic(q.x, q.y, q.h, 'car');
@@ -403,7 +411,7 @@ function buildState(world: World, cfg: DrivingConfig, rng: Rng): DrivingState {
   };
   const vDes = () => rng.uniform(cfg.traffic.desiredSpeedMinMps, cfg.traffic.desiredSpeedMaxMps);
   if (kind === 'slowLead' && vehs.length < cfg.traffic.numVehicles) {
-    const vl = rng.uniform(2.5, 4.5);
+    const vl = rng.uniform(4, 6);
     addVeh(egoLane.id, Math.min(egoLane.lengthM - 15, egoS + rng.uniform(22, 32)), vl, vl);
   }
   if (feas.accelerate === 'no' && vehs.length < cfg.traffic.numVehicles) {
@@ -453,6 +461,7 @@ function buildState(world: World, cfg: DrivingConfig, rng: Rng): DrivingState {
     egoT0: [p0.x, p0.y, p0.h, v0], egoHist: new Float64Array(2 * (RFS_T + 1)), egoHistN: 1,
     rfs: { v0, refs: [], ratings: [], refIntents: [] }, feasible: [], ratingByIntent: [],
     collided: false, offRoad: false, success: false, progressM: 0, laneOffsetM: 0,
+    laneHit: { lane: egoLane.id, s: egoS, d: 0, dh: 0 },
     $map: map,
   };
   h.egoHist[0] = p0.x; h.egoHist[1] = p0.y;
@@ -620,7 +629,7 @@ function observeState(world: World, h: DrivingState, cfg: DrivingConfig): Float3
   const ego = egoPose(world, h.chassis);
   const K = cfg.obs.kNearest;
   const out = new Float32Array(EGO_FEATS + K * 8 + 16);
-  const lh = nearestLane(map, ego.x, ego.y, ego.h, inBox(map, ego.x, ego.y));
+  const lh = h.laneHit;
   const lane = lh.lane >= 0 ? map.lanes[lh.lane]! : null;
   out[0] = ego.v; out[1] = ego.yawRate; out[2] = h.accel; out[3] = h.ctrl.steerRad;
   out[4] = lane ? lh.d : 0; out[5] = lane ? lh.dh : 0;
@@ -658,11 +667,10 @@ function observeState(world: World, h: DrivingState, cfg: DrivingConfig): Float3
   // Route lane centre line ahead.
   const o = EGO_FEATS + K * 8;
   if (lane) {
-    const path = pathFromLanes(map, routeLanesFrom(map, h, lane.id));
-    project(path, ego.x, ego.y, scratchProj);
+    const path = cachedPath(map, routeLanesFrom(map, h, lane.id));
     const q = { x: 0, y: 0, h: 0 };
     for (let k = 0; k < 8; k++) {
-      pointAt(path, scratchProj.s + 5 * (k + 1), q);
+      pointAt(path, lh.s + 5 * (k + 1), q);
       const dx = q.x - ego.x, dy = q.y - ego.y;
       out[o + 2 * k] = dx * c + dy * s; out[o + 2 * k + 1] = -dx * s + dy * c;
     }
@@ -764,7 +772,11 @@ export const drivingIntersection = defineScene<DrivingConfig, DrivingState>({
     } else {
       trackPlan(h, cfg, ego, cfg.simDtSec);
     }
-    setVehicleInputs(vc, wheelSpecCached(cfg), { steerRad: h.ctrl.steerRad, engineN: h.ctrl.engineN, brake: h.ctrl.brake });
+    const last = h.$lastInputs;
+    if (!last || last[0] !== h.ctrl.steerRad || last[1] !== h.ctrl.engineN || last[2] !== h.ctrl.brake) {
+      setVehicleInputs(vc, wheelSpecCached(cfg), { steerRad: h.ctrl.steerRad, engineN: h.ctrl.engineN, brake: h.ctrl.brake });
+      h.$lastInputs = [h.ctrl.steerRad, h.ctrl.engineN, h.ctrl.brake];
+    }
     updateVehicle(vc, cfg.simDtSec, WHEEL_QUERY_GROUPS);
   },
 
@@ -789,6 +801,7 @@ export const drivingIntersection = defineScene<DrivingConfig, DrivingState>({
     }
     if (!isOnRoad(map, ego.x, ego.y)) h.offRoad = true;
     const lh = nearestLane(map, ego.x, ego.y, ego.h, true);
+    h.laneHit = lh;
     h.laneOffsetM = lh.lane >= 0 ? lh.d : 3;
     h.progressM = Math.max(0, ego.v * Math.cos(lh.lane >= 0 ? lh.dh : 0)) * cfg.ctrlDtSec;
     h.success = checkSuccess(map, h, cfg, ego);
@@ -833,6 +846,7 @@ export const drivingIntersection = defineScene<DrivingConfig, DrivingState>({
   rebind(world, h, cfg) {
     h.$map = undefined;
     h.$vc = undefined;
+    h.$lastInputs = undefined;
     mapOf(h);
     vcOf(world, h, cfg);
   },
@@ -859,9 +873,9 @@ export const drivingIntersection = defineScene<DrivingConfig, DrivingState>({
       }
     });
     const ego = egoPose(world, h.chassis);
-    const lh = nearestLane(map, ego.x, ego.y, ego.h, inBox(map, ego.x, ego.y));
+    const lh = h.laneHit;
     if (lh.lane >= 0) {
-      const path = pathFromLanes(map, routeLanesFrom(map, h, lh.lane));
+      const path = cachedPath(map, routeLanesFrom(map, h, lh.lane));
       const pts: number[] = [];
       for (let i = 0; i < path.xs.length; i += 3) pts.push(path.xs[i]!, Y + 0.01, -path.ys[i]!);
       overlays.push({ kind: 'polyline', id: 'route', points: pts, color: '#2f81f7', widthPx: 3 });

@@ -41,6 +41,19 @@ export function pathFromLanes(map: RoadMap, ids: readonly number[]): Line & { la
   return { xs: xs.subarray(0, k), ys: ys.subarray(0, k), hs: hs.subarray(0, k), ss: ss.subarray(0, k), lengthM: base, laneStartS, laneIds: [...ids] };
 }
 
+export type Path = ReturnType<typeof pathFromLanes>;
+const pathCache = new WeakMap<RoadMap, Map<string, Path>>();
+
+/** `pathFromLanes`, memoised per road map (paths are pure functions of the map and the lane ids). */
+export function cachedPath(map: RoadMap, ids: readonly number[]): Path {
+  let m = pathCache.get(map);
+  if (!m) { m = new Map(); pathCache.set(map, m); }
+  const key = ids.join(',');
+  let p = m.get(key);
+  if (!p) { p = pathFromLanes(map, ids); m.set(key, p); }
+  return p;
+}
+
 /** Lanes from `start` taking the successor with turn `turn` at the intersection (straight/right/left fallback). */
 export function lanesWithTurn(map: RoadMap, start: number, turn: Turn): number[] {
   const out = [start];
@@ -275,6 +288,7 @@ export function intentManeuver(inp: RaterInput, intent: number): Maneuver | null
   let mode: Maneuver['mode'] = 'follow';
   let vT = Math.max(ego.v, inp.vCruiseMps);
   let acc = 0;
+  let latAcc = 2.5;
   const ownTurn: Turn = inp.routeTurn === 'straight' || inp.routeTurn === 'none' ? 'straight' : inp.routeTurn;
   switch (name) {
     case 'cruise': lanes = lanesWithTurn(map, lane.id, 'straight'); mode = 'hold'; vT = ego.v; break;
@@ -291,18 +305,19 @@ export function intentManeuver(inp: RaterInput, intent: number): Maneuver | null
       if (lane.kind !== 'in' || !lane.next.some((id) => map.lanes[id]!.turn === t)) return null;
       lanes = lanesWithTurn(map, lane.id, t);
       vT = Math.min(vT, inp.vCruiseMps);
+      if (t === 'uturn') latAcc = 3;
       break;
     }
     default: return null;
   }
-  const path = pathFromLanes(map, lanes);
+  const path = cachedPath(map, lanes);
   const proj: Projection = { s: 0, d: 0, dist: 0, h: 0 };
   project(path, ego.x, ego.y, proj);
   const lead = mode === 'follow' ? inp.leaderOn(path) : { gap: Infinity, v: 0 };
   const isLc = name === 'lane-change-left' || name === 'lane-change-right';
   return {
     path, blendS0: proj.s, blendLenM: isLc ? Math.max(20, ego.v * 3.2) : Math.max(8, ego.v * 1.5), blendD0: proj.d,
-    mode, vTargetMps: vT, accelMps2: acc, stopAtS: Infinity, leadGapM: lead.gap, leadVMps: lead.v, latAccMps2: 2.5,
+    mode, vTargetMps: vT, accelMps2: acc, stopAtS: Infinity, leadGapM: lead.gap, leadVMps: lead.v, latAccMps2: latAcc,
   };
 }
 

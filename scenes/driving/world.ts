@@ -26,11 +26,11 @@ const pj: Projection = { s: 0, d: 0, dist: 0, h: 0 };
 /** Nearest lane whose direction agrees with heading h (|Δ| < 75°); lane = −1 when none within 8 m. */
 export function nearestLane(map: RoadMap, x: number, y: number, h: number, preferConn = false): LaneHit {
   let best = 8, out: LaneHit = { lane: -1, s: 0, d: 0, dh: 0 };
+  const bb = map.laneBoxes;
   for (const l of map.lanes) {
     if (!preferConn && l.kind === 'conn') continue;
-    // Cheap reject by the end points and length.
-    const dx0 = x - l.xs[0]!, dy0 = y - l.ys[0]!;
-    if (Math.sqrt(dx0 * dx0 + dy0 * dy0) > l.lengthM + best + 2) continue;
+    const o = 4 * l.id;
+    if (x < bb[o]! - 8 || y < bb[o + 1]! - 8 || x > bb[o + 2]! + 8 || y > bb[o + 3]! + 8) continue;
     project(l, x, y, pj);
     if (pj.s < -1 || pj.s > l.lengthM + 1) continue;
     const dh = wrap(h - pj.h);

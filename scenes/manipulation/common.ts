@@ -24,7 +24,8 @@ import { OBS_DEPTH, OBS_OBJECT, OBS_STATE, OBS_TACTILE, ACTION, type Features, t
 import type { Rng } from '../../sim/math/rng.ts';
 import { quatFromAxisAngle, quatMul, type Quat, type Vec3 } from '../../sim/math/vec.ts';
 import { addBody, addCollider, type World } from '../../sim/physics/index.ts';
-import { DepthCamera, depthFeature, readTactile, tactileFeature, inContact } from '../../sim/sensors/index.ts';
+import { depthFeature, readTactile, tactileFeature, inContact } from '../../sim/sensors/index.ts';
+import { BatchedDepthCamera } from './raycast.ts';
 import {
   GROUPS, PROPRIO_NAMES, armStyle, defaultArmConfig, proprioVector, type ArmConfig, type ArmHandles,
 } from './arm.ts';
@@ -278,18 +279,32 @@ export function lookAtQuat(eye: Vec3, target: Vec3, up: Vec3): Quat {
   return q;
 }
 
-const cameraCache = new Map<string, DepthCamera>();
-export function cameraFor(cfg: CameraConfig): DepthCamera {
+const cameraCache = new Map<string, BatchedDepthCamera>();
+const cameraByCfg = new WeakMap<CameraConfig, BatchedDepthCamera>();
+const poseByCfg = new WeakMap<CameraConfig, { p: Vec3; q: Quat }>();
+/** The (shared, stateless apart from a per-world collider cache) batched ray-cast depth camera for a camera config. */
+export function cameraFor(cfg: CameraConfig): BatchedDepthCamera {
+  const hit = cameraByCfg.get(cfg);
+  if (hit) return hit;
   const key = `${cfg.widthPx}x${cfg.heightPx}/${cfg.fovDeg}/${cfg.maxRangeM}/${cfg.noiseStdM}`;
   let cam = cameraCache.get(key);
   if (!cam) {
-    cam = new DepthCamera({ widthPx: cfg.widthPx, heightPx: cfg.heightPx, fovDeg: cfg.fovDeg, maxRangeM: cfg.maxRangeM, noiseStdM: cfg.noiseStdM });
+    cam = new BatchedDepthCamera({ widthPx: cfg.widthPx, heightPx: cfg.heightPx, fovDeg: cfg.fovDeg, maxRangeM: cfg.maxRangeM, noiseStdM: cfg.noiseStdM });
     cameraCache.set(key, cam);
   }
+  cameraByCfg.set(cfg, cam);
   return cam;
 }
 
 export function cameraPose(cfg: CameraConfig): { p: Vec3; q: Quat } {
+  const hit = poseByCfg.get(cfg);
+  if (hit) return hit;
+  const pose = cameraPoseOf(cfg);
+  poseByCfg.set(cfg, pose);
+  return pose;
+}
+
+function cameraPoseOf(cfg: CameraConfig): { p: Vec3; q: Quat } {
   const [ex, ey, ez] = cfg.eyeM, [tx, ty, tz] = cfg.targetM, [ux, uy, uz] = cfg.upHint;
   return { p: { x: ex, y: ey, z: ez }, q: lookAtQuat({ x: ex, y: ey, z: ez }, { x: tx, y: ty, z: tz }, { x: ux, y: uy, z: uz }) };
 }

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
-import { parseOverrides } from '../sim/core/index.ts';
+import { applyOverrides, parseOverrides } from '../sim/core/index.ts';
 import { BACKEND_CHOICES, initBackend } from '../policies/common/backend.ts';
 import { defaultAdam } from '../policies/common/params.ts';
 import { getMethod, listMethods } from '../policies/registry.ts';
@@ -53,9 +53,12 @@ export function register(program: Command): void {
         if (existsSync(path.join(runDir, 'config.json'))) throw new CliError(`${runDir} already holds a run (config.json); pass --resume or choose another --out`);
         const def = getMethod(opts.method);
         if (def.kind === 'offline' && !opts.data) throw new CliError(`method ${opts.method} trains from a dataset: pass --data DIR`);
-        const methodConfig = parseOverrides(opts.config) as Record<string, unknown>;
-        const known = def.defaultConfig();
-        for (const k of Object.keys(methodConfig)) if (!(k.split('.')[0]! in known)) throw new CliError(`--config ${k}: unknown key for ${opts.method} (known: ${Object.keys(known).join(', ')})`, 2);
+        let methodConfig: Record<string, unknown>;
+        try {
+          methodConfig = applyOverrides(def.defaultConfig(), parseOverrides(opts.config));
+        } catch (e) {
+          throw new CliError(`--config: ${(e as Error).message} (method ${opts.method} keys: ${Object.keys(def.defaultConfig()).join(', ')})`, 2);
+        }
         const lr = opts.lr !== undefined ? Number(opts.lr) : undefined;
         if (lr !== undefined && !(lr > 0)) throw new CliError(`--lr must be a positive number, got '${opts.lr}'`, 2);
         cfg = {

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../sim/math/rng.ts';
 import { ChunkedPolicy, type ChunkedConfig } from '../common/chunked.ts';
 import type { Activation } from '../common/dense.ts';
-import { Mlp, defaultMlp, sinusoidalEmbedding } from '../common/nn.ts';
+import { Mlp, defaultMlp, sinusoidalEmbedding, type WeightGetter } from '../common/nn.ts';
 import type { PolicySpec, ActOptions } from '../common/policy.ts';
 import { ddimStep, ddimTimesteps, ddpmSchedule, randn, type BetaSchedule, type DdpmSchedule } from '../common/schedules.ts';
 
@@ -55,7 +55,7 @@ export class DiffusionPolicy extends ChunkedPolicy<DiffusionConfig> {
   }
 
   /** ε̂(x_t, t | obs) for rows of normalised inputs. */
-  epsT(x: tf.Tensor2D, t: tf.Tensor2D, obsN: tf.Tensor2D, w = this.weights()): tf.Tensor2D {
+  epsT(x: tf.Tensor2D, t: tf.Tensor2D, obsN: tf.Tensor2D, w: WeightGetter = (n) => this.params.get(n)): tf.Tensor2D {
     const emb = sinusoidalEmbedding(t, this.cfg.embDim);
     const cond = tf.concat([emb, obsN], 1);
     return this.net.apply(tf.concat([x, obsN, emb], 1), cond, w);

@@ -23,6 +23,8 @@ export interface Waypoint {
   speedMps?: number;
   /** Called when the waypoint ends; may return a waypoint index to jump to (retry logic). */
   onEnd?(world: World, h: ManipState, reached: boolean): number | void;
+  /** Called every step while active; may return a waypoint index to jump to (abort logic). */
+  check?(world: World, h: ManipState): number | void;
 }
 
 export class WaypointFollower {
@@ -43,6 +45,10 @@ export class WaypointFollower {
     const g = graspPoint(world, h.arm, cfg.arm);
     if (!this.cmd) this.cmd = { ...g };
     let wp = this.plan[this.index];
+    if (wp?.check) {
+      const jump = wp.check(world, h);
+      if (typeof jump === 'number') { this.index = jump; this.steps = 0; wp = this.plan[this.index]; }
+    }
     if (wp) {
       const t = wp.target(world, h);
       this.steps++;

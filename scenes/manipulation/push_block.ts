@@ -1,0 +1,175 @@
+/**
+ * manip/push_block — push a block across the table into a target region (planar, contact-rich).
+ *
+ * The block and the target are placed at random in the workspace, `minSeparationM`–`maxSeparationM` apart. The
+ * target is a flat region (invisible to the depth camera); its centre is given as `observation.goal` (x, z, m).
+ * The expert pushes with the closed fingers; the block cannot be lifted by the scripted pusher but a learned policy
+ * may do anything the physics allows.
+ *
+ * Success (documented tolerance): the block centre is within `targetTolM` of the target centre (horizontal).
+ *
+ * Reward terms (scaled by `reward.scales`): reach (−distance grasp point → block, m), progress (decrease of the
+ * block→target distance this step, m), place (1 on success), actionRate (−‖a_t − a_{t−1}‖²).
+ */
+import { OBS_GOAL, defineScene } from '../../sim/core/index.ts';
+import type { Rng } from '../../sim/math/rng.ts';
+import type { Vec3 } from '../../sim/math/vec.ts';
+import type { World } from '../../sim/physics/index.ts';
+import { applyArmAction, buildArm, graspPoint, ikTopDown } from './arm.ts';
+import {
+  actionRate, addBlock, addDistractors, blockPos, commonFeatures, defaultManipConfig, observeCommon, sampleFree,
+  setupWorld, styleCommon, type ManipConfig, type ManipState,
+} from './common.ts';
+import { WaypointFollower, type Waypoint } from './expert.ts';
+
+export interface PushBlockConfig extends ManipConfig {
+  /** Block–target distance at reset is in [minSeparationM, maxSeparationM], metres. */
+  minSeparationM: number;
+  maxSeparationM: number;
+  /** Success radius around the target centre, metres. */
+  targetTolM: number;
+  /** Expert: grasp-point height while pushing (the closed fingers reach 2 cm below it), metres above the table. */
+  expertPushYM: number;
+  /** Expert: pushing speed, m/s. */
+  expertPushSpeedMps: number;
+}
+
+export function defaultConfig(): PushBlockConfig {
+  return {
+    ...defaultManipConfig(),
+    maxSteps: 200,
+    blockHalfM: 0.03,
+    blockMassKg: 0.2,
+    blockFriction: 0.5,
+    blockYawJitterRad: 0.6,
+    reward: { scales: { reach: 0.5, progress: 10, place: 5, actionRate: 0.01 } },
+    minSeparationM: 0.12,
+    maxSeparationM: 0.3,
+    targetTolM: 0.04,
+    expertPushYM: 0.04,
+    expertPushSpeedMps: 0.12,
+  };
+}
+
+export interface PushBlockState extends ManipState {
+  /** Target centre (x, z), metres. */
+  goal: [number, number];
+  /** Block→target distance after the previous step, metres. */
+  prevDistM: number;
+}
+
+function distToGoal(world: World, h: PushBlockState): number {
+  const b = blockPos(world, h, 0);
+  return Math.hypot(b.x - h.goal[0], b.z - h.goal[1]);
+}
+
+export const pushBlock = defineScene<PushBlockConfig, PushBlockState>({
+  id: 'manip/push_block',
+  family: 'manipulation',
+  description: 'Table-top arm: push a block into a target region (planar, contact-rich; depth, tactile, proprio).',
+  defaultConfig,
+
+  features(cfg) {
+    const f = commonFeatures(cfg, 1);
+    f.observation[OBS_GOAL] = { kind: 'goal', shape: [2], dtype: 'float32', names: ['target_x', 'target_z'], units: 'm' };
+    return f;
+  },
+
+  build(world, cfg, rng: Rng) {
+    const shiftRng = rng.fork();
+    const table = setupWorld(world, cfg);
+    const arm = buildArm(world, cfg.arm, ikTopDown(cfg.arm, { x: 0.3, y: 0.14, z: 0 }));
+    let goal = sampleFree(rng, cfg, [], 0), start = goal;
+    for (let tries = 0; ; tries++) {
+      start = sampleFree(rng, cfg, [{ ...goal, r: cfg.minSeparationM }], 0);
+      if (Math.hypot(start.x - goal.x, start.z - goal.z) <= cfg.maxSeparationM) break;
+      if (tries > 200) throw new Error('push_block: cannot place block and target with the configured separation');
+    }
+    const blk = addBlock(world, cfg, rng, start);
+    const d = addDistractors(world, cfg, shiftRng, [{ ...goal, r: 0.06 }, { ...start, r: 0.08 }, { x: 0, z: 0, r: 0.1 }]);
+    return {
+      arm, table, blocks: [blk.body], blockColliders: [blk.collider], fixtures: [],
+      distractors: d.colliders, distractorColors: d.colors,
+      prevAction: [0, 0, 0, 0, 0], goal: [goal.x, goal.z], prevDistM: Math.hypot(start.x - goal.x, start.z - goal.z),
+    };
+  },
+
+  applyAction(world, h, action, cfg) {
+    h.prevDistM = distToGoal(world, h);
+    applyArmAction(world, h.arm, cfg.arm, action);
+  },
+
+  observe(world, h, cfg, rng) {
+    return { ...observeCommon(world, h, cfg, rng), [OBS_GOAL]: Float32Array.of(h.goal[0], h.goal[1]) };
+  },
+
+  rewardTerms(world, h, action, cfg) {
+    const g = graspPoint(world, h.arm, cfg.arm), b = blockPos(world, h, 0);
+    const d = distToGoal(world, h);
+    return {
+      reach: -Math.hypot(g.x - b.x, g.y - b.y, g.z - b.z),
+      progress: h.prevDistM - d,
+      place: d < cfg.targetTolM ? 1 : 0,
+      actionRate: actionRate(h, action),
+    };
+  },
+
+  isSuccess: (world, h, cfg) => distToGoal(world, h) < cfg.targetTolM,
+  terminalReason(world, h) {
+    const b = blockPos(world, h, 0);
+    return b.y < -0.1 || Math.hypot(b.x, b.z) > 0.95 ? 'block-off-table' : null;
+  },
+  metrics: (world, h) => ({ blockToGoalM: distToGoal(world, h) }),
+
+  render(world, h, cfg) {
+    return {
+      overlays: [{ kind: 'zone', id: 'target', center: [h.goal[0], 0.001, h.goal[1]], halfExtentsM: [cfg.targetTolM, cfg.targetTolM], color: '#3cb371' }],
+      hud: { blockToGoalM: Number(distToGoal(world, h).toFixed(3)) },
+    };
+  },
+  style: (h, handle) => styleCommon(h, handle),
+
+  /**
+   * Pusher: hover behind the block (opposite the target), descend, then push along the block→target line with the
+   * closed fingers, re-aiming every step; if the block slips sideways off the pusher, lift and re-approach.
+   */
+  expert(cfg) {
+    let follower: WaypointFollower;
+    const hoverY = 0.13;
+    const preM = cfg.blockHalfM * Math.SQRT2 + 0.035;
+    const dir = (world: World, h: ManipState): { b: Vec3; ux: number; uz: number; d: number } => {
+      const b = blockPos(world, h, 0), g = (h as PushBlockState).goal;
+      const dx = g[0] - b.x, dz = g[1] - b.z, d = Math.hypot(dx, dz) || 1e-9;
+      return { b, ux: dx / d, uz: dz / d, d };
+    };
+    let pre: { x: number; z: number } | null = null;
+    const prePoint = (world: World, h: ManipState) => {
+      if (!pre) { const { b, ux, uz } = dir(world, h); pre = { x: b.x - ux * preM, z: b.z - uz * preM }; }
+      return pre;
+    };
+    const plan: Waypoint[] = [
+      { name: 'hover', grip: 1, tolM: 0.02, maxSteps: 60, target: (w, h) => { const p = prePoint(w, h); return { x: p.x, y: hoverY, z: p.z }; } },
+      { name: 'descend', grip: 1, tolM: 0.012, maxSteps: 40, speedMps: 0.3, target: (w, h) => { const p = prePoint(w, h); return { x: p.x, y: cfg.expertPushYM, z: p.z }; } },
+      {
+        name: 'push', grip: 1, tolM: 0, maxSteps: 400, speedMps: cfg.expertPushSpeedMps,
+        target: (w, h) => {
+          const { b, ux, uz, d } = dir(w, h);
+          const lead = Math.min(0.03, d);
+          return { x: b.x - ux * (cfg.blockHalfM + 0.01) + ux * lead, y: cfg.expertPushYM, z: b.z - uz * (cfg.blockHalfM + 0.01) + uz * lead };
+        },
+        check: (w, h) => {
+          const { b, ux, uz } = dir(w, h);
+          const g = graspPoint(w, h.arm, cfg.arm);
+          const rx = b.x - g.x, rz = b.z - g.z;
+          const along = rx * ux + rz * uz, lateral = Math.abs(rx * uz - rz * ux);
+          if (lateral > 0.03 || along < 0 || along > preM + 0.03) { pre = null; return 3; }
+        },
+      },
+      { name: 'lift', grip: 1, tolM: 0.02, maxSteps: 30, target: (w, h) => { const g = graspPoint(w, h.arm, cfg.arm); return { x: g.x, y: hoverY, z: g.z }; }, onEnd: () => { pre = null; return 0; } },
+    ];
+    return {
+      reset() { pre = null; follower = new WaypointFollower(plan); },
+      act: (world, h) => follower.act(world, h, cfg),
+    };
+  },
+});

@@ -241,7 +241,7 @@ export function trackingTerms(world: World, h: HoiState, cfg: HoiConfig, f: numb
     ee += dx * dx + dy * dy + dz * dz;
   }
   ee /= END_EFFECTORS.length;
-  const b = readBox(world, h, rt);
+  const b = rt.box; // read once per step in afterStep
   const obx = b[0]! - ref.box[0]!, oby = b[1]! - ref.box[1]!, obz = b[2]! - ref.box[2]!;
   const tilt = 1 - 2 * (b[3]! * b[3]! + b[5]! * b[5]!); // box up-axis y component
   const objAng = Math.abs(wrap(boxYaw(b) - ref.box[3]!)) + Math.acos(Math.max(-1, Math.min(1, tilt)));
@@ -282,6 +282,7 @@ export function setKinematicFrame(world: World, h: HoiState, cfg: HoiConfig, f: 
   world.propagateModifiedBodyPositionsToColliders();
   h.hum.t = f;
   readState(world, h.hum);
+  readBox(world, h, rt);
 }
 
 function drawMask(cfg: HoiConfig, rng: Rng): [number, number, number] {
@@ -372,7 +373,7 @@ export function hoiFeatures(): { observation: Record<string, FeatureSpec>; actio
 function isFinished(world: World, h: HoiState, cfg: HoiConfig): boolean {
   const rt = clipRuntime(cfg, h);
   if (frameNow(h) < rt.clip.releaseFrame) return false;
-  const b = readBox(world, h, rt);
+  const b = rt.box; // read once per step in afterStep
   const g = clipFrame(rt.clip, goalFrame(rt.clip));
   const dp = Math.hypot(b[0]! - g.box[0]!, b[1]! - g.box[1]!, b[2]! - g.box[2]!);
   const dyaw = Math.abs(wrap(boxYaw(b) - g.box[3]!)) * (180 / Math.PI);
@@ -429,6 +430,7 @@ export const hoi = defineScene<HoiConfig, HoiState>({
       goalMask, recoveryStep, recoveryKind, yaw: clip.root[2], $clip: rt,
     };
     rebindHumanoid(world, hum);
+    readBox(world, h, rt);
     return h;
   },
 
@@ -456,7 +458,7 @@ export const hoi = defineScene<HoiConfig, HoiState>({
   observe(world, h, cfg) {
     const s = readout(world, h.hum);
     const rt = clipRuntime(cfg, h);
-    const b = readBox(world, h, rt);
+    const b = rt.box; // read once per step in afterStep
     const state = new Float32Array(STATE_SIZE);
     const yaw = writeProprio(s, state, 0);
     h.yaw = yaw;

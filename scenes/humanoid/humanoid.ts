@@ -7,7 +7,7 @@
  * observation, rewards and the fall check then work on those arrays only.
  */
 import type { Rng } from '../../sim/math/rng.ts';
-import { addBody, addCollider, type ShapeSpec, type World } from '../../sim/physics/index.ts';
+import { addBody, addCollider, type RigidBody, type ShapeSpec, type World } from '../../sim/physics/index.ts';
 import { addMotorJoint, ANG_AXIS, rawJoints } from './joints.ts';
 import {
   BODIES, BODY_AXIS_DOF, BODY_INDEX, DOFS, JOINT_OFFSET_M, NUM_BODIES, NUM_DOFS, TOTAL_MASS_KG,
@@ -110,6 +110,8 @@ export interface HumanoidState {
   /** Control step of the next random push (−1: none scheduled). */
   nextPushStep: number;
   $s?: HumanoidReadout;
+  /** Runtime cache of the RigidBody wrappers (rebuilt after restore). */
+  $bodies?: RigidBody[];
 }
 
 /** Everything read from the world once per step (world frame unless noted). */
@@ -118,7 +120,7 @@ export interface HumanoidReadout {
   rot: Float64Array; // 13×4
   lin: Float64Array; // 13×3
   ang: Float64Array; // 13×3
-  /** Joint angles (rad) and velocities (rad/s), DOFS order. */
+  /** (lin: index 0 = root only.) Joint angles (rad) and velocities (rad/s), DOFS order. */
   q: Float64Array;
   qd: Float64Array;
   /** Normal contact force of each foot with the ground, in body weights. */
@@ -223,6 +225,7 @@ export function setActionTargets(world: World, h: HumanoidState, action: Float32
 /** Recreate the runtime read-out cache (after build or restore) and fill it. */
 export function rebindHumanoid(world: World, h: HumanoidState): HumanoidReadout {
   h.$s = newReadout();
+  h.$bodies = undefined;
   readState(world, h);
   return h.$s;
 }
@@ -245,22 +248,38 @@ function contactForce(world: World, a: number, b: number): number {
 /** Tactile read-out: normal contact force (N) between two colliders during the last physics step. */
 export const pairContactForceN = contactForce;
 
-/** One pass over the bodies: poses, velocities, joint angles/velocities, foot contact forces. */
+const TMP_V = { x: 0, y: 0, z: 0 };
+const TMP_Q = { x: 0, y: 0, z: 0, w: 1 };
+
+/**
+ * One pass over the bodies (the per-step read-out): rotation and angular velocity of every body, position and linear
+ * velocity of the root only (28 reads, no allocations); the other bodies' positions follow by forward kinematics from
+ * the root and the rotations (the joints keep the anchors together up to the solver's joint error, ~1 mm). Then joint
+ * angles/velocities and the foot contact forces. `lin` holds the root's velocity only.
+ */
 export function readState(world: World, h: HumanoidState): void {
   const s = h.$s ?? (h.$s = newReadout());
-  const { pos, rot, lin, ang, q, qd, scratch } = s;
+  const { pos, rot, lin, ang, scratch } = s;
+  const bodies = h.$bodies ?? (h.$bodies = h.bodies.map((hb) => world.getRigidBody(hb)));
   for (let b = 0; b < NUM_BODIES; b++) {
-    const body = world.getRigidBody(h.bodies[b]!);
-    const t = body.translation(), r = body.rotation(), v = body.linvel(), w = body.angvel();
-    pos[b * 3] = t.x; pos[b * 3 + 1] = t.y; pos[b * 3 + 2] = t.z;
+    const body = bodies[b]!;
+    const r = body.rotation(TMP_Q);
     rot[b * 4] = r.x; rot[b * 4 + 1] = r.y; rot[b * 4 + 2] = r.z; rot[b * 4 + 3] = r.w;
-    lin[b * 3] = v.x; lin[b * 3 + 1] = v.y; lin[b * 3 + 2] = v.z;
+    const w = body.angvel(TMP_V);
     ang[b * 3] = w.x; ang[b * 3 + 1] = w.y; ang[b * 3 + 2] = w.z;
+  }
+  const t = bodies[0]!.translation(TMP_V);
+  pos[0] = t.x; pos[1] = t.y; pos[2] = t.z;
+  const v = bodies[0]!.linvel(TMP_V);
+  lin[0] = v.x; lin[1] = v.y; lin[2] = v.z;
+  for (let b = 1; b < NUM_BODIES; b++) {
+    const p = BODIES[b]!.parent, off = JOINT_OFFSET_M[b]!;
+    qrot(rot, p * 4, off[0], off[1], off[2], scratch, 12);
+    pos[b * 3] = pos[p * 3]! + scratch[12]!; pos[b * 3 + 1] = pos[p * 3 + 1]! + scratch[13]!; pos[b * 3 + 2] = pos[p * 3 + 2]! + scratch[14]!;
   }
   computeJointState(s);
   s.footForce[0] = contactForce(world, h.parts.r_foot!, h.groundCollider) / (TOTAL_MASS_KG * 9.81);
   s.footForce[1] = contactForce(world, h.parts.l_foot!, h.groundCollider) / (TOTAL_MASS_KG * 9.81);
-  void scratch;
 }
 
 /** Joint angles and velocities from body rotations and angular velocities (see skeleton.ts for the convention). */

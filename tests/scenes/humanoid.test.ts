@@ -93,9 +93,9 @@ describe('humanoid scenes', () => {
       try {
         // Step into the contact phase so the contact goal is non-zero when present.
         env.reset({ seed: 5 });
-        let g = new Float32Array(0);
+        let g: Float32Array<ArrayBuffer> = new Float32Array(0);
         const ex = env.expert();
-        for (let t = 0; t < 70; t++) g = env.step(ex.act()).obs[OBS_GOAL] as Float32Array;
+        for (let t = 0; t < 70; t++) g = env.step(ex.act()).obs[OBS_GOAL] as Float32Array<ArrayBuffer>;
         expect(Array.from(g.slice(...GOAL_LAYOUT.mask))).toEqual(m);
         const parts = [GOAL_LAYOUT.snapshot, GOAL_LAYOUT.trajectory, GOAL_LAYOUT.contact] as const;
         parts.forEach((range, k) => {

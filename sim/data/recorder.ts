@@ -5,7 +5,7 @@
  * | topic                | schema              | when                    | content                                                     |
  * |----------------------|---------------------|-------------------------|-------------------------------------------------------------|
  * | /stride/meta         | stride.Meta         | once, first             | formatVersion, sceneId, overrides, engineVersion, policy, command, parent, ctrlDtSec, features |
- * | /stride/scene        | stride.EpisodeStart | after each reset        | episode, seed, options, initialStateHash, RenderScene        |
+ * | /stride/scene        | stride.EpisodeStart | after each reset        | episode, seed, options, initialStateHash, RenderScene, initialSnapshot (forks) |
  * | /stride/step         | stride.Step         | after each env step     | episode, step, action, reward, terminated, truncated, metrics, reason, stateHash |
  * | /stride/frame        | stride.Frame        | after reset and steps   | episode, t (actions applied so far), RenderFrame             |
  * | /stride/observation  | stride.Observation  | after reset and steps   | episode, t, observation (key → number[])                     |
@@ -25,6 +25,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Observation } from '../core/features.ts';
+import type { StepResult } from '../core/env.ts';
 import type { EpisodeHooks, EpisodeSummary } from '../core/rollout.ts';
 import type { SceneEnv } from '../core/scene_env.ts';
 import { engineVersion } from '../physics/index.ts';
@@ -111,6 +112,7 @@ const SCHEMAS: Record<keyof typeof TOPICS, { name: string; schema: object }> = {
       type: 'object',
       properties: {
         episode: int, seed: num, options: { type: ['object', 'null'] }, initialStateHash: str,
+        initialSnapshot: { type: ['string', 'null'], description: 'base64 env snapshot when the episode starts from a restored state (forks)' },
         scene: { type: 'object', properties: { sceneId: str, visuals: { type: 'array', items: { type: 'object' } }, focus: { type: 'array', items: num } } },
       },
       required: ['episode', 'seed', 'initialStateHash', 'scene'],
@@ -241,41 +243,23 @@ export class EpisodeRecorder {
 
   /** Hooks for `runEpisode(env, seed, policy, hooks)`; `options` are the reset options, if any. */
   episodeHooks(seed: number, options?: Record<string, unknown>): EpisodeHooks {
-    this.mustBeOpen();
-    this.episode++;
-    const ep = this.episode;
-    this.episodeBaseNs = this.episode === 0 ? 0n : this.lastNs + this.ns(this.env.ctrlDtSec);
-    const env = this.env;
+    const ep = this.nextEpisode();
     return {
-      onReset: (obs) => {
-        const scene = env.renderScene();
-        this.frameIds = scene.visuals.filter((v) => !v.isStatic).map((v) => v.id);
-        const t0 = this.episodeBaseNs;
-        this.push('scene', t0, { episode: ep, seed, options: options ?? null, initialStateHash: env.stateHash(), scene });
-        const frame = env.renderFrame(this.frameIds);
-        this.push('frame', t0, { episode: ep, t: 0, frame });
-        if (this.fox) {
-          this.foxScene = new FoxgloveScene(scene);
-          this.pushRaw(this.fox.tf, t0, frameTransform(t0));
-          this.pushRaw(this.fox.scene, t0, this.foxScene.initial(frame, t0));
-        }
-        if (this.withObs) this.push('observation', t0, { episode: ep, t: 0, observation: obsToJson(obs) });
-      },
-      onStep: (t, action, r) => {
-        const ts = this.episodeBaseNs + this.ns((t + 1) * env.ctrlDtSec);
-        const reason = r.info.reason;
-        this.push('step', ts, {
-          episode: ep, step: t, action: Array.from(action), reward: r.reward, terminated: r.terminated, truncated: r.truncated,
-          metrics: r.metrics, reason: typeof reason === 'string' ? reason : null, stateHash: env.stateHash(),
-        });
-        const frame = env.renderFrame(this.frameIds);
-        this.push('frame', ts, { episode: ep, t: t + 1, frame });
-        if (this.fox && this.foxScene) this.pushRaw(this.fox.scene, ts, this.foxScene.update(frame, ts));
-        if (this.withObs) this.push('observation', ts, { episode: ep, t: t + 1, observation: obsToJson(r.obs) });
-      },
+      onReset: (obs) => this.beginEpisode(ep, seed, options ?? null, obs, null),
+      onStep: (t, action, r) => this.recordStep(ep, t, action, r),
     };
   }
 
+  /**
+   * For a branch that starts from the env's *current* state (e.g. a fork restored mid-episode in the viewer): records
+   * that state's full snapshot right away, so `verifyRecording` resets with `seed`, restores the snapshot and replays
+   * the branch's steps (numbered from 0). Call the returned `onStep` after every step; there is no `onReset`.
+   */
+  episodeHooksFromState(seed: number): EpisodeHooks {
+    const ep = this.nextEpisode();
+    this.beginEpisode(ep, seed, null, null, this.env.snapshot());
+    return { onStep: (t, action, r) => this.recordStep(ep, t, action, r) };
+  }
   endEpisode(summary: EpisodeSummary): void {
     this.mustBeOpen();
     if (this.episode < 0) throw new Error('recorder: endEpisode() before episodeHooks()');
@@ -309,6 +293,46 @@ export class EpisodeRecorder {
   }
 
   // --- internals ---
+
+  private nextEpisode(): number {
+    this.mustBeOpen();
+    this.episode++;
+    this.episodeBaseNs = this.episode === 0 ? 0n : this.lastNs + this.ns(this.env.ctrlDtSec);
+    return this.episode;
+  }
+
+  private beginEpisode(ep: number, seed: number, options: Record<string, unknown> | null, obs: Observation | null, snapshot: Uint8Array | null): void {
+    const env = this.env;
+    const scene = env.renderScene();
+    this.frameIds = scene.visuals.filter((v) => !v.isStatic).map((v) => v.id);
+    const t0 = this.episodeBaseNs;
+    this.push('scene', t0, {
+      episode: ep, seed, options, initialStateHash: env.stateHash(), scene,
+      initialSnapshot: snapshot ? Buffer.from(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength).toString('base64') : null,
+    });
+    const frame = env.renderFrame(this.frameIds);
+    this.push('frame', t0, { episode: ep, t: 0, frame });
+    if (this.fox) {
+      this.foxScene = new FoxgloveScene(scene);
+      this.pushRaw(this.fox.tf, t0, frameTransform(t0));
+      this.pushRaw(this.fox.scene, t0, this.foxScene.initial(frame, t0));
+    }
+    if (this.withObs && obs) this.push('observation', t0, { episode: ep, t: 0, observation: obsToJson(obs) });
+  }
+
+  private recordStep(ep: number, t: number, action: Float32Array, r: StepResult): void {
+    const env = this.env;
+    const ts = this.episodeBaseNs + this.ns((t + 1) * env.ctrlDtSec);
+    const reason = r.info.reason;
+    this.push('step', ts, {
+      episode: ep, step: t, action: Array.from(action), reward: r.reward, terminated: r.terminated, truncated: r.truncated,
+      metrics: r.metrics, reason: typeof reason === 'string' ? reason : null, stateHash: env.stateHash(),
+    });
+    const frame = env.renderFrame(this.frameIds);
+    this.push('frame', ts, { episode: ep, t: t + 1, frame });
+    if (this.fox && this.foxScene) this.pushRaw(this.fox.scene, ts, this.foxScene.update(frame, ts));
+    if (this.withObs) this.push('observation', ts, { episode: ep, t: t + 1, observation: obsToJson(r.obs) });
+  }
 
   private ns(sec: number): bigint {
     return BigInt(Math.round(sec * 1e9));

@@ -6,7 +6,7 @@
  *
  * `verifyRecording(file)` re-creates the env with `makeEnv(sceneId, overrides)` (the scene must be registered —
  * import `scenes/index.ts` and `await initPhysics()` first), resets every episode with its seed, checks the initial
- * state hash, replays the recorded actions and compares the state hash after every step. It stops at the first
+ * state hash (after restoring the episode's initial snapshot, for branches that start mid-episode), replays the recorded actions and compares the state hash after every step. It stops at the first
  * mismatch: `firstMismatch.step` is the 0-based index of the step whose hash differs, or −1 for the state right
  * after reset.
  */
@@ -29,8 +29,8 @@ export interface RecordedStep {
   truncated: boolean;
   metrics: Record<string, number>;
   reason: string | null;
-  /** The render frame after the step (null if the recording has none). */
-  frame: RenderFrame | null;
+  /** The render frame after the step. */
+  frame: RenderFrame;
   /** The observation after the step (null if observations were not recorded). */
   obs: Record<string, number[]> | null;
   /** sha256 of the env snapshot after the step. */
@@ -43,7 +43,9 @@ export interface RecordedEpisode {
   options: Record<string, unknown> | null;
   scene: RenderScene;
   initialStateHash: string;
-  initialFrame: RenderFrame | null;
+  /** base64 env snapshot the episode started from (branches recorded with `episodeHooksFromState`), else null. */
+  initialSnapshot: string | null;
+  initialFrame: RenderFrame;
   initialObs: Record<string, number[]> | null;
   steps: RecordedStep[];
   /** Null when the rollout stopped before the episode ended. */
@@ -119,7 +121,8 @@ export async function readRecording(file: string): Promise<Recording> {
         if (i !== episodes.length) fail(`episode ${i} starts out of order (expected ${episodes.length})`);
         episodes.push({
           index: i, seed: v.seed as number, options: (v.options as Record<string, unknown> | null) ?? null, scene: v.scene as RenderScene,
-          initialStateHash: v.initialStateHash as string, initialFrame: null, initialObs: null, steps: [], summary: null,
+          initialStateHash: v.initialStateHash as string, initialSnapshot: (v.initialSnapshot as string | null) ?? null,
+          initialFrame: null as unknown as RenderFrame, initialObs: null, steps: [], summary: null,
         });
         break;
       }
@@ -128,7 +131,7 @@ export async function readRecording(file: string): Promise<Recording> {
         if (v.step !== ep.steps.length) fail(`episode ${ep.index}: step ${String(v.step)} out of order (expected ${ep.steps.length})`);
         ep.steps.push({
           step: v.step as number, action: v.action as number[], reward: v.reward as number, terminated: !!v.terminated, truncated: !!v.truncated,
-          metrics: (v.metrics as Record<string, number>) ?? {}, reason: (v.reason as string | null) ?? null, frame: null, obs: null,
+          metrics: (v.metrics as Record<string, number>) ?? {}, reason: (v.reason as string | null) ?? null, frame: null as unknown as RenderFrame, obs: null,
           stateHash: v.stateHash as string,
         });
         break;
@@ -156,6 +159,11 @@ export async function readRecording(file: string): Promise<Recording> {
     }
   }
   if (!meta) return fail(`no ${TOPICS.meta} message (not a Stride recording)`);
+  for (const ep of episodes) {
+    if (!ep.initialFrame) fail(`episode ${ep.index} has no initial frame`);
+    const missing = ep.steps.find((s) => !s.frame);
+    if (missing) fail(`episode ${ep.index} step ${missing.step} has no frame`);
+  }
   if (meta.formatVersion !== RECORDING_FORMAT_VERSION) fail(`unsupported recording formatVersion ${String(meta.formatVersion)} (this build reads ${RECORDING_FORMAT_VERSION})`);
   if (typeof meta.sceneId !== 'string') fail('meta has no sceneId');
   return { file, meta, episodes };
@@ -173,6 +181,13 @@ export async function verifyRecording(file: string): Promise<VerifyResult> {
   try {
     for (const ep of rec.episodes) {
       env.reset({ seed: ep.seed, options: ep.options ?? undefined });
+      if (ep.initialSnapshot) {
+        try {
+          env.restore(new Uint8Array(Buffer.from(ep.initialSnapshot, 'base64')));
+        } catch (e) {
+          throw new Error(`corrupt MCAP file ${file}: episode ${ep.index} initial snapshot: ${(e as Error).message}`);
+        }
+      }
       const h0 = env.stateHash();
       if (h0 !== ep.initialStateHash) return result({ episode: ep.index, step: -1, expected: ep.initialStateHash, actual: h0 });
       for (const s of ep.steps) {

@@ -116,6 +116,34 @@ describe('MCAP recording', () => {
     expect((await verifyRecording(badSeed)).firstMismatch).toMatchObject({ episode: 0, step: -1 });
   });
 
+  it('a branch forked mid-episode records its start snapshot, its parent, and verifies', async () => {
+    const parentFile = join(dir, 'parent.mcap'), branchFile = join(dir, 'branch.mcap');
+    await record(parentFile, 1, 20);
+    const parent = await readRecording(parentFile);
+    const env = makeEnv('toy/point_reach', { maxSteps: 30 });
+    try {
+      // Re-simulate the parent to step 10 (as the viewer does), check the hash, then continue with other actions.
+      env.reset({ seed: 20 });
+      for (const s of parent.episodes[0]!.steps.slice(0, 10)) env.step(Float32Array.from(s.action));
+      expect(env.stateHash()).toBe(parent.episodes[0]!.steps[9]!.stateHash);
+      const rec = await EpisodeRecorder.create(branchFile, env, { policy: 'zero', overrides: { maxSteps: 30 }, parent: { file: parentFile, episode: 0, step: 10 } });
+      const hooks = rec.episodeHooksFromState(20);
+      for (let t = 0; t < 15; t++) {
+        const a = Float32Array.of(0.3, -0.7);
+        hooks.onStep!(t, a, env.step(a));
+      }
+      rec.endEpisode({ seed: 20, return: 0, length: 15, success: false, metrics: {}, reason: 'fork', finalStateHash: env.stateHash() });
+      await rec.close();
+    } finally {
+      env.dispose();
+    }
+    const branch = await readRecording(branchFile);
+    expect(branch.meta.parent).toEqual({ file: parentFile, episode: 0, step: 10 });
+    expect(branch.episodes[0]!.initialStateHash).toBe(parent.episodes[0]!.steps[9]!.stateHash);
+    expect(branch.episodes[0]!.initialSnapshot).toMatch(/^[A-Za-z0-9+/=]+$/);
+    expect(await verifyRecording(branchFile)).toMatchObject({ verified: true, steps: 15, episodes: 1 });
+  });
+
   it('truncated, random and missing files give one-line errors', async () => {
     const file = join(dir, 'c.mcap');
     await record(file, 1);

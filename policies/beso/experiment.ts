@@ -42,7 +42,6 @@ const PROBE = { fixedStart: [0, -0.8], goalZone: 1 };
 const LAMBDA_STAR = 2;
 const BESO_DDIM_STEPS = [1, 2, 3, 5, 10, 30];
 const LAMBDAS = [0, 0.5, 1, 1.5, 2, 3];
-const DP_STEPS = [10, 100];
 
 export interface BesoBudget {
   /** Play episodes of scripted data. */
@@ -62,14 +61,18 @@ export interface BesoBudget {
   modeRollouts: number;
   /** Parallel worker threads for the independent (method, seed) jobs. */
   workers: number;
+  /** Episode length limit of the evaluation episodes (control steps). */
+  evalMaxSteps: number;
+  /** DDIM steps of the long Diffusion Policy arm (the other is 10). */
+  dpLongSteps: number;
 }
 
 export function fullBudget(): BesoBudget {
-  return { dataEpisodes: 400, trainSteps: 6000, batchSize: 256, lr: 3e-4, width: 192, depth: 3, seeds: 3, evalEpisodes: 100, modeRollouts: 100, workers: 2 };
+  return { dataEpisodes: 400, trainSteps: 6000, batchSize: 256, lr: 3e-4, width: 192, depth: 3, seeds: 3, evalEpisodes: 100, modeRollouts: 100, workers: 2, evalMaxSteps: 80, dpLongSteps: 100 };
 }
 
 export function quickBudget(): BesoBudget {
-  return { dataEpisodes: 40, trainSteps: 150, batchSize: 64, lr: 1e-3, width: 64, depth: 2, seeds: 2, evalEpisodes: 8, modeRollouts: 8, workers: 2 };
+  return { dataEpisodes: 40, trainSteps: 150, batchSize: 64, lr: 1e-3, width: 64, depth: 2, seeds: 2, evalEpisodes: 8, modeRollouts: 8, workers: 2, evalMaxSteps: 80, dpLongSteps: 100 };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -204,7 +207,7 @@ function methodConfig(method: string, b: BesoBudget): Record<string, unknown> {
   return { obsHorizon: 2, predHorizon: 2, actionHorizon: 1, hidden: Array(b.depth).fill(b.width), obsNorm: 'minmax', emaDecay: 0 };
 }
 
-export function armsOf(method: string): { arm: string; settings: ArmSettings; probe: boolean }[] {
+export function armsOf(method: string, b: BesoBudget): { arm: string; settings: ArmSettings; probe: boolean }[] {
   if (method === 'beso') {
     return [
       ...BESO_DDIM_STEPS.map((n) => ({ arm: `beso/ddim-${n}`, settings: { sampler: 'ddim' as const, steps: n, guidance: LAMBDA_STAR }, probe: false })),
@@ -215,7 +218,7 @@ export function armsOf(method: string): { arm: string; settings: ArmSettings; pr
     ];
   }
   if (method === 'diffusion') {
-    return [...DP_STEPS.map((n) => ({ arm: `dp/ddim-${n}`, settings: { dpInferSteps: n }, probe: false })), { arm: 'dp/probe', settings: { dpInferSteps: 10 }, probe: true }];
+    return [...[10, b.dpLongSteps].map((n) => ({ arm: `dp/ddim-${n}`, settings: { dpInferSteps: n }, probe: false })), { arm: 'dp/probe', settings: { dpInferSteps: 10 }, probe: true }];
   }
   return [{ arm: 'bc', settings: {}, probe: false }, { arm: 'bc/probe', settings: {}, probe: true }];
 }
@@ -233,11 +236,12 @@ export async function runJob(input: JobInput): Promise<Cell> {
   });
   const arms: ArmResult[] = [];
   try {
-    for (const a of armsOf(input.method)) {
+    for (const a of armsOf(input.method, b)) {
       const t0 = performance.now();
       const n = a.probe ? b.modeRollouts : b.evalEpisodes;
       const seed0 = a.probe ? MODE_SEED0 : EVAL_SEED0;
-      const episodes = evaluateArm(tr.policy, n, seed0, a.probe ? PROBE : {}, a.settings, 7_000_000 + 1000 * input.seed);
+      const over = { ...(a.probe ? PROBE : {}), maxSteps: b.evalMaxSteps };
+      const episodes = evaluateArm(tr.policy, n, seed0, over, a.settings, 7_000_000 + 1000 * input.seed);
       arms.push({ ...a, episodes, wallSec: (performance.now() - t0) / 1000 });
     }
   } finally {
@@ -358,8 +362,9 @@ export async function runStudy(o: StudyOptions): Promise<Record<string, unknown>
   const pts = (x: number) => Math.round(x * 1000) / 10;
   const ciPts = (c: [number, number]): [number, number] => [pts(c[0]), pts(c[1])];
   const d330 = gs('beso/ddim-3').rate - gs('beso/ddim-30').rate;
-  const dp10 = gs('beso/ddim-3').rate - gs('dp/ddim-10').rate, dp100 = gs('beso/ddim-3').rate - gs('dp/ddim-100').rate;
-  const worstDp = dp10 <= dp100 ? 'dp/ddim-10' : 'dp/ddim-100';
+  const dpLong = `dp/ddim-${budget.dpLongSteps}`;
+  const dp10 = gs('beso/ddim-3').rate - gs('dp/ddim-10').rate, dp100 = gs('beso/ddim-3').rate - gs(dpLong).rate;
+  const worstDp = dp10 <= dp100 ? 'dp/ddim-10' : dpLong;
   const bm = modes('beso/probe'), bcm = modes('bc/probe');
   const bMin = Math.min(bm.left.rate, bm.right.rate), bcMin = Math.min(bcm.left.rate, bcm.right.rate);
   const lamBest = gs('beso/lambda-1.5').rate >= gs(`beso/lambda-${LAMBDA_STAR}`).rate ? 'beso/lambda-1.5' : `beso/lambda-${LAMBDA_STAR}`;
@@ -372,8 +377,8 @@ export async function runStudy(o: StudyOptions): Promise<Record<string, unknown>
       target: '≥ −5 points', met: pts(d330) >= -5,
     },
     {
-      id: 'three-steps-vs-ddpm', statement: 'BESO with 3 steps is at least as good as the DDPM ε-prediction Diffusion Policy at 10 and at 100 steps.',
-      paperValue: 'BESO (3 steps) ≥ diffusion baselines (30+ steps)', measured: pts(Math.min(dp10, dp100)), unit: `points (BESO-3 − worst of DP-10 (${pts(dp10)}), DP-100 (${pts(dp100)}))`,
+      id: 'three-steps-vs-ddpm', statement: `BESO with 3 steps is at least as good as the DDPM ε-prediction Diffusion Policy at 10 and at ${budget.dpLongSteps} steps.`,
+      paperValue: 'BESO (3 steps) ≥ diffusion baselines (30+ steps)', measured: pts(Math.min(dp10, dp100)), unit: `points (BESO-3 − worst of DP-10 (${pts(dp10)}), DP-${budget.dpLongSteps} (${pts(dp100)}))`,
       ci95: ciPts(diffCi(gs('beso/ddim-3'), gs(worstDp))), target: '≥ 0 points', met: Math.min(dp10, dp100) >= 0,
     },
     {
@@ -405,7 +410,7 @@ export async function runStudy(o: StudyOptions): Promise<Record<string, unknown>
     budget, cacheDir: root,
     protocol: {
       data: { episodes: ds.info.numEpisodes, frames: ds.info.numFrames, seeds: [0, ds.info.numEpisodes - 1], overrides: PLAY_OVERRIDES, expert: 'scripted play: 2 distinct zones in random order, random side around the wall (50/50), dwell 6 steps' },
-      evaluation: { seeds: [EVAL_SEED0, EVAL_SEED0 + budget.evalEpisodes - 1], episodesPerArmPerSeed: budget.evalEpisodes, maxSteps: 80, heldOut: 'evaluation seeds are disjoint from data seeds', goal: 'random zone per episode (scene RNG)' },
+      evaluation: { seeds: [EVAL_SEED0, EVAL_SEED0 + budget.evalEpisodes - 1], episodesPerArmPerSeed: budget.evalEpisodes, maxSteps: budget.evalMaxSteps, heldOut: 'evaluation seeds are disjoint from data seeds', goal: 'random zone per episode (scene RNG)' },
       probe: { ...PROBE, seeds: [MODE_SEED0, MODE_SEED0 + budget.modeRollouts - 1], rolloutsPerSeed: budget.modeRollouts, mode: 'side of x when the ball first crosses the wall row (left x<0, right x>0, none = never passed)' },
       lambdaStar: LAMBDA_STAR, goal: 'hindsight relabelling: goal = (x, z) of the frame k ∈ [10, 50] ahead in the same play episode',
       architecture: { all: `residual MLP ${budget.depth}×${budget.width}, To=2, Tp=2, execute last action`, beso: 'EDM σ_data 0.5, σ∈[0.005,1], log-logistic σ, FiLM(emb(ln σ/4), obs, goal·keep, keep), goal mask p=0.1 per sample, EMA 0.999', diffusion: 'DDPM ε-pred, T=100 cosine, goal appended to obs, EMA 0.999', bc: 'MLP MSE, goal appended to obs' },

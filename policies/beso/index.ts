@@ -61,6 +61,8 @@ export interface BesoConfig extends ChunkedConfig {
   goalHorizonMax: number;
   /** Width of the sinusoidal embedding of c_noise = ln σ / 4. */
   embDim: number;
+  /** c_noise is multiplied by this before the sinusoidal embedding (max period 10⁴). */
+  noiseEmbScale: number;
   /** Residual block width and count. */
   width: number;
   depth: number;
@@ -71,7 +73,7 @@ export function defaultBesoConfig(): BesoConfig {
   return {
     obsKeys: [], obsHorizon: 2, predHorizon: 2, actionHorizon: 1, obsNorm: 'minmax', actionNorm: 'minmax', emaDecay: 0.999,
     goalDims: [], goalObsKey: 'observation.goal', sigmaData: 0.5, sigmaMin: 0.005, sigmaMax: 1, sigmaScale: 0.5, sampler: 'ddim', inferSteps: 3, guidance: 2,
-    goalMaskProb: 0.1, goalHorizonMin: 10, goalHorizonMax: 50, embDim: 32, width: 256, depth: 3, act: 'silu',
+    goalMaskProb: 0.1, goalHorizonMin: 10, goalHorizonMax: 50, embDim: 32, noiseEmbScale: 1000, width: 256, depth: 3, act: 'silu',
   };
 }
 
@@ -98,8 +100,8 @@ export class BesoPolicy extends ChunkedPolicy<BesoConfig> {
     this.goalDim = this.goalIdx.length;
     const o = this.normalizers.obs!;
     this.goalNorm = new Normalizer(o.mode, this.goalIdx.map((i) => o.scale[i]!), this.goalIdx.map((i) => o.offset[i]!));
-    // Input: [c_in·ã, emb(c_noise), obs window, goal·keep, keep]; every block FiLM-modulated by the same conditioning.
-    const condDim = c.embDim + this.obsDim + this.goalDim + 1;
+    // Input: [c_in·ã, c_noise, emb(c_noise), obs window, goal·keep, keep]; every block FiLM-modulated by the same conditioning.
+    const condDim = 1 + c.embDim + this.obsDim + this.goalDim + 1;
     this.net = new Mlp(this.params, 'beso', defaultMlp(this.chunkDim + condDim, this.chunkDim, {
       hidden: Array(c.depth).fill(c.width), act: c.act, residual: true, condDim,
     }));
@@ -113,8 +115,10 @@ export class BesoPolicy extends ChunkedPolicy<BesoConfig> {
 
   /** Raw network F(c_in·x, c_noise | obs, goal, keep) on normalised tensors. */
   F(xIn: tf.Tensor2D, cNoise: tf.Tensor2D, obsN: tf.Tensor2D, goalN: tf.Tensor2D, keep: tf.Tensor2D, w: WeightGetter = this.weights()): tf.Tensor2D {
-    const emb = sinusoidalEmbedding(cNoise, this.cfg.embDim);
-    const cond = tf.concat([emb, obsN, tf.mul(goalN, keep), keep], 1) as tf.Tensor2D;
+    // c_noise = ln σ / 4 spans only ~[−1.3, 0]: embed it raw (BESO's Linear(1 → d)) and as sinusoids of
+    // noiseEmbScale·c_noise (the usual DDPM timestep scale), so both coarse and fine noise levels are resolved.
+    const emb = sinusoidalEmbedding(tf.mul(cNoise, this.cfg.noiseEmbScale) as tf.Tensor2D, this.cfg.embDim);
+    const cond = tf.concat([cNoise, emb, obsN, tf.mul(goalN, keep), keep], 1) as tf.Tensor2D;
     return this.net.apply(tf.concat([xIn, cond], 1), cond, w);
   }
 

@@ -138,6 +138,7 @@ export async function trainPpo(runDir: string, cfg: TrainConfig, resume: boolean
       history.push({ iter, returnMean, successRate });
       log.log(envSteps, { 'losses/loss': lastLoss, ...lastMetrics, 'eval/rollout_return_mean': returnMean, 'eval/rollout_success_rate': successRate, 'eval/rollout_episodes': finished.length, 'perf/env_steps_per_sec': sps, 'perf/backend': backendName() });
       cb.onProgress?.(envSteps, lastLoss, sps);
+      await new Promise((r) => setImmediate(r));
 
       // --- checkpoint ---
       if (iter % ckptEveryIters === 0 || iter === iters) {

@@ -83,6 +83,7 @@ export async function evaluate(policy: Policy, opts: EvalOptions): Promise<EvalR
       recorder?.endEpisode(ep);
       eps.push(ep);
       opts.onEpisode?.(ep, i);
+      await new Promise((r) => setImmediate(r));
     }
     await recorder?.close();
   } catch (e) {

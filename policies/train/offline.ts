@@ -142,6 +142,7 @@ export async function trainOffline(runDir: string, cfg: TrainConfig, resume: boo
       }
       if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${step} (loss ${loss})`);
       samples += cfg.batchSize;
+      if (step % 10 === 0) await new Promise((r) => setImmediate(r)); // let timers/IPC run (progress bar, test runner)
 
       // --- log ---
       if (step % cfg.logEvery === 0 || step === cfg.steps) {

@@ -1,0 +1,111 @@
+/**
+ * Contract over every registered method: act() shapes and bounds, save → load gives identical actions for the same
+ * noise, tf.memory().numTensors does not grow over 100 act() calls, corrupt/truncated checkpoints fail with a
+ * one-line error naming the file.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { readFileSync, writeFileSync, truncateSync, statSync, cpSync } from 'node:fs';
+import path from 'node:path';
+import { ACTION, makeEnv, type Observation } from '../../sim/core/index.ts';
+import { initBackend } from '../../policies/common/backend.ts';
+import { Normalizer } from '../../policies/common/normalizer.ts';
+import type { MethodPolicy, PolicySpec } from '../../policies/common/policy.ts';
+import { getMethod, listMethods } from '../../policies/registry.ts';
+import { saveCheckpoint } from '../../policies/train/checkpoint.ts';
+import { loadPolicy } from '../../policies/train/load.ts';
+import { loadScenesForTest, tmp } from './helpers.ts';
+
+const SMALL: Record<string, Record<string, unknown>> = {
+  bc: { hidden: [32, 32] },
+  diffusion: { width: 32, depth: 2, inferSteps: 4, trainSteps: 20 },
+  ppo: { hidden: [16, 16] },
+};
+
+let spec: (m: string) => PolicySpec;
+let obs: Observation[] = [];
+
+beforeAll(async () => {
+  await initBackend('wasm');
+  await loadScenesForTest();
+  const env = makeEnv('toy/point_reach', {});
+  let o = env.reset({ seed: 3 }).obs;
+  for (let i = 0; i < 8; i++) { obs.push(o); o = env.step(Float32Array.of(0.5, -0.3)).obs; }
+  spec = (m: string) => ({
+    method: m, config: { ...getMethod(m).defaultConfig(), ...(SMALL[m] ?? {}) }, features: { observation: env.observationFeatures, action: env.actionFeatures },
+    normalizers: {
+      obs: Normalizer.fromStats('minmax', { min: Array(6).fill(-2), max: Array(6).fill(2), mean: Array(6).fill(0), std: Array(6).fill(1) }).toJSON(),
+      action: Normalizer.fromStats('minmax', { min: [-1, -1], max: [1, 1], mean: [0, 0], std: [1, 1] }).toJSON(),
+    },
+  });
+  env.dispose();
+});
+
+async function actions(p: MethodPolicy, seed: number): Promise<number[]> {
+  p.reset();
+  p.seedNoise(seed);
+  const out: number[] = [];
+  for (const o of obs) out.push(...(await p.act(o)));
+  return out;
+}
+
+const meta = { safetyEnvelope: { actionLow: [-1, -1], actionHigh: [1, 1], maxDeltaPerStep: [2, 2] }, trainingCommand: 'test', gitCommit: 'test', backend: 'wasm', sceneId: 'toy/point_reach' };
+
+describe.each(['bc', 'diffusion', 'ppo'])('policy contract: %s', (method) => {
+  it('is registered; act() returns in-bounds actions of the action size', async () => {
+    expect(listMethods()).toContain(method);
+    const p = getMethod(method).create(spec(method), 1);
+    try {
+      for (const o of obs) {
+        const a = await p.act(o);
+        expect(a).toBeInstanceOf(Float32Array);
+        expect(a.length).toBe(2);
+        for (const v of a) { expect(Number.isFinite(v)).toBe(true); expect(Math.abs(v)).toBeLessThanOrEqual(1); }
+      }
+      expect(Object.keys(p.outputFeatures)).toEqual([ACTION]);
+    } finally { p.dispose(); }
+  });
+
+  it('save → load gives identical actions for the same noise; numTensors does not grow over 100 act() calls', async () => {
+    const p = getMethod(method).create(spec(method), 2);
+    const dir = tmp();
+    try {
+      // Perturb weights so the test is not about an all-zero output layer.
+      tf.tidy(() => { for (const v of p.params.list()) v.assign(tf.add(v, tf.mul(tf.randomNormal(v.shape, 0, 1, 'float32', 9), 0.05))); });
+      if (p.ema) for (const [n, v] of p.ema.shadow) v.assign(p.params.get(n));
+      const ck = await saveCheckpoint(dir, 5, p, meta);
+      const q = loadPolicy(dir);
+      try {
+        expect(q.manifest.step).toBe(5);
+        expect(q.manifest.safetyEnvelope.maxDeltaPerStep).toEqual([2, 2]);
+        expect(await actions(q, 42)).toEqual(await actions(p, 42));
+        // model.json is a TF.js weights manifest
+        const mj = JSON.parse(readFileSync(path.join(ck, 'model.json'), 'utf8'));
+        expect(mj.weightsManifest[0].paths).toEqual(['weights.bin']);
+        const before = tf.memory().numTensors;
+        for (let i = 0; i < 100; i++) await q.act(obs[i % obs.length]!);
+        expect(tf.memory().numTensors).toBe(before);
+      } finally { q.dispose(); }
+    } finally { p.dispose(); }
+  });
+});
+
+describe('corrupt checkpoints', () => {
+  it('truncated weights, corrupt manifest, bad latest ⇒ one-line errors naming the file', async () => {
+    const p = getMethod('bc').create(spec('bc'), 3);
+    const dir = tmp();
+    const ck = await saveCheckpoint(dir, 1, p, meta);
+    p.dispose();
+    const bad = tmp();
+    cpSync(dir, bad, { recursive: true });
+    const bck = path.join(bad, 'checkpoints', '1');
+    truncateSync(path.join(bck, 'weights.bin'), statSync(path.join(bck, 'weights.bin')).size - 8);
+    expect(() => loadPolicy(bad)).toThrow(/weights\.bin: truncated or corrupt weights/);
+    writeFileSync(path.join(bck, 'manifest.json'), '{"formatVersion": 1, "meth');
+    expect(() => loadPolicy(bad)).toThrow(/corrupt checkpoint manifest .*manifest\.json: invalid JSON/);
+    writeFileSync(path.join(bad, 'latest'), 'garbage');
+    expect(() => loadPolicy(bad)).toThrow(/corrupt .*latest: expected a step number/);
+    // The original is untouched and still loads.
+    loadPolicy(ck).dispose();
+  });
+});

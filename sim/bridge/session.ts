@@ -2,7 +2,8 @@
  * startBridge: everything between "I have a policy and a URL" and "the control loop may run" — robot config
  * (given or derived from the policy's features) validated against the policy, safety envelopes combined (checkpoint
  * manifest ∩ robot config ∩ the action feature's bounds), roslib connection (+ auth), the robot's joint names checked
- * on the first observation, the control period taken from config or measured. Any mismatch throws one line and
+ * on the first observation, the control period taken from the caller, the config, the robot's self-description
+ * (sim-robot `/stride/info`) or measured from the stream. Any mismatch throws one line and
  * nothing is ever published.
  */
 import { ACTION, OBS_STATE, featureSize } from '../core/features.ts';
@@ -19,7 +20,7 @@ export interface StartBridgeOptions {
   manifestSafety?: SafetySpec;
   /** Robot mapping; derived from the policy's features (the sim-robot's defaults) when absent. */
   config?: RobotConfig;
-  /** Control period override, seconds (else config.ctrlDtSec, else measured from the observation stream). */
+  /** Control period override, seconds (else config.ctrlDtSec, else the sim-robot's, else measured from the stream). */
   ctrlDtSec?: number;
   /** Watchdog stall limit in control periods (else config.watchdog.stallPeriods, else 2). */
   stallPeriods?: number;
@@ -54,8 +55,8 @@ export async function startBridge(o: StartBridgeOptions): Promise<BridgeSession>
   const robot = new RosbridgeRobot(config, { url: o.url, token: o.token, log: o.log });
   try {
     await robot.connect();
-    if (config.episode) await checkSimRobotInfo(robot, config);
-    const ctrlDtSec = o.ctrlDtSec ?? config.ctrlDtSec ?? (await measurePeriod(robot));
+    const described = config.episode ? await checkSimRobotInfo(robot, config) : undefined;
+    const ctrlDtSec = o.ctrlDtSec ?? config.ctrlDtSec ?? described ?? (await measurePeriod(robot));
     const env = new RealEnv(robot, {
       ctrlDtSec, envelope, stallPeriods: o.stallPeriods ?? config.watchdog?.stallPeriods ?? 2, dryRun: o.dryRun, log: o.log,
     });
@@ -66,26 +67,26 @@ export async function startBridge(o: StartBridgeOptions): Promise<BridgeSession>
   }
 }
 
-/** Median interval of a few observations, seconds. */
-async function measurePeriod(robot: RosbridgeRobot, n = 6): Promise<number> {
-  const t: number[] = [];
-  for (let i = 0; i < n; i++) t.push((await robot.getObservation(2)).recvSec);
-  const d = t.slice(1).map((x, i) => x - t[i]!).sort((a, b) => a - b);
-  const med = d[Math.floor(d.length / 2)]!;
-  if (!(med > 0)) throw new Error('cannot measure the control period from the observation stream; give --ctrl-dt');
-  return med;
+/** Mean interval over a few observations, seconds (the mean is immune to one late tick followed by an early one). */
+async function measurePeriod(robot: RosbridgeRobot, n = 11): Promise<number> {
+  const t0 = (await robot.getObservation(2)).recvSec;
+  let t1 = t0;
+  for (let i = 1; i < n; i++) t1 = (await robot.getObservation(2)).recvSec;
+  const dt = (t1 - t0) / (n - 1);
+  if (!(dt > 0)) throw new Error('cannot measure the control period from the observation stream; give --ctrl-dt');
+  return dt;
 }
 
 /**
  * Robots that describe themselves (the sim-robot's `/stride/info`) are checked for the command side too: the joints
  * they accept and the command type must match the config. Robots without the service are skipped.
  */
-async function checkSimRobotInfo(robot: RosbridgeRobot, config: RobotConfig): Promise<void> {
-  let info: { actionNames?: string[]; commandType?: string } | null = null;
+async function checkSimRobotInfo(robot: RosbridgeRobot, config: RobotConfig): Promise<number | undefined> {
+  let info: { actionNames?: string[]; commandType?: string; ctrlDtSec?: number } | null = null;
   try {
     info = await robot.callService('/stride/info', {}, 2);
   } catch {
-    return;
+    return undefined;
   }
   if (info?.commandType && info.commandType !== config.command.type) {
     throw new Error(`command mismatch: the robot takes ${info.commandType} on its command topic, the config sends ${config.command.type}`);
@@ -94,4 +95,5 @@ async function checkSimRobotInfo(robot: RosbridgeRobot, config: RobotConfig): Pr
   if (have && (have.length !== want.length || (config.command.type === 'trajectory_msgs/JointTrajectory' && want.some((n) => !have.includes(n))))) {
     throw new Error(`joint-name mismatch: the robot's command joints are [${have.join(', ')}], the policy's action is [${want.join(', ')}]`);
   }
+  return typeof info?.ctrlDtSec === 'number' && info.ctrlDtSec > 0 ? info.ctrlDtSec : undefined;
 }

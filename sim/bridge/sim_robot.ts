@@ -8,7 +8,8 @@
  * Commands arrive on the command topic as `std_msgs/Float64MultiArray`, `trajectory_msgs/JointTrajectory` or
  * `geometry_msgs/Twist` (chosen at start). When an episode ends, a `std_msgs/String` with the JSON episode summary is
  * published on the episode topic just before the final joint state; with autoreset the next tick starts episode
- * seed+1. Other topics are relayed between clients like rosbridge does (e.g. an e-stop `std_msgs/Bool`).
+ * seed+1, else the robot rests (joint states keep streaming, unchanged) until `/stride/reset`. Other topics are
+ * relayed between clients like rosbridge does (e.g. an e-stop `std_msgs/Bool`).
  *
  * Services (call_service): `/stride/reset {seed?}`, `/stride/info`, `/stride/stats {reset?}`,
  * `/stride/fault {stallSec}` (stop publishing observations for a while, the robot keeps stepping).
@@ -236,8 +237,11 @@ export class SimRobotServer {
     }
     try {
       if (this.episodeDone) {
-        if (this.opts.autoreset) this.resetEpisode(this.episode.seed + 1);
-        return; // else idle until /stride/reset
+        if (this.opts.autoreset) return this.resetEpisode(this.episode.seed + 1);
+        // Idle until /stride/reset, but keep streaming the (frozen) joint states like a real robot at rest.
+        this.publishState(this.lastObs);
+        this.schedule(this.nextTickMs + this.periodMs);
+        return;
       }
       if (this.awaitingCommand && this.commandsThisEpisode > 0) this.stats.missedDeadlines++;
       this.awaitingCommand = false;

@@ -1,26 +1,57 @@
 /**
- * The real `stride bridge …` commands: sim-robot as a child process (auth, clean shutdown), `bridge run` input errors.
+ * The real `stride …` commands end to end: expert demos → `stride train --method bc` → `stride bridge run` against a
+ * `stride bridge sim-robot` child process (with auth) → the same seeds through `stride eval`; plus one-line errors.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RosbridgeRobot } from '../../sim/bridge/ros_robot.ts';
 import { loadRobotConfig } from '../../sim/bridge/robot_config.ts';
+import { loadLatencyProfile } from '../../sim/bridge/latency.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const STRIDE = join(ROOT, 'bin/stride.js');
 const EXAMPLE = join(ROOT, 'sim/bridge/examples/point_reach.robot.json');
 
+function stride(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [STRIDE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    p.stdout.on('data', (d) => { stdout += d; });
+    p.stderr.on('data', (d) => { stderr += d; });
+    const t = setTimeout(() => p.kill('SIGKILL'), 150_000);
+    p.on('exit', (status) => { clearTimeout(t); resolve({ status, stdout, stderr }); });
+  });
+}
+
+/** Wilson score interval (95%). */
+function wilson(k: number, n: number): [number, number] {
+  const z = 1.96, p = k / n, d = 1 + (z * z) / n;
+  const c = (p + (z * z) / (2 * n)) / d, h = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / d;
+  return [c - h - 1e-9, c + h + 1e-9];
+}
+
 describe('stride bridge CLI', () => {
   let child: ChildProcess;
   let url = '';
   let stderr = '';
+  const dir = mkdtempSync(join(tmpdir(), 'stride-bridge-cli-'));
+  const run = join(dir, 'run_bc');
+  let trained: Promise<void>;
 
   beforeAll(async () => {
-    child = spawn(process.execPath, [STRIDE, 'bridge', 'sim-robot', '--scene', 'toy/point_reach', '--port', '0', '--token', 'tok3n'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // A trained policy (in the background while the robot starts).
+    trained = (async () => {
+      const d = await stride(['demos', '--scene', 'toy/point_reach', '--episodes', '60', '--seed', '1000', '--out', join(dir, 'demos')]);
+      if (d.status !== 0) throw new Error(`demos failed: ${d.stderr}`);
+      const t = await stride(['train', '--method', 'bc', '--scene', 'toy/point_reach', '--data', join(dir, 'demos'), '--steps', '300', '--out', run]);
+      if (t.status !== 0) throw new Error(`train failed: ${t.stderr}`);
+    })();
+    trained.catch(() => {});
+    child = spawn(process.execPath, [STRIDE, 'bridge', 'sim-robot', '--scene', 'toy/point_reach', '--port', '0', '--token', 'tok3n', '--no-autoreset'], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stderr!.on('data', (d) => { stderr += d; });
     url = await new Promise<string>((resolve, reject) => {
       let out = '';
@@ -30,7 +61,7 @@ describe('stride bridge CLI', () => {
   });
   afterAll(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
 
-  it('sim-robot serves the example robot config with auth and shuts down cleanly on SIGTERM', async () => {
+  it('sim-robot serves the example robot config with auth', async () => {
     expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
     const cfg = loadRobotConfig(EXAMPLE);
     const bad = new RosbridgeRobot(cfg, { url, token: 'wrong' });
@@ -42,21 +73,45 @@ describe('stride bridge CLI', () => {
     expect(info.scene).toBe('toy/point_reach');
     expect(info.jointNames).toEqual(cfg.observation[0]!.names);
     await robot.disconnect();
+  });
+
+  it('bridge run with a trained checkpoint reaches the success of stride eval on the same seeds, and writes a latency profile', async () => {
+    await trained;
+    const r = await stride(['bridge', 'run', '--run', run, '--url', url, '--token', 'tok3n', '--config', EXAMPLE,
+      '--episodes', '8', '--seed', '300', '--stall-periods', '20', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { steps: number; clamped: number; dropped: number; watchdogTrips: number; latencyMs: Record<string, number>; episodes: number; successRate: number; latencyProfile: string };
+    expect(Object.keys(out.latencyMs)).toEqual(['p50', 'p95', 'p99']);
+    expect(out.watchdogTrips).toBe(0);
+    expect(out.episodes).toBe(8);
+    expect(out.steps).toBeGreaterThan(30);
+    // The example config's envelope is tighter (±0.8) than the checkpoint's (±1): a BC policy pushing hard gets clamped.
+    expect(out.clamped).toBeGreaterThan(0);
+    expect(existsSync(out.latencyProfile)).toBe(true);
+    expect(loadLatencyProfile(out.latencyProfile).actionDelayMs.length).toBe(out.steps - out.dropped);
+    const e = await stride(['eval', '--run', run, '--episodes', '8', '--seed', '300', '--json']);
+    expect(e.status, e.stderr).toBe(0);
+    const ev = JSON.parse(e.stdout) as { successRate: number };
+    const [lo, hi] = wilson(Math.round(ev.successRate * 8), 8);
+    expect(out.successRate).toBeGreaterThanOrEqual(lo);
+    expect(out.successRate).toBeLessThanOrEqual(hi);
+    expect(ev.successRate).toBeGreaterThanOrEqual(0.5);
+  });
+
+  it('sim-robot shuts down cleanly on SIGTERM; bad input gives one-line errors', async () => {
     const code = await new Promise<number | null>((resolve) => { child.once('exit', (c) => resolve(c)); child.kill('SIGTERM'); });
     expect(code).toBe(0);
     expect(stderr).toMatch(/sim-robot stopped: \d+ ticks/);
-  });
-
-  it('bridge run and sim-robot fail with one-line errors on bad input', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'stride-bridge-cli-'));
     writeFileSync(join(dir, 'robot.json'), '{"observation": [');
-    const run = (args: string[]) => spawnSync(process.execPath, [STRIDE, 'bridge', ...args], { encoding: 'utf8', timeout: 60_000 });
-    const r1 = run(['run', '--run', dir, '--url', 'ws://127.0.0.1:9', '--config', join(dir, 'robot.json')]);
+    const [r1, r2] = await Promise.all([
+      stride(['bridge', 'run', '--run', dir, '--url', 'ws://127.0.0.1:9', '--config', join(dir, 'robot.json')]),
+      stride(['bridge', 'sim-robot', '--scene', 'toy/point_reach', '--command-type', 'std_msgs/String']),
+    ]);
     expect(r1.status).toBe(1);
     expect(r1.stderr.trim().split('\n')).toHaveLength(1);
     expect(r1.stderr).toMatch(/^stride: robot config .*robot\.json: invalid JSON/);
-    const r2 = run(['sim-robot', '--scene', 'toy/point_reach', '--command-type', 'std_msgs/String']);
     expect(r2.status).toBe(2);
     expect(r2.stderr).toMatch(/^stride: --command-type must be one of/);
+    expect(readFileSync(join(dir, 'robot.json'), 'utf8')).toBe('{"observation": [');
   });
 });

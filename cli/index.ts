@@ -13,6 +13,7 @@ import { register as registerBridge } from './bridge.ts';
 import { register as registerTrain } from './train.ts';
 import { register as registerEval } from './eval.ts';
 import { register as registerExperiment } from './experiment.ts';
+import { register as registerMotions } from './motions.ts';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command();
@@ -31,6 +32,7 @@ export async function main(argv: string[]): Promise<void> {
   registerTrain(program);
   registerEval(program);
   registerExperiment(program);
+  registerMotions(program);
   // Later subcommands register here, one line each.
   await program.parseAsync(argv);
 }

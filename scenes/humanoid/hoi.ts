@@ -36,7 +36,7 @@ import {
 } from './humanoid.ts';
 import { CONTACT_TOL_M, EVAL_SETS, PHASES, distToBox, clipFrame, drawClipParams, generateClip, type Clip, type ClipKind, type ClipParams, type EvalSet } from './motion.ts';
 import {
-  BODIES, DEFAULT_ROOT_HEIGHT_M, DOFS, END_EFFECTORS, HAND_RADIUS_M, NUM_BODIES, NUM_DOFS, bodyPoint, forwardKinematics,
+  DEFAULT_ROOT_HEIGHT_M, DOFS, END_EFFECTORS, HAND_RADIUS_M, NUM_BODIES, NUM_DOFS, bodyPoint, forwardKinematics,
   targetToAction,
 } from './skeleton.ts';
 
@@ -542,9 +542,14 @@ export const hoi = defineScene<HoiConfig, HoiState>({
   /**
    * The tracking expert: PD targets = the clip's expert targets of the next frame (reference arms with hand targets
    * `squeezeM` into the box while in contact). Open loop in joint space; no balance or object feedback.
+   * Labels: clip kind, evalSet, goal mask, box mass, recovery event kind.
    */
-  expert: () => ({
-    reset() {},
+  expert: () => {
+    let labels: Record<string, number | string> = {};
+    return {
+    reset(world, h, cfg) {
+      labels = { kind: h.clip.kind, evalSet: cfg.evalSet, mask: h.goalMask.join(''), boxMassKg: h.boxMassKg, recovery: h.recoveryKind };
+    },
     act(world, h, cfg) {
       const rt = clipRuntime(cfg, h);
       const f = Math.min(frameNow(h) + 1, rt.clip.length - 1);
@@ -552,8 +557,8 @@ export const hoi = defineScene<HoiConfig, HoiState>({
       for (let i = 0; i < NUM_DOFS; i++) a[i] = targetToAction(i, rt.clip.qExpert[f * NUM_DOFS + i]!);
       return a;
     },
-    labels: () => ({}),
-  }),
+    labels: () => labels,
+    };
+  },
 });
 
-void BODIES;

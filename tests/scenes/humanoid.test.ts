@@ -107,3 +107,33 @@ describe('humanoid scenes', () => {
     }
   });
 });
+
+describe('humanoid motion library', () => {
+  it('writes seeded clips as a dataset whose clip i is the hoi episode with seed S + i', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { writeMotionLibrary } = await import('../../scenes/humanoid/motion_library.ts');
+    const { readDataset } = await import('../../sim/data/dataset.ts');
+    const root = mkdtempSync(join(tmpdir(), 'stride-motions-'));
+    try {
+      const dir = join(root, 'lib');
+      writeMotionLibrary(dir, { numClips: 3, seed: 40, evalSet: 'seen', clipKind: 'any' });
+      const ds = await readDataset(dir);
+      expect(ds.info.numEpisodes).toBe(3);
+      expect(ds.episodes[1]!.seed).toBe(41);
+      expect(['lift', 'push']).toContain(ds.episodes[1]!.labels.kind);
+      const env = makeEnv('humanoid/hoi');
+      try {
+        env.reset({ seed: 41 });
+        const clip = (env.state as HoiState).$clip!.clip;
+        const start = ds.episodeEnds[0]!;
+        expect(ds.episodes[1]!.length).toBe(clip.length);
+        const q = ds.columns['reference.joint_angles'] as Float32Array;
+        for (const f of [0, 60, 120]) for (let i = 0; i < NUM_DOFS; i++) expect(q[(start + f) * NUM_DOFS + i]).toBeCloseTo(clip.q[f * NUM_DOFS + i]!, 5);
+        const contacts = ds.columns['reference.contacts'] as Float32Array;
+        expect(contacts.slice(start * 2, (start + clip.length) * 2).some((v) => v === 1)).toBe(true);
+      } finally { env.dispose(); }
+    } finally { rmSync(root, { recursive: true, force: true }); }
+  });
+});

@@ -245,7 +245,8 @@ export class EpisodeRecorder {
   episodeHooks(seed: number, options?: Record<string, unknown>): EpisodeHooks {
     const ep = this.nextEpisode();
     return {
-      onReset: (obs) => this.beginEpisode(ep, seed, options ?? null, obs, null),
+      // A "reset" hook called on an env that has already stepped (a fork restored mid-episode) records the snapshot too.
+      onReset: (obs) => this.beginEpisode(ep, seed, options ?? null, obs, this.env.stepIndex > 0 ? this.env.snapshot() : null),
       onStep: (t, action, r) => this.recordStep(ep, t, action, r),
     };
   }

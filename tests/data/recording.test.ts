@@ -142,6 +142,24 @@ describe('MCAP recording', () => {
     expect(branch.episodes[0]!.initialStateHash).toBe(parent.episodes[0]!.steps[9]!.stateHash);
     expect(branch.episodes[0]!.initialSnapshot).toMatch(/^[A-Za-z0-9+/=]+$/);
     expect(await verifyRecording(branchFile)).toMatchObject({ verified: true, steps: 15, episodes: 1 });
+
+    // The same through episodeHooks + onReset on an env that has already stepped: the snapshot is recorded as well.
+    const env2 = makeEnv('toy/point_reach', { maxSteps: 30 });
+    const branch2 = join(dir, 'branch2.mcap');
+    try {
+      let obs = env2.reset({ seed: 20 }).obs;
+      for (const s of parent.episodes[0]!.steps.slice(0, 5)) obs = env2.step(Float32Array.from(s.action)).obs;
+      const rec = await EpisodeRecorder.create(branch2, env2, { policy: 'zero', parent: { file: parentFile, episode: 0, step: 5 }, overrides: { maxSteps: 30 } });
+      const hooks = rec.episodeHooks(20);
+      hooks.onReset!(obs);
+      for (let t = 0; t < 4; t++) { const a = Float32Array.of(-0.2, 0.1); hooks.onStep!(t, a, env2.step(a)); }
+      await rec.close();
+    } finally {
+      env2.dispose();
+    }
+    const b2 = await readRecording(branch2);
+    expect(b2.episodes[0]!.initialStateHash).toBe(parent.episodes[0]!.steps[4]!.stateHash);
+    expect(await verifyRecording(branch2)).toMatchObject({ verified: true, steps: 4 });
   });
 
   it('truncated, random and missing files give one-line errors', async () => {

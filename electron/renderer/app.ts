@@ -390,6 +390,8 @@ class App {
       this.drawSentAt = d.sentAtMs;
     }
     if (!$('view3d').hidden) this.stage.draw();
+    const fol = $<HTMLInputElement>('follow');
+    if (fol.checked !== this.stage.following) fol.checked = this.stage.following;
   }
 
   private drawSentAt = 0;

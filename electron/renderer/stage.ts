@@ -41,6 +41,9 @@ export function defaultStageOptions(): StageOptions {
 interface Slot { mesh: THREE.InstancedMesh; index: number }
 
 const GROUND_MIN_HALF_M = 8;
+/** Scenes whose bodies spread wider than this (m) are framed around the followed body instead. */
+const LARGE_SCENE_M = 25;
+const FOLLOW_RADIUS_M = 10;
 
 function isGroundVisual(v: RenderVisual): boolean {
   if (v.shape.kind === 'ground') return true;
@@ -72,6 +75,17 @@ export function geometryFor(s: RenderShape): THREE.BufferGeometry {
       return g;
     }
     case 'ground': return new THREE.PlaneGeometry(1, 1);
+  }
+}
+
+/** Half height of an upright shape, metres (where the floor goes under a table-top scene). */
+function verticalHalf(s: RenderShape): number {
+  switch (s.kind) {
+    case 'box': return s.halfExtentsM[1];
+    case 'sphere': return s.radiusM;
+    case 'capsule': case 'cylinder': return s.halfHeightM + s.radiusM;
+    case 'wheel': return s.radiusM;
+    case 'ground': return 0;
   }
 }
 
@@ -218,6 +232,13 @@ export class Stage {
     this.ground.position.y = 0;
 
     const groups = new Map<string, RenderVisual[]>();
+    // Without a ground visual (e.g. a table-top scene) the floor goes just below the lowest static visual.
+    let hasGround = false, lowest = Infinity;
+    for (const v of rs.visuals) {
+      if (isGroundVisual(v)) hasGround = true;
+      else if (v.isStatic && v.pose) lowest = Math.min(lowest, v.pose[1]! - verticalHalf(v.shape));
+    }
+    if (!hasGround && Number.isFinite(lowest) && lowest < 0) this.ground.position.y = lowest - 0.002;
     for (const v of rs.visuals) {
       this.visuals.set(v.id, v);
       if (isGroundVisual(v)) {
@@ -254,6 +275,7 @@ export class Stage {
     const dyn = rs.visuals.filter((v) => !v.isStatic && !isGroundVisual(v));
     const base = dyn.find((v) => /pelvis|torso|base|chassis|body|ego|ball/i.test(v.name)) ?? dyn[0];
     this.followId = base ? base.id : null;
+    this.followOn = false;
     this.followLast.set(NaN, NaN, NaN);
     this.controls.target.set(rs.focus[0], rs.focus[1], rs.focus[2]);
   }
@@ -280,6 +302,8 @@ export class Stage {
     if (!this.framed) { this.frameAll(); this.framed = true; }
     if (this.followOn) this.follow();
   }
+
+  get following(): boolean { return this.followOn; }
 
   setFollow(on: boolean): void {
     this.followOn = on;
@@ -309,8 +333,10 @@ export class Stage {
   frameAll(): void {
     const box = new THREE.Box3();
     let any = false;
+    // Frame what moves (and the task's markers/zones); static furniture only when nothing moves.
+    const anyDynamic = [...this.visuals.values()].some((v) => !v.isStatic && !isGroundVisual(v));
     for (const [id, v] of this.visuals) {
-      if (isGroundVisual(v)) continue;
+      if (isGroundVisual(v) || (anyDynamic && v.isStatic)) continue;
       const p = this.poseOf(id);
       if (!p) continue;
       const r = Math.min(shapeRadius(v.shape), 5);
@@ -323,16 +349,26 @@ export class Stage {
     }
     if (!any) return;
     const sphere = box.getBoundingSphere(new THREE.Sphere());
+    // A large world (driving): frame the followed body's surroundings and follow it.
+    const followPose = this.followId !== null ? this.poseOf(this.followId) : null;
+    if (sphere.radius > LARGE_SCENE_M && followPose) {
+      sphere.center.set(followPose[0]!, followPose[1]!, followPose[2]!);
+      sphere.radius = FOLLOW_RADIUS_M;
+      this.followOn = true;
+    }
     const radius = Math.max(sphere.radius, 0.6);
     const dist = (radius / Math.sin(THREE.MathUtils.degToRad(this.camera.fov / 2))) * 1.2;
     const target = sphere.center.clone();
     target.y = Math.max(target.y, this.ground.position.y + 0.1);
-    const dir = new THREE.Vector3(-0.55, 0.62, 1.0).normalize();
+    const dir = new THREE.Vector3(-0.85, 0.6, 0.8).normalize();
     this.controls.target.copy(target);
     this.camera.position.copy(target).addScaledVector(dir, dist);
     this.camera.near = Math.max(0.03, dist / 60);
     this.camera.far = Math.max(200, dist * 20);
     this.camera.updateProjectionMatrix();
+    const fog = this.scene.fog as THREE.Fog;
+    fog.near = Math.max(40, dist * 3);
+    fog.far = Math.max(140, dist * 8);
     // Shadow camera covers the framed region.
     const s = Math.max(radius * 1.6, 3);
     const cam = this.sun.shadow.camera;

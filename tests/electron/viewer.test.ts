@@ -1,0 +1,247 @@
+/**
+ * The viewer end to end in real headless Chromium (SwiftShader): `stride rollout --record` writes a recording of
+ * each scene family, `stride view --web` serves them, and the page is driven like a user would.
+ * Screenshots go to $TMPDIR/stride-viewer-shots/ (look at them).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initPhysics } from '../../sim/physics/index.ts';
+import { listScenes } from '../../sim/core/registry.ts';
+import { readRecording, type Recording } from '../../sim/data/replay.ts';
+import type { RenderVisual } from '../../sim/core/render.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BIN = join(ROOT, 'bin', 'stride.js');
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = join(tmpdir(), 'stride-viewer-shots');
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--no-first-run', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'];
+
+interface Rec { family: string; scene: string; file: string; rec: Recording }
+
+let work = '';
+let server: ChildProcess | null = null;
+let url = '';
+let browser: Browser;
+let page: Page;
+const recs: Rec[] = [];
+
+function run(args: string[], cwd: string): Promise<void> {
+  return new Promise((res, rej) => {
+    const c = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    c.stderr!.on('data', (d) => { err += String(d); });
+    c.once('exit', (code) => (code === 0 ? res() : rej(new Error(`stride ${args.join(' ')} exited ${code}: ${err.slice(-500)}`))));
+  });
+}
+
+const dbg = <T>(fn: string): Promise<T> => page.evaluate(`window.__strideDebug.${fn}`) as Promise<T>;
+
+async function waitDraws(n = 2): Promise<void> {
+  const start = await dbg<{ drawn: number }>('stats()');
+  await page.waitForFunction((s) => (window as unknown as { __strideDebug: { stats(): { drawn: number } } }).__strideDebug.stats().drawn >= s + 2, start.drawn + n - 2, { timeout: 60_000 });
+}
+
+/** Distinct colours (quantised) and the share of pixels that differ from the most common colour. */
+async function canvasStats(): Promise<{ colours: number; nonBackground: number }> {
+  return page.evaluate(() => {
+    const src = document.getElementById('stage') as HTMLCanvasElement;
+    const c = document.createElement('canvas');
+    c.width = src.width; c.height = src.height;
+    const ctx = c.getContext('2d')!;
+    ctx.drawImage(src, 0, 0);
+    const d = ctx.getImageData(0, 0, c.width, c.height).data;
+    const counts = new Map<number, number>();
+    for (let i = 0; i < d.length; i += 4) {
+      const k = ((d[i]! >> 3) << 10) | ((d[i + 1]! >> 3) << 5) | (d[i + 2]! >> 3);
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+    }
+    const top = Math.max(...counts.values());
+    return { colours: counts.size, nonBackground: 1 - top / (d.length / 4) };
+  });
+}
+
+function isGround(v: RenderVisual): boolean {
+  return v.shape.kind === 'ground' || (v.isStatic && v.shape.kind === 'box' && v.shape.halfExtentsM[0] >= 8 && v.shape.halfExtentsM[2] >= 8 && v.shape.halfExtentsM[1] <= 0.5);
+}
+
+async function openInUi(file: string): Promise<void> {
+  await page.click('#tab-replay');
+  await page.fill('#rec-path', file);
+  await page.click('#rec-open');
+  await page.waitForFunction((f) => document.getElementById('status')!.textContent === `opened ${f}`, file, { timeout: 60_000 });
+  await waitDraws();
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    const r = spawnSync('sh', ['-c', 'apt-get install -y chromium || (apt-get update && apt-get install -y chromium)'], { stdio: 'ignore', timeout: 600_000 });
+    if (r.status !== 0 || !existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing and could not be installed (apt-get install -y chromium)`);
+  }
+  mkdirSync(SHOTS, { recursive: true });
+  work = mkdtempSync(join(tmpdir(), 'stride-viewer-'));
+  await initPhysics();
+  await import('../../scenes/index.ts');
+  // One recording per scene family present (first scene by id; expert when it has one), 30 steps at most.
+  const byFamily = new Map<string, { id: string; expert: boolean }>();
+  for (const s of listScenes()) if (!byFamily.has(s.family)) byFamily.set(s.family, { id: s.id, expert: !!s.expert });
+  const jobs = [...byFamily].map(async ([family, s]) => {
+    const file = join(work, `${family}.mcap`);
+    await run(['rollout', '--scene', s.id, '--policy', s.expert ? 'expert' : 'random', '--episodes', '1', '--seed', '0', '--record', file, '--set', 'maxSteps=30'], work);
+    return { family, scene: s.id, file, rec: await readRecording(file) };
+  });
+  // Two at a time (two cores).
+  for (let i = 0; i < jobs.length; i += 2) recs.push(...(await Promise.all(jobs.slice(i, i + 2))));
+  recs.sort((a, b) => (a.family === 'toy' ? -1 : b.family === 'toy' ? 1 : a.family.localeCompare(b.family)));
+
+  server = spawn(process.execPath, [BIN, 'view', recs[0]!.file, '--web', '--port', '0'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+  url = await new Promise<string>((res, rej) => {
+    let buf = '';
+    const t = setTimeout(() => rej(new Error(`stride view did not print a URL: ${buf}`)), 120_000);
+    server!.stdout!.on('data', (d) => { buf += String(d); const m = buf.match(/Viewer: (http:\/\/127\.0\.0\.1:\d+\/)/); if (m) { clearTimeout(t); res(m[1]!); } });
+    server!.once('exit', (code) => rej(new Error(`stride view exited ${code}: ${buf}`)));
+  });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  page = await browser.newPage({ viewport: { width: 1000, height: 620 } });
+  await page.goto(url);
+  await page.waitForFunction(() => (window as unknown as { __strideDebug?: { ready: boolean } }).__strideDebug?.ready === true, null, { timeout: 120_000 });
+}, 600_000);
+
+afterAll(async () => {
+  await browser?.close();
+  if (server && server.exitCode === null) {
+    const exited = new Promise((r) => server!.once('exit', r));
+    server.kill('SIGINT');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    if (server.exitCode === null) server.kill('SIGKILL');
+  }
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('stride view --web in Chromium', () => {
+  it('draws a recording of every scene family: canvas not blank, one instance per body', async () => {
+    expect(recs.length).toBeGreaterThanOrEqual(1);
+    for (const r of recs) {
+      if (r !== recs[0]) await openInUi(r.file);
+      else await waitDraws();
+      const ep = r.rec.episodes[0]!;
+      const frame = await dbg<{ step: number; ids: number[] }>('frame()');
+      const stats = await dbg<{ instances: number; dynamicInstances: number; frameBodies: number }>('stats()');
+      expect(frame.step).toBe(0);
+      expect(frame.ids.length).toBe(ep.initialFrame!.ids.length);
+      expect(stats.dynamicInstances).toBe(ep.initialFrame!.ids.length);
+      expect(stats.frameBodies).toBe(ep.initialFrame!.ids.length);
+      expect(stats.instances).toBe(ep.scene.visuals.filter((v) => !isGround(v)).length);
+      await page.screenshot({ path: join(SHOTS, `replay-${r.family}.png`) });
+      const px = await canvasStats();
+      expect(px.colours, `${r.scene}: canvas has too few colours`).toBeGreaterThan(20);
+      expect(px.nonBackground, `${r.scene}: canvas is almost one colour`).toBeGreaterThan(0.05);
+    }
+  }, 300_000);
+
+  it('scrubbing the timeline draws the recorded pose of that step', async () => {
+    const r = recs[0]!;
+    await openInUi(r.file);
+    const ep = r.rec.episodes[0]!;
+    const last = ep.steps.length; // timeline index t = state after t actions
+    const id = ep.initialFrame!.ids[0]!;
+    const before = await page.evaluate((i) => (window as unknown as { __strideDebug: { poseOf(i: number): number[] } }).__strideDebug.poseOf(i), id);
+    await page.$eval('#timeline', (el, v) => { (el as HTMLInputElement).value = v; el.dispatchEvent(new Event('input')); }, String(last));
+    await waitDraws();
+    const after = await page.evaluate((i) => (window as unknown as { __strideDebug: { poseOf(i: number): number[] } }).__strideDebug.poseOf(i), id);
+    const f = ep.steps[last - 1]!.frame!;
+    const k = f.ids.indexOf(id) * 7;
+    for (let j = 0; j < 3; j++) expect(after[j]!).toBeCloseTo(f.poses[k + j]!, 4);
+    const moved = Math.hypot(after[0]! - before[0]!, after[1]! - before[1]!, after[2]! - before[2]!);
+    expect(moved).toBeGreaterThan(1e-3);
+    expect((await page.textContent('#step-label'))!).toContain(`step ${last}`);
+    await page.screenshot({ path: join(SHOTS, 'replay-scrubbed.png') });
+  }, 120_000);
+
+  it('fork at frame t: the branch starts from the parent state at t and is recorded with its parent', async () => {
+    const r = recs[0]!;
+    await openInUi(r.file);
+    const t = Math.min(5, r.rec.episodes[0]!.steps.length - 1);
+    await page.$eval('#timeline', (el, v) => { (el as HTMLInputElement).value = v; el.dispatchEvent(new Event('input')); }, String(t));
+    await page.fill('#fork-policy', 'expert');
+    await page.click('#btn-fork');
+    await page.waitForFunction(() => !!document.body.dataset.forkFile, null, { timeout: 60_000 });
+    expect((await page.textContent('#fork-result'))!).toContain('✓ restored state matches');
+    const forkFile = await page.evaluate(() => document.body.dataset.forkFile!);
+    // The branch plays live until its episode ends, then its MCAP is closed.
+    await page.waitForFunction(() => /branch recorded to/.test(document.getElementById('status')!.textContent ?? ''), null, { timeout: 120_000 });
+    const live = await dbg<{ branchOf: { step: number } | null }>('live()');
+    expect(live.branchOf?.step).toBe(t);
+    await page.screenshot({ path: join(SHOTS, 'fork-live.png') });
+    const branch = await readRecording(forkFile);
+    expect(branch.meta.parent).toEqual({ file: r.file, episode: 0, step: t });
+    expect(branch.episodes[0]!.initialStateHash).toBe(r.rec.episodes[0]!.steps[t - 1]!.stateHash);
+    expect(branch.episodes[0]!.steps.length).toBeGreaterThan(0);
+  }, 240_000);
+
+  it('the host rejects malformed WebSocket requests and does nothing', async () => {
+    const send = (text: string) => page.evaluate((m) => (window as unknown as { __strideDebug: { sendRaw(t: string): Promise<{ ok?: boolean; error?: string }> } }).__strideDebug.sendRaw(m), text);
+    const liveBefore = await dbg<unknown>('live()');
+    const bad = [
+      'not json',
+      JSON.stringify({ id: 1, channel: 'fs:readFile', payload: { path: '/etc/passwd' } }),
+      JSON.stringify({ id: 2, channel: 'live:start', payload: { sceneId: 'toy/point_reach', policy: 'expert', seed: -1 } }),
+      JSON.stringify({ id: 3, channel: 'live:start', payload: { sceneId: 'toy/point_reach', policy: 'expert', seed: 1, extra: 1 } }),
+      JSON.stringify({ id: 4, channel: 'recording:open', payload: { file: '/etc/passwd' } }),
+      JSON.stringify({ id: 5, channel: 'fork:start', payload: { episode: 'zero', step: 1, policy: 'expert' } }),
+    ];
+    for (const m of bad) {
+      const reply = await send(m);
+      expect(reply.ok, m).toBe(false);
+      expect(reply.error).toBeTruthy();
+    }
+    expect(await dbg<unknown>('live()')).toEqual(liveBefore);
+    const ok = await send(JSON.stringify({ id: 9, channel: 'app:init', payload: {} }));
+    expect(ok.ok).toBe(true);
+  }, 60_000);
+
+  it('live mode runs a scene in the host and streams frames to the stage', async () => {
+    await page.click('#tab-live');
+    await page.selectOption('#live-scene', 'toy/point_reach');
+    await page.fill('#live-policy', 'expert');
+    await page.fill('#live-seed', '3');
+    await page.click('#live-start');
+    await page.waitForFunction(() => ((window as unknown as { __strideDebug: { live(): { seq: number; sceneId: string } | null } }).__strideDebug.live()?.seq ?? 0) >= 3
+      && (window as unknown as { __strideDebug: { live(): { sceneId: string } | null } }).__strideDebug.live()?.sceneId === 'toy/point_reach', null, { timeout: 60_000 });
+    await waitDraws();
+    const s = await dbg<{ dynamicInstances: number; frameBodies: number }>('stats()');
+    expect(s.dynamicInstances).toBe(s.frameBodies);
+    expect((await dbg<number[]>('delays()')).length).toBeGreaterThan(0);
+    await page.screenshot({ path: join(SHOTS, 'live.png') });
+    await page.click('#live-stop');
+  }, 120_000);
+
+  it('plots a training run\'s metrics.jsonl and follows it as it grows; plots results/*.json', async () => {
+    const runDir = join(work, 'runs', 'demo');
+    mkdirSync(runDir, { recursive: true });
+    const row = (s: number) => JSON.stringify({ step: s, 'losses/loss': 1 / (1 + s / 50), 'losses/mse': 0.8 / (1 + s / 40), 'perf/samples_per_sec': 900 + (s % 7) * 10, ...(s % 50 === 0 ? { 'eval/success_rate': Math.min(1, s / 400) } : {}) }) + '\n';
+    writeFileSync(join(runDir, 'metrics.jsonl'), Array.from({ length: 20 }, (_, i) => row((i + 1) * 10)).join(''));
+    await page.click('#tab-training');
+    await page.fill('#run-path', 'runs/demo');
+    await page.click('#run-follow');
+    await page.waitForFunction(() => document.querySelectorAll('#plots .chart canvas').length >= 3, null, { timeout: 60_000 });
+    expect((await page.textContent('#run-info'))!).toContain('20 rows');
+    appendFileSync(join(runDir, 'metrics.jsonl'), Array.from({ length: 10 }, (_, i) => row((i + 21) * 10)).join(''));
+    await page.waitForFunction(() => /30 rows/.test(document.getElementById('run-info')!.textContent ?? ''), null, { timeout: 60_000 });
+    const titles = await page.$$eval('#plots .chart', (els) => els.map((e) => (e as HTMLElement).dataset.title));
+    expect(titles).toEqual(expect.arrayContaining(['losses', 'eval', 'perf']));
+    await page.screenshot({ path: join(SHOTS, 'training.png') });
+
+    mkdirSync(join(work, 'results'), { recursive: true });
+    writeFileSync(join(work, 'results', 'demos_vs_success.json'), JSON.stringify({ scene: 'toy/point_reach', curve: [10, 20, 40, 80].map((d, i) => ({ demos: d, success: 0.2 + 0.2 * i })) }));
+    await page.click('#tab-results');
+    await page.waitForFunction(() => document.querySelectorAll('#plots .chart canvas').length >= 1, null, { timeout: 60_000 });
+    expect((await page.textContent('#results-info'))!).toContain('1 file');
+    await page.screenshot({ path: join(SHOTS, 'results.png') });
+  }, 120_000);
+});

@@ -227,7 +227,11 @@ export class DatasetWriter {
       if (!KEY_RE.test(k) || k === EPISODE_ENDS) throw new Error(`dataset: feature key '${k}' cannot be a file name`);
     }
     checkTarget(this.dir, !!opts.force);
-    mkdirSync(dirname(this.dir), { recursive: true });
+    try {
+      mkdirSync(dirname(this.dir), { recursive: true });
+    } catch (e) {
+      throw new Error(`cannot create the parent folder of dataset ${this.dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
     removeStaleTemps(this.dir);
     this.tmpDir = `${this.dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
     mkdirSync(join(this.tmpDir, 'meta'), { recursive: true });

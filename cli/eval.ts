@@ -10,8 +10,9 @@ import { BACKEND_CHOICES, initBackend } from '../policies/common/backend.ts';
 import { loadPolicy } from '../policies/train/load.ts';
 import { evaluate } from '../policies/train/evaluate.ts';
 import { action, collect, info, loadScenes, parseIntOpt, printJson } from './util.ts';
+import { loadLatencyProfile, withLatency } from '../sim/bridge/latency.ts';
 
-interface EvalOpts { run: string; checkpoint?: number; episodes: number; seed: number; set?: string[]; record?: string; backend: string; json?: boolean; scene?: string }
+interface EvalOpts { latencyProfile?: string; run: string; checkpoint?: number; episodes: number; seed: number; set?: string[]; record?: string; backend: string; json?: boolean; scene?: string }
 
 export function register(program: Command): void {
   program
@@ -25,9 +26,11 @@ export function register(program: Command): void {
     .option('--set <key=value>', 'scene config override (repeatable), e.g. a distribution shift', collect)
     .option('--record <file.mcap>', 'record every episode to an MCAP file')
     .option('--backend <name>', `TensorFlow.js backend: ${BACKEND_CHOICES.join(' | ')}`, 'auto')
+    .option('--latency-profile <file>', 'replay robot latency measured by `stride bridge run` (delays drawn per step, seeded; stale commands dropped)')
     .option('--json', 'print JSON on stdout')
     .action(action(async (opts: EvalOpts) => {
       await loadScenes();
+      const latency = opts.latencyProfile ? loadLatencyProfile(opts.latencyProfile) : null;
       const backend = await initBackend(opts.backend);
       const policy = loadPolicy(opts.run, { step: opts.checkpoint });
       const sceneId = opts.scene ?? policy.manifest.sceneId;
@@ -35,12 +38,14 @@ export function register(program: Command): void {
         const overrides = parseOverrides(opts.set) as Record<string, unknown>;
         const r = await evaluate(policy, {
           sceneId, overrides, episodes: opts.episodes, seed: opts.seed, record: opts.record,
+          wrapEnv: latency ? (env) => withLatency(env, latency, { seed: opts.seed }) : undefined,
           recordMeta: { policy: path.resolve(opts.run), command: `stride ${process.argv.slice(2).join(' ')}` },
           onEpisode: (ep, i) => info(!!opts.json, `episode ${i} seed ${ep.seed}: return ${ep.return.toFixed(3)} length ${ep.length} success ${ep.success} (${ep.reason})`),
         });
         const out = {
           run: path.resolve(opts.run), checkpoint: policy.manifest.step, method: policy.manifest.method, scene: sceneId, overrides,
           episodes: r.episodes, successRate: r.successRate, ci95: r.ci95, returnMean: r.returnMean, lengthMean: r.lengthMean, metrics: r.metrics, backend,
+          ...(opts.latencyProfile ? { latencyProfile: path.resolve(opts.latencyProfile) } : {}),
         };
         if (opts.json) printJson(out);
         else info(false, `${sceneId} × ${policy.manifest.method}@${policy.manifest.step}: success ${(r.successRate * 100).toFixed(1)}% [${(r.ci95[0] * 100).toFixed(1)}, ${(r.ci95[1] * 100).toFixed(1)}] over ${r.episodes} episodes, return ${r.returnMean.toFixed(3)}, length ${r.lengthMean.toFixed(1)}`);

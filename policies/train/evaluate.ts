@@ -34,6 +34,8 @@ export interface EvalOptions {
   recordMeta?: { policy: string; command: string };
   /** Called with each finished episode. */
   onEpisode?(ep: EpisodeSummary, i: number): void;
+  /** Wrap the env before rolling out (e.g. sim/bridge's withLatency, replaying measured robot latency). */
+  wrapEnv?(env: SceneEnv): SceneEnv;
 }
 
 /** One episode with an async policy (same counting as sim/core's runEpisode). */
@@ -63,7 +65,8 @@ export async function runPolicyEpisode(env: SceneEnv, policy: Policy, seed: numb
 }
 
 export async function evaluate(policy: Policy, opts: EvalOptions): Promise<EvalResult> {
-  const env = makeEnv(opts.sceneId, opts.overrides ?? {});
+  const baseEnv = makeEnv(opts.sceneId, opts.overrides ?? {});
+  const env = opts.wrapEnv?.(baseEnv) ?? baseEnv;
   const aspec = env.actionFeatures[ACTION];
   const pspec = policy.outputFeatures[ACTION];
   if (!aspec || !pspec || featureSize(aspec) !== featureSize(pspec)) {

@@ -57,6 +57,8 @@ export interface Arm {
   outLanes: number[];
   /** Closed arms are blocked by cones at the box edge (turns into them are infeasible). */
   closed: boolean;
+  /** Bounding box of the paved arm: minX, minY, maxX, maxY. */
+  bbox: [number, number, number, number];
 }
 
 export interface RoadMap {
@@ -110,7 +112,13 @@ export function buildRoadMap(p: MapParams, rng: Rng): RoadMap {
     const ang = rng.uniform(p.curveAngleRad[0], p.curveAngleRad[1]) * (rng.next() < 0.5 ? -1 : 1);
     const rad = rng.uniform(p.curveRadiusM[0], p.curveRadiusM[1]);
     const ref = refLine(start[0]!, start[1]!, h0, len, l1, ang, rad);
-    const arm: Arm = { ...ref, lanesPerDir: n, medianM: median, halfWidthM: median / 2 + n * W, inLanes: [], outLanes: [], closed: p.closedArms[a] ?? false };
+    const hw = median / 2 + n * W;
+    let bx0 = Infinity, by0 = Infinity, bx1 = -Infinity, by1 = -Infinity;
+    for (let i = 0; i < ref.xs.length; i++) {
+      bx0 = Math.min(bx0, ref.xs[i]! - hw); by0 = Math.min(by0, ref.ys[i]! - hw);
+      bx1 = Math.max(bx1, ref.xs[i]! + hw); by1 = Math.max(by1, ref.ys[i]! + hw);
+    }
+    const arm: Arm = { ...ref, lanesPerDir: n, medianM: median, halfWidthM: hw, inLanes: [], outLanes: [], closed: p.closedArms[a] ?? false, bbox: [bx0, by0, bx1, by1] };
     for (let i = 0; i < n; i++) {
       const off = median / 2 + W / 2 + i * W;
       const out = offsetLine(ref, -off, false);
@@ -320,6 +328,8 @@ export function project(l: Line, x: number, y: number, out: Projection, i0 = 0, 
 export function onRoad(map: RoadMap, x: number, y: number, marginM: number, scratch: Projection): boolean {
   if (Math.abs(x) <= map.boxHalfXM + marginM && Math.abs(y) <= map.boxHalfYM + marginM) return true;
   for (const arm of map.arms) {
+    const b = arm.bbox;
+    if (x < b[0] - marginM || y < b[1] - marginM || x > b[2] + marginM || y > b[3] + marginM) continue;
     project(arm, x, y, scratch);
     if (scratch.s >= -marginM && scratch.s <= arm.lengthM + marginM && Math.abs(scratch.d) <= arm.halfWidthM + marginM) return true;
   }

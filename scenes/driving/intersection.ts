@@ -39,7 +39,7 @@ import {
 } from './planner.ts';
 import { DEFAULT_RFS_PARAMS, prepareRfs, rfs, RFS_DT_SEC, RFS_T, trustRegionHit, type RfsScenario } from './rfs.ts';
 import { boxesOverlap, chooseNext, stepTraffic, vehPose, type TrafficParams, type Veh } from './traffic.ts';
-import { egoPose, leaderOnPath, nearestLane, type EgoPose, type LaneHit } from './world.ts';
+import { egoPose, egoPoseFast, leaderOnPath, nearestLane, type EgoPose, type LaneHit } from './world.ts';
 import { scriptedDriver } from './driver.ts';
 
 export const OBS_OCCUPANCY = 'observation.occupancy';
@@ -193,6 +193,8 @@ export interface DrivingState {
   $map?: RoadMap;
   /** Last inputs written to the vehicle controller (skip unchanged WASM calls). */
   $lastInputs?: [number, number, number];
+  $planLen?: Float64Array;
+  $planCum?: Float64Array;
   $vc?: VehicleController;
 }
 
@@ -505,11 +507,40 @@ function setPlan(h: DrivingState, ego: EgoPose, action: Float32Array): void {
   }
   h.ctrl.planAgeSec = 0;
   h.ctrl.planSeg = 0;
+  h.$planLen = undefined;
+  h.$planCum = undefined;
+}
+
+/** Segment lengths and cumulative arc length of the plan (runtime cache, derived from h.plan). */
+function planTables(h: DrivingState): { len: Float64Array; cum: Float64Array } {
+  if (!h.$planLen || !h.$planCum) {
+    const P = h.plan, T = RFS_T;
+    const len = new Float64Array(T), cum = new Float64Array(T + 1);
+    for (let i = 0; i < T; i++) {
+      const dx = P[2 * i + 2]! - P[2 * i]!, dy = P[2 * i + 3]! - P[2 * i + 1]!;
+      len[i] = Math.sqrt(dx * dx + dy * dy);
+      cum[i + 1] = cum[i]! + len[i]!;
+    }
+    h.$planLen = len; h.$planCum = cum;
+  }
+  return { len: h.$planLen, cum: h.$planCum };
+}
+
+/** Plan speed at plan time t: segment i's speed sits at the middle of [i, i+1]·dt, linear in between. */
+function planSpeedAt(len: Float64Array, t: number): number {
+  const T = RFS_T;
+  const u = t / RFS_DT_SEC - 0.5;
+  const i = Math.floor(u);
+  if (i >= T - 1) return len[T - 1]! / RFS_DT_SEC;
+  if (i < 0) return len[0]! / RFS_DT_SEC;
+  const f = u - i;
+  return (len[i]! * (1 - f) + len[i + 1]! * f) / RFS_DT_SEC;
 }
 
 /** Pure pursuit + speed PID on the current plan; writes ctrl.steerRad/engineN/brake. */
 function trackPlan(h: DrivingState, cfg: DrivingConfig, ego: EgoPose, dt: number): void {
   const P = h.plan, T = RFS_T, tr = cfg.tracker, e = cfg.ego, ctrl = h.ctrl;
+  const { len, cum } = planTables(h);
   // Projection on the polyline (points 0..T), searching forward from the hint.
   let best = Infinity, bi = ctrl.planSeg, bt = 0;
   for (let i = Math.max(0, ctrl.planSeg - 1); i < T; i++) {
@@ -523,58 +554,38 @@ function trackPlan(h: DrivingState, cfg: DrivingConfig, ego: EgoPose, dt: number
     if (d2 > best + 400) break;
   }
   ctrl.planSeg = bi;
-  // Arc length of the projection and of the whole plan.
-  let sEgo = 0, total = 0;
-  for (let i = 0; i < T; i++) {
-    const L = Math.hypot(P[2 * i + 2]! - P[2 * i]!, P[2 * i + 3]! - P[2 * i + 1]!);
-    if (i < bi) sEgo += L; else if (i === bi) sEgo += L * bt;
-    total += L;
-  }
+  const sEgo = cum[bi]! + len[bi]! * bt, total = cum[T]!;
   const v = ego.v;
   const Ld = Math.min(tr.lookaheadMaxM, Math.max(tr.lookaheadMinM, tr.lookaheadBaseM + tr.lookaheadGainSec * Math.abs(v)));
   // Target point at sEgo + Ld (extrapolated along the last non-degenerate segment).
-  let want = sEgo + Ld, tx = P[2 * T]!, ty = P[2 * T + 1]!, found = false;
-  let acc = 0;
-  for (let i = 0; i < T; i++) {
-    const ax = P[2 * i]!, ay = P[2 * i + 1]!, bx = P[2 * i + 2]!, by = P[2 * i + 3]!;
-    const L = Math.hypot(bx - ax, by - ay);
-    if (acc + L >= want && L > 1e-9) { const f = (want - acc) / L; tx = ax + (bx - ax) * f; ty = ay + (by - ay) * f; found = true; break; }
-    acc += L;
-  }
-  if (!found) {
+  const want = sEgo + Ld;
+  let tx = P[2 * T]!, ty = P[2 * T + 1]!;
+  if (want <= total) {
+    let i = bi;
+    while (i < T - 1 && cum[i + 1]! < want) i++;
+    const L = len[i]!;
+    if (L > 1e-9) { const f = (want - cum[i]!) / L; tx = P[2 * i]! + (P[2 * i + 2]! - P[2 * i]!) * f; ty = P[2 * i + 1]! + (P[2 * i + 3]! - P[2 * i + 1]!) * f; }
+  } else {
     for (let i = T - 1; i >= 0; i--) {
-      const ax = P[2 * i]!, ay = P[2 * i + 1]!, bx = P[2 * i + 2]!, by = P[2 * i + 3]!;
-      const L = Math.hypot(bx - ax, by - ay);
-      if (L > 0.05) { const ex = want - total; tx = P[2 * T]! + ((bx - ax) / L) * ex; ty = P[2 * T + 1]! + ((by - ay) / L) * ex; break; }
+      const L = len[i]!;
+      if (L > 0.05) { const ex = want - total; tx += ((P[2 * i + 2]! - P[2 * i]!) / L) * ex; ty += ((P[2 * i + 3]! - P[2 * i + 1]!) / L) * ex; break; }
     }
   }
   const dx = tx - ego.x, dy = ty - ego.y;
   const alpha = wrap(Math.atan2(dy, dx) - ego.h);
-  const dist = Math.max(Math.hypot(dx, dy), 1e-3);
+  const dist = Math.max(Math.sqrt(dx * dx + dy * dy), 1e-3);
   let steer = total < 0.3 ? ctrl.steerRad : Math.atan((2 * e.wheelBaseM * Math.sin(alpha)) / dist);
   steer = Math.max(-e.maxSteerRad, Math.min(e.maxSteerRad, steer));
   const maxD = e.maxSteerRateRadPerSec * dt;
   ctrl.steerRad += Math.max(-maxD, Math.min(maxD, steer - ctrl.steerRad));
 
-  // Speed reference from waypoint spacing at t + preview; s_ref by integrating it.
+  // Speed reference from waypoint spacing at t + preview; s_ref = plan arc length at the current plan age.
   const tRef = ctrl.planAgeSec + tr.previewSec;
-  const segV = (i: number) => i < 0 ? 0 : Math.hypot(P[2 * i + 2]! - P[2 * i]!, P[2 * i + 3]! - P[2 * i + 1]!) / RFS_DT_SEC;
-  const vAt = (t: number) => {
-    const u = t / RFS_DT_SEC - 0.5; // segment i spans [i, i+1]·dt, its speed sits at its middle
-    const i = Math.floor(u);
-    if (i >= T - 1) return segV(T - 1);
-    if (i < 0) return segV(0);
-    const f = u - i;
-    return segV(i) * (1 - f) + segV(i + 1) * f;
-  };
-  const vRef = vAt(tRef);
-  const aRef = Math.max(-4, Math.min(3, (vAt(tRef + 0.1) - vAt(tRef - 0.1)) / 0.2));
-  // s_ref(t) = arc length of the plan at the current plan age.
+  const vRef = planSpeedAt(len, tRef);
+  const aRef = Math.max(-4, Math.min(3, (planSpeedAt(len, tRef + 0.1) - planSpeedAt(len, tRef - 0.1)) / 0.2));
   const age = ctrl.planAgeSec;
   const ki = Math.min(T, Math.floor(age / RFS_DT_SEC));
-  let sRef = 0;
-  for (let i = 0; i < ki; i++) sRef += segV(i) * RFS_DT_SEC;
-  if (ki < T) sRef += segV(ki) * (age - ki * RFS_DT_SEC);
+  const sRef = cum[ki]! + (ki < T ? len[ki]! * (age / RFS_DT_SEC - ki) : 0);
   const vCmd = Math.max(0, vRef + tr.posGain * Math.max(-5, Math.min(5, sRef - sEgo)));
   const err = vCmd - v;
   ctrl.pidI = Math.max(-2, Math.min(2, ctrl.pidI + err * dt));
@@ -760,7 +771,7 @@ export const drivingIntersection = defineScene<DrivingConfig, DrivingState>({
 
   beforeSubstep(world, h, cfg) {
     const vc = vcOf(world, h, cfg);
-    const ego = egoPose(world, h.chassis);
+    const ego = egoPoseFast(world, h.chassis);
     if (cfg.actionMode === 'lowlevel') {
       const [a, st] = h.lowLevel;
       const e = cfg.ego;
@@ -800,7 +811,7 @@ export const drivingIntersection = defineScene<DrivingConfig, DrivingState>({
       if (Math.abs(o.x - ego.x) < 6 && Math.abs(o.y - ego.y) < 6 && boxesOverlap(ego.x, ego.y, ego.h, e.halfLengthM, e.halfWidthM, o.x, o.y, o.h, o.halfL, o.halfW)) h.collided = true;
     }
     if (!isOnRoad(map, ego.x, ego.y)) h.offRoad = true;
-    const lh = nearestLane(map, ego.x, ego.y, ego.h, true);
+    const lh = nearestLane(map, ego.x, ego.y, ego.h, true, h.laneHit.lane);
     h.laneHit = lh;
     h.laneOffsetM = lh.lane >= 0 ? lh.d : 3;
     h.progressM = Math.max(0, ego.v * Math.cos(lh.lane >= 0 ? lh.dh : 0)) * cfg.ctrlDtSec;
@@ -847,6 +858,8 @@ export const drivingIntersection = defineScene<DrivingConfig, DrivingState>({
     h.$map = undefined;
     h.$vc = undefined;
     h.$lastInputs = undefined;
+    h.$planLen = undefined;
+    h.$planCum = undefined;
     mapOf(h);
     vcOf(world, h, cfg);
   },

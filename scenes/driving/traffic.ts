@@ -12,7 +12,7 @@
  * enter only when the box is empty and no main-road agent (the ego included) is within `gapSec` of the box.
  */
 import { Rng } from '../../sim/math/rng.ts';
-import { pointAt, type Lane, type RoadMap } from './geometry.ts';
+import { pointAt, segIndex, type Lane, type RoadMap } from './geometry.ts';
 
 export interface IdmParams {
   /** Max acceleration, m/s². */ aMaxMps2: number;
@@ -153,15 +153,19 @@ function boxDist(map: RoadMap, x: number, y: number): number {
   return Math.hypot(dx, dy);
 }
 
+let agentBuf: Agents | null = null;
+let accBuf = new Float64Array(16);
 const pathX = new Float64Array(64), pathY = new Float64Array(64), pathH = new Float64Array(64), pathA = new Float64Array(64);
 
-/** Sample a vehicle's path ahead (from its centre) every 2 m; returns the number of samples. */
+/** Sample a vehicle's path ahead (from its centre) every SAMPLE_M metres; returns the number of samples. */
+const SAMPLE_M = 2.5;
 function samplePath(map: RoadMap, v: Veh, lengthM: number): number {
   let lane = map.lanes[v.lane]!;
   let s = v.s;
   let next = v.nextLane;
   let n = 0;
-  for (let along = 0; along <= lengthM && n < 64; along += 2) {
+  const lat = v.lat;
+  for (let along = 0; along <= lengthM && n < 64; along += SAMPLE_M) {
     let ss = s + along;
     if (ss > lane.lengthM && next >= 0) {
       s -= lane.lengthM;
@@ -169,16 +173,20 @@ function samplePath(map: RoadMap, v: Veh, lengthM: number): number {
       next = chooseNext(map, lane);
       ss = s + along;
     }
-    pointAt(lane, Math.min(ss, lane.lengthM), tmpP);
-    const ex = ss - lane.lengthM;
-    let x = tmpP.x, y = tmpP.y;
-    if (ex > 0) { x += Math.cos(tmpP.h) * ex; y += Math.sin(tmpP.h) * ex; }
-    // Follow the vehicle's own lateral offset near it (lane changes in progress).
-    const w = Math.max(0, 1 - along / 12);
-    pathX[n] = x - Math.sin(tmpP.h) * v.lat * w;
-    pathY[n] = y + Math.cos(tmpP.h) * v.lat * w;
-    pathH[n] = tmpP.h;
-    pathA[n] = along;
+    // Nearest-sample heading and linear position (samples are ~1 m apart).
+    const i = segIndex(lane.ss, ss);
+    const s0 = lane.ss[i]!, s1 = lane.ss[i + 1]!;
+    const f = (ss - s0) / (s1 - s0 > 1e-12 ? s1 - s0 : 1e-12);
+    const hh = lane.hs[f < 0.5 ? i : i + 1]!;
+    let x = lane.xs[i]! + (lane.xs[i + 1]! - lane.xs[i]!) * f;
+    let y = lane.ys[i]! + (lane.ys[i + 1]! - lane.ys[i]!) * f;
+    if (lat !== 0) {
+      // Follow the vehicle's own lateral offset near it (lane changes in progress).
+      const w = along < 12 ? 1 - along / 12 : 0;
+      x -= Math.sin(hh) * lat * w;
+      y += Math.cos(hh) * lat * w;
+    }
+    pathX[n] = x; pathY[n] = y; pathH[n] = hh; pathA[n] = along;
     n++;
   }
   return n;
@@ -221,7 +229,10 @@ function leaderInPath(ctx: TrafficContext, agents: Agents, self: number, v: Veh,
 export function stepTraffic(ctx: TrafficContext, vehs: Veh[], dt: number, rngState: number[]): void {
   const { map, p } = ctx;
   mobilDur = p.mobil.durationSec;
-  const agents = makeAgents(vehs.length + 1 + ctx.statics.length);
+  const need = vehs.length + 1 + ctx.statics.length;
+  if (!agentBuf || agentBuf.x.length < need) agentBuf = makeAgents(need * 2);
+  const agents = agentBuf;
+  agents.n = 0;
   for (const v of vehs) pushAgent(agents, v.x, v.y, v.h, v.v, p.vehicleHalfLM, p.vehicleHalfWM, 1);
   const e = ctx.ego;
   pushAgent(agents, e.x, e.y, e.h, e.v, e.halfL, e.halfW, 0);
@@ -245,7 +256,8 @@ export function stepTraffic(ctx: TrafficContext, vehs: Veh[], dt: number, rngSta
   }
 
   const lead = { gap: Infinity, vLead: 0 };
-  const acc = new Float64Array(vehs.length);
+  if (accBuf.length < vehs.length) accBuf = new Float64Array(vehs.length * 2);
+  const acc = accBuf;
   for (let i = 0; i < vehs.length; i++) {
     const v = vehs[i]!;
     leaderInPath(ctx, agents, i, v, lead);
@@ -271,7 +283,8 @@ export function stepTraffic(ctx: TrafficContext, vehs: Veh[], dt: number, rngSta
     if (lane.kind === 'conn' || v.lcT > 0 || v.cooldown > 0) continue;
     if (v.s < 10 || (lane.kind === 'in' && lane.lengthM - v.s < 40) || (lane.kind === 'out' && lane.lengthM - v.s < 30)) continue;
     let bestGain = p.mobil.thresholdMps2, bestLane = -1;
-    for (const side of [lane.left, lane.right]) {
+    for (let k = 0; k < 2; k++) {
+      const side = k === 0 ? lane.left : lane.right;
       if (side < 0) continue;
       const m = mobilGain(ctx, vehs, agents, i, side, acc[i]!);
       const bias = side === lane.right ? p.mobil.keepRightMps2 : -p.mobil.keepRightMps2;
@@ -289,8 +302,7 @@ export function stepTraffic(ctx: TrafficContext, vehs: Veh[], dt: number, rngSta
   }
 
   // --- integrate ---
-  const rng = new Rng(0);
-  rng.setState(rngState);
+  let rng: Rng | null = null;
   for (let i = 0; i < vehs.length; i++) {
     const v = vehs[i]!;
     let a = acc[i]!;
@@ -311,11 +323,16 @@ export function stepTraffic(ctx: TrafficContext, vehs: Veh[], dt: number, rngSta
       v.lat = 0; v.lat0 = 0; v.lcT = 0;
       if (lane.kind !== 'conn') v.go = false;
     }
-    if (v.s > lane.lengthM && v.nextLane < 0) respawn(ctx, vehs, i, rng);
+    if (v.s > lane.lengthM && v.nextLane < 0) {
+      if (!rng) { rng = new Rng(0); rng.setState(rngState); }
+      respawn(ctx, vehs, i, rng);
+    }
     vehPose(map, v);
   }
-  const st = rng.getState();
-  for (let k = 0; k < st.length; k++) rngState[k] = st[k]!;
+  if (rng) {
+    const st = rng.getState();
+    for (let k = 0; k < st.length; k++) rngState[k] = st[k]!;
+  }
 }
 
 /** MOBIL incentive of moving vehicle i into lane `target` (null when unsafe). */

@@ -19,12 +19,43 @@ export function egoPose(world: World, chassis: number): EgoPose {
   return { x: t.x, y: -t.z, h, v: vx * Math.cos(h) + vy * Math.sin(h), vx, vy, yawRate: av.y };
 }
 
+/** Ego pose without the yaw rate (3 WASM reads; for the per-substep tracker). */
+export function egoPoseFast(world: World, chassis: number): EgoPose {
+  const b = world.getRigidBody(chassis);
+  const t = b.translation(), q = b.rotation(), lv = b.linvel();
+  // Yaw about +Y of a unit quaternion: forward (+X) rotated = (1 − 2(y² + z²), ·, −2(xz − wy)) → atan2(−f.z, f.x).
+  const fx = 1 - 2 * (q.y * q.y + q.z * q.z), fz = 2 * (q.x * q.z - q.w * q.y);
+  const h = Math.atan2(-fz, fx);
+  const vx = lv.x, vy = -lv.z;
+  return { x: t.x, y: -t.z, h, v: vx * Math.cos(h) + vy * Math.sin(h), vx, vy, yawRate: 0 };
+}
+
 export interface LaneHit { lane: number; s: number; d: number; dh: number }
 
 const pj: Projection = { s: 0, d: 0, dist: 0, h: 0 };
 
-/** Nearest lane whose direction agrees with heading h (|Δ| < 75°); lane = −1 when none within 8 m. */
-export function nearestLane(map: RoadMap, x: number, y: number, h: number, preferConn = false): LaneHit {
+/**
+ * Nearest lane whose direction agrees with heading h (|Δ| < 75°); lane = −1 when none within 8 m. With a `hint`
+ * lane, that lane, its successors and neighbours are tried first (the common case: still in the same lane).
+ */
+export function nearestLane(map: RoadMap, x: number, y: number, h: number, preferConn = false, hint = -1): LaneHit {
+  if (hint >= 0) {
+    const l = map.lanes[hint]!;
+    let out: LaneHit = { lane: -1, s: 0, d: 0, dh: 0 }, best = map.laneWidthM / 2;
+    const tryLane = (id: number) => {
+      if (id < 0) return;
+      const ln = map.lanes[id]!;
+      if (!preferConn && ln.kind === 'conn') return;
+      project(ln, x, y, pj);
+      if (pj.s < -0.5 || pj.s > ln.lengthM + 0.5) return;
+      const dh = wrap(h - pj.h);
+      if (Math.abs(dh) > (75 * Math.PI) / 180) return;
+      if (pj.dist < best) { best = pj.dist; out = { lane: id, s: pj.s, d: pj.d, dh }; }
+    };
+    tryLane(hint);
+    if (out.lane < 0) { for (const n of l.next) tryLane(n); tryLane(l.left); tryLane(l.right); }
+    if (out.lane >= 0) return out;
+  }
   let best = 8, out: LaneHit = { lane: -1, s: 0, d: 0, dh: 0 };
   const bb = map.laneBoxes;
   for (const l of map.lanes) {

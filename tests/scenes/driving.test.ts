@@ -33,6 +33,16 @@ describe('driving: contract and determinism', () => {
     checkEnv(() => makeEnv(ID));
     const r = checkEnv(() => makeEnv(ID, { actionMode: 'lowlevel' }), { seed: 8, steps: 24 });
     expect(r.steps).toBeGreaterThan(12); // long enough that the restore + replay branch ran
+    // Optional top-down occupancy raster.
+    checkEnv(() => makeEnv(ID, { 'obs.occupancy': true }), { seed: 8, steps: 4 });
+    const env = makeEnv(ID, { 'obs.occupancy': true });
+    try {
+      const { obs } = env.reset({ seed: 0 });
+      const occ = obs['observation.occupancy'] as Uint8Array;
+      expect(occ.length).toBe(32 * 32);
+      expect(occ.some((v) => v === 128)).toBe(true); // road
+      expect(occ.some((v) => v === 255)).toBe(true); // the slow lead car ahead (seed 0 is a slow-lead scenario)
+    } finally { env.dispose(); }
   });
 
   it('snapshot/restore mid-episode is bit-exact with the vehicle controller recreated', () => {

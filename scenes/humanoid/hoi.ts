@@ -36,7 +36,7 @@ import {
 } from './humanoid.ts';
 import { CONTACT_TOL_M, EVAL_SETS, PHASES, distToBox, clipFrame, drawClipParams, generateClip, type Clip, type ClipKind, type ClipParams, type EvalSet } from './motion.ts';
 import {
-  DEFAULT_ROOT_HEIGHT_M, DOFS, END_EFFECTORS, HAND_RADIUS_M, NUM_BODIES, NUM_DOFS, bodyPoint, forwardKinematics,
+  DEFAULT_ROOT_HEIGHT_M, DOF_INDEX, DOFS, END_EFFECTORS, HAND_RADIUS_M, NUM_BODIES, NUM_DOFS, bodyPoint, forwardKinematics,
   targetToAction,
 } from './skeleton.ts';
 
@@ -381,6 +381,11 @@ function isFinished(world: World, h: HoiState, cfg: HoiConfig): boolean {
   return dp <= cfg.success.posTolM && dyaw <= cfg.success.yawTolDeg && speed <= cfg.success.maxSpeedMps && fallReason(readout(world, h.hum), cfg.humanoid) === null;
 }
 
+/** Expert ankle balance gains: rad of ankle target per rad of pelvis tilt, and per rad/s of tilt rate. */
+const EXPERT_BALANCE_KP = 1.5;
+const EXPERT_BALANCE_KD = 0.15;
+const ANKLES = { rp: DOF_INDEX.r_ankle_pitch!, lp: DOF_INDEX.l_ankle_pitch!, rr: DOF_INDEX.r_ankle_roll!, lr: DOF_INDEX.l_ankle_roll! };
+
 export const hoi = defineScene<HoiConfig, HoiState>({
   id: 'humanoid/hoi',
   family: 'humanoid',
@@ -541,7 +546,7 @@ export const hoi = defineScene<HoiConfig, HoiState>({
 
   /**
    * The tracking expert: PD targets = the clip's expert targets of the next frame (reference arms with hand targets
-   * `squeezeM` into the box while in contact). Open loop in joint space; no balance or object feedback.
+   * `squeezeM` into the box while in contact), plus ankle balance feedback on the pelvis tilt; no object feedback.
    * Labels: clip kind, evalSet, goal mask, box mass, recovery event kind.
    */
   expert: () => {
@@ -553,8 +558,24 @@ export const hoi = defineScene<HoiConfig, HoiState>({
     act(world, h, cfg) {
       const rt = clipRuntime(cfg, h);
       const f = Math.min(frameNow(h) + 1, rt.clip.length - 1);
+      const q = rt.clip.qExpert.subarray(f * NUM_DOFS, (f + 1) * NUM_DOFS);
+      // Ankle balance feedback: tilt of the pelvis' up axis from vertical (the reference root is upright), forward and
+      // to the right in the heading frame, and its rate; the ankles push against it (ankle strategy).
+      const s = readout(world, h.hum);
+      const r = s.rot, x = r[0]!, y = r[1]!, z = r[2]!, w = r[3]!;
+      const ux = 2 * (x * y - w * z), uz = 2 * (y * z + w * x);
+      const c = Math.cos(h.yaw), sn = Math.sin(h.yaw);
+      const tiltF = c * ux - sn * uz, tiltR = sn * ux + c * uz;
+      const wf = c * s.ang[0]! - sn * s.ang[2]!, wr = sn * s.ang[0]! + c * s.ang[2]!;
+      const dPitch = -(EXPERT_BALANCE_KP * tiltF + EXPERT_BALANCE_KD * -wr);
+      const dRoll = EXPERT_BALANCE_KP * tiltR + EXPERT_BALANCE_KD * wf;
       const a = new Float32Array(NUM_DOFS);
-      for (let i = 0; i < NUM_DOFS; i++) a[i] = targetToAction(i, rt.clip.qExpert[f * NUM_DOFS + i]!);
+      for (let i = 0; i < NUM_DOFS; i++) {
+        let qi = q[i]!;
+        if (i === ANKLES.rp || i === ANKLES.lp) qi += dPitch;
+        else if (i === ANKLES.rr || i === ANKLES.lr) qi += dRoll;
+        a[i] = targetToAction(i, qi);
+      }
       return a;
     },
     labels: () => labels,

@@ -139,6 +139,11 @@ export function drawClipParams(rng: Rng, set: EvalSet, tableTopM: number, forceK
   return { kind, boxHalfM, boxStart, boxDelta, liftM, leanRad: kind === 'lift' ? -0.28 : -0.22, root, tableTopM };
 }
 
+/** Leg tilt-back per radian of trunk lean (see generateClip). */
+const COUNTERBALANCE = 0.35;
+/** Hip joint to ankle joint, m (skeleton.ts). */
+const LEG_LENGTH_M = 0.84;
+
 const smooth = (u: number) => (u <= 0 ? 0 : u >= 1 ? 1 : u * u * (3 - 2 * u));
 const phaseU = (tSec: number, a: number, b: number) => smooth((tSec - a) / (b - a));
 
@@ -274,6 +279,19 @@ export function generateClip(params: ClipParams, fps: number, rootHeightM: numbe
     releaseFrame: Math.round(PHASES[5] * fps),
   };
   const rp = rootPose(params, rootHeightM);
+  const base = [rp.pos[0], rp.pos[1], rp.pos[2]] as const;
+  const cy = Math.cos(params.root[2]), sy = Math.sin(params.root[2]);
+  /** Counterbalance: while the trunk leans forward, the legs tilt back by COUNTER·|lean| (hips flex, ankles extend by the
+   *  same angle, feet stay planted), moving the pelvis back so the centre of mass stays over the feet. */
+  const counterAt = (tSec: number) => COUNTERBALANCE * Math.abs(params.leanRad) * (phaseU(tSec, PHASES[0], PHASES[1]) - phaseU(tSec, PHASES[5], PHASES[6]));
+  const setRoot = (tSec: number) => {
+    const a = counterAt(tSec), back = LEG_LENGTH_M * Math.sin(a);
+    rp.pos[0] = base[0] - cy * back; rp.pos[1] = base[1] - LEG_LENGTH_M * (1 - Math.cos(a)); rp.pos[2] = base[2] + sy * back;
+  };
+  const setLegs = (q: Float64Array, tSec: number) => {
+    const a = counterAt(tSec);
+    q[DOF_INDEX.r_hip_pitch!] = a; q[DOF_INDEX.l_hip_pitch!] = a; q[DOF_INDEX.r_ankle_pitch!] = -a; q[DOF_INDEX.l_ankle_pitch!] = -a;
+  };
   const pos = new Float64Array(NUM_BODIES * 3), rot = new Float64Array(NUM_BODIES * 4);
   const qRef = new Float64Array(NUM_DOFS), qExp = new Float64Array(NUM_DOFS);
   const qPre = new Float64Array(NUM_DOFS); // arms at pre-contact at the approach end (joint-space interpolation target)
@@ -296,19 +314,22 @@ export function generateClip(params: ClipParams, fps: number, rootHeightM: numbe
   };
   // Pre-contact arm poses at the approach end and the release end (lean fully applied).
   qPre.fill(0); qPre[lumbar] = params.leanRad;
+  setRoot(PHASES[1]);
   ikBoth(qPre, PHASES[1], 0.08);
   qPost.set(qPre);
+  setRoot(PHASES[5]);
   ikBoth(qPost, PHASES[5], 0.08);
   // Raised waypoints: hands 10 cm in front of the root, 14 cm above the table top, at shoulder width.
   const raisedPoint = (right: boolean): number[] => {
     const c = Math.cos(params.root[2]), sn = Math.sin(params.root[2]);
     const lx = 0.1, lz = right ? 0.2 : -0.2;
-    return [rp.pos[0] + c * lx + sn * lz, params.tableTopM + 0.14, rp.pos[2] - sn * lx + c * lz];
+    return [base[0] + c * lx + sn * lz, params.tableTopM + 0.14, base[2] - sn * lx + c * lz];
   };
   const leanAt = (tSec: number) => params.leanRad * (phaseU(tSec, PHASES[0], PHASES[1]) - phaseU(tSec, PHASES[5], PHASES[6]));
   const raised = (tSec: number): Float64Array => {
     const q = new Float64Array(NUM_DOFS);
     q[lumbar] = leanAt(tSec);
+    setRoot(tSec);
     for (const right of [true, false]) { torsoFor(q, right); solveArmIk(q, sh, torsoRot, right, raisedPoint(right)); }
     return q;
   };
@@ -334,6 +355,7 @@ export function generateClip(params: ClipParams, fps: number, rootHeightM: numbe
     clip.phase[f] = ph;
     boxPoseAt(params, t, clip.box, f * 4);
     const lean = params.leanRad * (phaseU(t, PHASES[0], PHASES[1]) - phaseU(t, PHASES[5], PHASES[6]));
+    setRoot(t);
     if (t < PHASES[1]) {
       // idle/approach: joint space rest → raised (hands above the table's front edge) → pre-contact
       const mid = 0.5 * (PHASES[0] + PHASES[1]);
@@ -374,6 +396,7 @@ export function generateClip(params: ClipParams, fps: number, rootHeightM: numbe
       bodyPoint(pos, rot, body, HAND_OFFSET_M[0], HAND_OFFSET_M[1], HAND_OFFSET_M[2], handW, 0);
       clip.contact[f * 2 + k] = distToBox(bp, 0, 3, params.boxHalfM, handW[0]!, handW[1]!, handW[2]!) - HAND_RADIUS_M <= CONTACT_TOL_M ? 1 : 0;
     }
+    setLegs(qRef, t); setLegs(qExp, t);
     clip.q.set(qRef, f * NUM_DOFS);
     clip.qExpert.set(qExp, f * NUM_DOFS);
     clip.root.set(rp.pos, f * 7); clip.root.set(rp.quat, f * 7 + 3);

@@ -21,10 +21,10 @@
  * `build`, so they cannot leak into physics.
  */
 import { OBS_DEPTH, OBS_OBJECT, OBS_STATE, OBS_TACTILE, ACTION, type Features, type SceneConfigBase } from '../../sim/core/index.ts';
-import type { Rng } from '../../sim/math/rng.ts';
+import { Rng as RngCtor, type Rng } from '../../sim/math/rng.ts';
 import { quatFromAxisAngle, quatMul, type Quat, type Vec3 } from '../../sim/math/vec.ts';
 import { addBody, addCollider, type World } from '../../sim/physics/index.ts';
-import { depthFeature, readTactile, tactileFeature, inContact } from '../../sim/sensors/index.ts';
+import { DepthCamera, depthFeature, readTactile, tactileFeature, inContact } from '../../sim/sensors/index.ts';
 import { BatchedDepthCamera } from './raycast.ts';
 import {
   GROUPS, PROPRIO_NAMES, armStyle, defaultArmConfig, proprioVector, type ArmConfig, type ArmHandles,
@@ -396,4 +396,27 @@ export function styleCommon(h: ManipState, handle: number): { name?: string; col
   const di = h.distractors.indexOf(handle);
   if (di >= 0) return { name: `distractor${di}`, color: h.distractorColors[di] };
   return undefined;
+}
+
+/**
+ * `stride bench sim` extras: the depth camera's cost per frame on the live world (steady state: static background
+ * cached, dynamic colliders and noise per frame), and for reference the same image by one Rapier castRay per pixel
+ * (`sim/sensors` DepthCamera). Uses its own RNG: the scene state is not touched.
+ */
+export function benchDepth(world: World, cfg: ManipConfig): Record<string, number> {
+  const rng = new RngCtor(12345);
+  const img = new Float32Array(cfg.camera.widthPx * cfg.camera.heightPx);
+  renderDepth(world, cfg, rng, img); // warm (fills the static cache)
+  const n = 200;
+  let t0 = performance.now();
+  for (let i = 0; i < n; i++) renderDepth(world, cfg, rng, img);
+  const fast = (performance.now() - t0) / n;
+  const ref = new DepthCamera({ widthPx: cfg.camera.widthPx, heightPx: cfg.camera.heightPx, fovDeg: cfg.camera.fovDeg, maxRangeM: cfg.camera.maxRangeM, noiseStdM: cfg.camera.noiseStdM });
+  const { p, q } = cameraPose(cfg.camera);
+  const m = 20;
+  t0 = performance.now();
+  for (let i = 0; i < m; i++) ref.render(world, p, q, rng, img, GROUPS.cameraRay);
+  const slow = (performance.now() - t0) / m;
+  const r3 = (x: number) => Math.round(x * 1000) / 1000;
+  return { depthMsPerFrame: r3(fast), depthPixels: img.length, depthCastRayMsPerFrame: r3(slow) };
 }

@@ -17,7 +17,7 @@ import { OBS_GOAL, defineScene } from '../../sim/core/index.ts';
 import type { Rng } from '../../sim/math/rng.ts';
 import { applyArmAction, buildArm, graspPoint, ikTopDown } from './arm.ts';
 import {
-  actionRate, addBlock, addDistractors, addTray, blockPos, commonFeatures, defaultManipConfig, defaultTray, inTray,
+  actionRate, addBlock, benchDepth, addDistractors, addTray, blockPos, commonFeatures, defaultManipConfig, defaultTray, inTray,
   isGrasped, isTouched, observeCommon, sampleFree, setupWorld, styleCommon,
   type ManipConfig, type ManipState, type TrayConfig,
 } from './common.ts';
@@ -134,6 +134,7 @@ export const pickPlace = defineScene<PickPlaceConfig, PickPlaceState>({
     };
   },
   style: (h, handle) => styleCommon(h, handle),
+  bench: (world, _h, cfg) => benchDepth(world, cfg),
 
   expert(cfg) {
     let follower: WaypointFollower;

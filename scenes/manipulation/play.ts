@@ -25,7 +25,7 @@ import type { Rng } from '../../sim/math/rng.ts';
 import type { World } from '../../sim/physics/index.ts';
 import { applyArmAction, buildArm, graspPoint, ikTopDown } from './arm.ts';
 import {
-  actionRate, addBlock, addDistractors, addTray, blockPos, commonFeatures, defaultManipConfig, defaultTray, isGrasped,
+  actionRate, addBlock, benchDepth, addDistractors, addTray, blockPos, commonFeatures, defaultManipConfig, defaultTray, isGrasped,
   observeCommon, sampleFree, setupWorld, styleCommon, type ManipConfig, type ManipState, type TrayConfig,
 } from './common.ts';
 import { WaypointFollower, pickPlacePlan } from './expert.ts';
@@ -182,6 +182,7 @@ export const play = defineScene<PlayConfig, PlayState>({
     };
   },
   style: (h, handle) => styleCommon(h, handle),
+  bench: (world, _h, cfg) => benchDepth(world, cfg),
 
   expert(cfg) {
     let follower: WaypointFollower;

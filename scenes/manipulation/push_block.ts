@@ -17,7 +17,7 @@ import type { Vec3 } from '../../sim/math/vec.ts';
 import type { World } from '../../sim/physics/index.ts';
 import { applyArmAction, buildArm, graspPoint, ikTopDown } from './arm.ts';
 import {
-  actionRate, addBlock, addDistractors, blockPos, commonFeatures, defaultManipConfig, observeCommon, sampleFree,
+  actionRate, addBlock, benchDepth, addDistractors, blockPos, commonFeatures, defaultManipConfig, observeCommon, sampleFree,
   setupWorld, styleCommon, type ManipConfig, type ManipState,
 } from './common.ts';
 import { WaypointFollower, type Waypoint } from './expert.ts';
@@ -128,6 +128,7 @@ export const pushBlock = defineScene<PushBlockConfig, PushBlockState>({
     };
   },
   style: (h, handle) => styleCommon(h, handle),
+  bench: (world, _h, cfg) => benchDepth(world, cfg),
 
   /**
    * Pusher: hover behind the block (opposite the target), descend, then push along the block→target line with the

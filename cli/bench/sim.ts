@@ -18,6 +18,8 @@ interface SimBenchOpts { scene?: string; seconds: string; rounds: string; vec: b
 
 export interface SceneBench {
   envStepsPerSec: number; substeps: number; physicsStepsPerSec: number; rawStepsPerSec: number; overheadRatio: number; realtimeFactor: number;
+  /** Scene-specific extras from SceneDef.bench (e.g. depthMsPerFrame). */
+  [extra: string]: number;
 }
 
 /** Zero action for every scene: PD-held poses, no thrust — the physics work stays comparable. */
@@ -57,6 +59,7 @@ export function benchScene(id: string, secondsPerRound: number, rounds: number):
       }
       env.reset({ seed: episode++ });
     }
+    const extras = env.def.bench?.(env.physicsWorld, env.state, env.config) ?? {};
     const envStepsPerSec = (envSteps / envMs) * 1000;
     const physicsStepsPerSec = envStepsPerSec * env.substeps;
     const rawStepsPerSec = (rawSteps / rawMs) * 1000;
@@ -64,6 +67,7 @@ export function benchScene(id: string, secondsPerRound: number, rounds: number):
       envStepsPerSec: round1(envStepsPerSec), substeps: env.substeps, physicsStepsPerSec: round1(physicsStepsPerSec),
       rawStepsPerSec: round1(rawStepsPerSec), overheadRatio: round3(physicsStepsPerSec / rawStepsPerSec),
       realtimeFactor: round1(envStepsPerSec * env.ctrlDtSec),
+      ...extras,
     };
   } finally {
     env.dispose();

@@ -61,6 +61,11 @@ export interface SceneDef<C extends SceneConfigBase = SceneConfigBase, H = unkno
   style?(h: H, colliderHandle: number): { name?: string; color?: string; hidden?: boolean } | undefined;
   /** The scripted expert (may read privileged state). */
   expert?(cfg: C): ScriptedExpert<C, H>;
+  /**
+   * Optional extra figures for `stride bench sim` (e.g. { depthMsPerFrame }), measured on the live world after the
+   * benchmark's env steps. Must not change the simulation state.
+   */
+  bench?(world: World, h: H, cfg: C): Record<string, number>;
 }
 
 export interface ScriptedExpert<C extends SceneConfigBase = SceneConfigBase, H = unknown> {

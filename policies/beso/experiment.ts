@@ -68,7 +68,7 @@ export interface BesoBudget {
 }
 
 export function fullBudget(): BesoBudget {
-  return { dataEpisodes: 400, trainSteps: 6000, batchSize: 256, lr: 3e-4, width: 192, depth: 3, seeds: 3, evalEpisodes: 100, modeRollouts: 100, workers: 2, evalMaxSteps: 80, dpLongSteps: 100 };
+  return { dataEpisodes: 400, trainSteps: 4000, batchSize: 256, lr: 1e-3, width: 128, depth: 3, seeds: 3, evalEpisodes: 100, modeRollouts: 100, workers: 2, evalMaxSteps: 80, dpLongSteps: 100 };
 }
 
 export function quickBudget(): BesoBudget {
@@ -233,6 +233,7 @@ export async function runJob(input: JobInput): Promise<Cell> {
   const tr = trainGoalConditioned(ds, {
     method: input.method, config: methodConfig(input.method, b), obsKeys: [OBS_STATE], goalDims: [0, 1],
     goalHorizonMin: 10, goalHorizonMax: 50, steps: b.trainSteps, batchSize: b.batchSize, lr: b.lr, seed: input.seed, logEvery: Math.max(1, Math.floor(b.trainSteps / 20)),
+    onLog: (step, loss, sps) => { if (step % Math.max(1, Math.floor(b.trainSteps / 4)) === 0) process.stderr.write(`beso: ${input.method} seed ${input.seed} step ${step}/${b.trainSteps} loss ${loss.toFixed(4)} (${sps.toFixed(1)} steps/s)\n`); },
   });
   const arms: ArmResult[] = [];
   try {
@@ -243,6 +244,8 @@ export async function runJob(input: JobInput): Promise<Cell> {
       const over = { ...(a.probe ? PROBE : {}), maxSteps: b.evalMaxSteps };
       const episodes = evaluateArm(tr.policy, n, seed0, over, a.settings, 7_000_000 + 1000 * input.seed);
       arms.push({ ...a, episodes, wallSec: (performance.now() - t0) / 1000 });
+      const m = (f: (e: EpisodeOut) => number) => (episodes.reduce((x, e) => x + f(e), 0) / episodes.length * 100).toFixed(0);
+      process.stderr.write(`beso: ${input.method} seed ${input.seed} ${a.arm}: goal ${m((e) => e.success)}% any ${m((e) => e.anyZone)}% left ${m((e) => +(e.passSide < 0))}% right ${m((e) => +(e.passSide > 0))}% (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
     }
   } finally {
     tr.policy.dispose();

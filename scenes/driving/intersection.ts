@@ -783,11 +783,12 @@ export const drivingIntersection = defineScene<DrivingConfig, DrivingState>({
     } else {
       trackPlan(h, cfg, ego, cfg.simDtSec);
     }
-    const last = h.$lastInputs;
-    if (!last || last[0] !== h.ctrl.steerRad || last[1] !== h.ctrl.engineN || last[2] !== h.ctrl.brake) {
-      setVehicleInputs(vc, wheelSpecCached(cfg), { steerRad: h.ctrl.steerRad, engineN: h.ctrl.engineN, brake: h.ctrl.brake });
-      h.$lastInputs = [h.ctrl.steerRad, h.ctrl.engineN, h.ctrl.brake];
-    }
+    // Write only the inputs that changed (each is 2–4 WASM calls).
+    const last = h.$lastInputs ?? (h.$lastInputs = [NaN, NaN, NaN]);
+    const spec = wheelSpecCached(cfg);
+    if (last[0] !== h.ctrl.steerRad) { for (const i of spec.steered) vc.setWheelSteering(i, h.ctrl.steerRad); last[0] = h.ctrl.steerRad; }
+    if (last[1] !== h.ctrl.engineN) { for (const i of spec.driven) vc.setWheelEngineForce(i, h.ctrl.engineN); last[1] = h.ctrl.engineN; }
+    if (last[2] !== h.ctrl.brake) { for (let i = 0; i < spec.positionsM.length; i++) vc.setWheelBrake(i, h.ctrl.brake); last[2] = h.ctrl.brake; }
     updateVehicle(vc, cfg.simDtSec, WHEEL_QUERY_GROUPS);
   },
 

@@ -12,6 +12,9 @@ import { spawn } from 'node:child_process';
 import { ROOT, STRIDE } from '../helpers.ts';
 import { rewriteMcap } from './mcap_helpers.ts';
 
+/** Each test spawns several real CLI processes; generous timeouts for a shared, loaded machine. */
+const SLOW = 400_000;
+
 const dir = mkdtempSync(join(tmpdir(), 'stride-cli-data-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -54,13 +57,13 @@ describe('stride demos', () => {
     const j = JSON.parse(f.stdout);
     expect(j).toMatchObject({ scene: 'toy/point_reach', episodes: 2, seed: 0 });
     expect((await readDataset(out)).episodes.map((e) => e.seed)).toEqual([0, 1]);
-  });
+  }, SLOW);
 
   it('an unknown scene is a one-line error and creates nothing', async () => {
     const out = join(dir, 'bad');
     oneLineError(await stride(['demos', '--scene', 'toy/nope', '--episodes', '1', '--out', out]), /^stride: unknown scene 'toy\/nope'/);
     expect(existsSync(out)).toBe(false);
-  });
+  }, SLOW);
 });
 
 describe('stride rollout --record / replay --verify', () => {
@@ -87,5 +90,5 @@ describe('stride rollout --record / replay --verify', () => {
     writeFileSync(half, bytes.subarray(0, bytes.length >> 1));
     oneLineError(await stride(['replay', half, '--verify', '--json']), /^stride: corrupt MCAP file .*half\.mcap: truncated/);
     oneLineError(await stride(['replay', join(dir, 'missing.mcap'), '--verify']), /^stride: recording not found/);
-  });
+  }, SLOW);
 });

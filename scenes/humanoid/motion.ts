@@ -141,6 +141,8 @@ export function drawClipParams(rng: Rng, set: EvalSet, tableTopM: number, forceK
 
 /** Leg tilt-back per radian of trunk lean (see generateClip). */
 const COUNTERBALANCE = 0.35;
+/** Push clips lean into the box: the reaction of the push already moves the centre of mass back. */
+const COUNTERBALANCE_PUSH = 0.0;
 /** Hip joint to ankle joint, m (skeleton.ts). */
 const LEG_LENGTH_M = 0.84;
 
@@ -283,7 +285,7 @@ export function generateClip(params: ClipParams, fps: number, rootHeightM: numbe
   const cy = Math.cos(params.root[2]), sy = Math.sin(params.root[2]);
   /** Counterbalance: while the trunk leans forward, the legs tilt back by COUNTER·|lean| (hips flex, ankles extend by the
    *  same angle, feet stay planted), moving the pelvis back so the centre of mass stays over the feet. */
-  const counterAt = (tSec: number) => COUNTERBALANCE * Math.abs(params.leanRad) * (phaseU(tSec, PHASES[0], PHASES[1]) - phaseU(tSec, PHASES[5], PHASES[6]));
+  const counterAt = (tSec: number) => (params.kind === "lift" ? COUNTERBALANCE : COUNTERBALANCE_PUSH) * Math.abs(params.leanRad) * (phaseU(tSec, PHASES[0], PHASES[1]) - phaseU(tSec, PHASES[5], PHASES[6]));
   const setRoot = (tSec: number) => {
     const a = counterAt(tSec), back = LEG_LENGTH_M * Math.sin(a);
     rp.pos[0] = base[0] - cy * back; rp.pos[1] = base[1] - LEG_LENGTH_M * (1 - Math.cos(a)); rp.pos[2] = base[2] + sy * back;

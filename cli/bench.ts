@@ -4,6 +4,8 @@
  */
 import type { Command } from 'commander';
 import { register as registerSim } from './bench/sim.ts';
+import { register as registerTrain } from './bench/train.ts';
+import { register as registerInfer } from './bench/infer.ts';
 import { register as registerView } from './bench/view.ts';
 import { register as registerBridge } from './bench/bridge.ts';
 import { register as registerRfs } from './bench/rfs.ts';
@@ -11,6 +13,8 @@ import { register as registerRfs } from './bench/rfs.ts';
 export function register(program: Command): void {
   const bench = program.command('bench').description('run a benchmark and print its figures');
   registerSim(bench);
+  registerTrain(bench);
+  registerInfer(bench);
   registerView(bench);
   registerBridge(bench);
   registerRfs(bench);

@@ -81,7 +81,11 @@ class App {
     new ResizeObserver(() => this.stage.resize()).observe($('view3d'));
     this.bindUi();
     this.api.on('live:scene', (d) => this.onLiveScene(d));
-    this.api.on('live:frame', (d) => { this.pendingLive = d; });
+    this.api.on('live:frame', (d) => {
+      // Every frame counts toward the return; only the latest one is drawn.
+      if (d.seq > 0) this.liveRet += d.reward;
+      this.pendingLive = d;
+    });
     this.api.on('live:ended', (d) => this.status(`live episode ended: ${d.reason}, return ${d.return.toFixed(3)}, ${d.length} steps, success ${d.success ? 'yes' : 'no'}${d.file ? ` — branch recorded to ${d.file}` : ''}`));
     this.api.on('app:open', (d) => void this.guard(() => this.openRecording(d.file)));
     this.api.on('live:error', (d) => this.status(`live error: ${d.message}`, true));
@@ -269,6 +273,7 @@ class App {
     const out = $('fork-result');
     out.textContent = `${r.match ? '✓ restored state matches' : '✗ restored state DIFFERS from'} the recording at step ${r.parent.step} (${r.branchHash.slice(0, 12)}…). Branch → ${r.file}`;
     out.classList.toggle('error', !r.match);
+    this.status(`fork at step ${r.parent.step}: ${r.match ? 'state hash matches the recording' : 'state hash DIFFERS from the recording'} — branch recording → ${r.file}`, !r.match);
     (document.body.dataset as DOMStringMap).forkFile = r.file;
     this.setTab('live');
   }
@@ -303,7 +308,6 @@ class App {
     this.stage.setFrame(d.frame);
     this.shownFrame = d.frame;
     this.liveFrame = d;
-    if (d.seq > 0) this.liveRet += d.reward;
     this.renderMetrics('live-metrics', { reward: d.reward, return: this.liveRet, ...d.metrics, ...d.frame.hud });
     this.renderHud(this.liveInfo.sceneId, this.liveInfo.policy, d.frame, { reward: d.reward, return: this.liveRet, ...d.metrics });
   }

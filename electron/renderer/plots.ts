@@ -28,10 +28,12 @@ export class Chart {
     if (this.u && names === this.names) { this.u.setData(data); return; }
     this.u?.destroy();
     this.names = names;
-    const width = Math.max(320, Math.min(720, (this.el.parentElement?.clientWidth ?? 640) - 24));
+    const width = Math.max(320, Math.min(620, ((this.el.parentElement?.clientWidth ?? 640) - 48) / 2));
+    // Losses span decades: log scale when every value is positive.
+    const logY = this.title === 'losses' && series.every((s) => s.ys.every((y) => y === null || y > 0));
     this.u = new uPlot({
-      title: this.title, width, height: 240,
-      scales: { x: { time: false } },
+      title: this.title, width, height: 230,
+      scales: { x: { time: false }, y: logY ? { distr: 3 } : {} },
       axes: [{ label: this.xLabel, stroke: '#334' }, { stroke: '#334' }],
       series: [{ label: this.xLabel }, ...series.map((s, i) => ({ label: s.name, stroke: PALETTE[i % PALETTE.length], width: 1.6, spanGaps: true, points: { show: xs.length < 40 } }))],
       legend: { live: true },
@@ -48,7 +50,8 @@ export function groupRows(rows: Record<string, unknown>[]): { xs: number[]; xLab
   const keys = new Set<string>();
   for (const r of rows) for (const [k, v] of Object.entries(r)) if (typeof v === 'number' && k !== 'step') keys.add(k);
   const groups = new Map<string, Series[]>();
-  for (const k of [...keys].sort()) {
+  const rank = (k: string) => (k.startsWith('losses/') ? 0 : k.startsWith('eval/') ? 1 : 2);
+  for (const k of [...keys].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))) {
     const ns = k.includes('/') ? k.slice(0, k.indexOf('/')) : 'other';
     let list = groups.get(ns);
     if (!list) groups.set(ns, (list = []));

@@ -11,7 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initPhysics } from '../../sim/physics/index.ts';
-import { listScenes } from '../../sim/core/registry.ts';
+import { listScenes, makeEnv } from '../../sim/core/registry.ts';
+import { runEpisode } from '../../sim/core/rollout.ts';
+import { EpisodeRecorder } from '../../sim/data/recorder.ts';
+import { builtinPolicy } from '../../cli/policies.ts';
 import { readRecording, type Recording } from '../../sim/data/replay.ts';
 import type { RenderVisual } from '../../sim/core/render.ts';
 
@@ -87,16 +90,28 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'stride-viewer-'));
   await initPhysics();
   await import('../../scenes/index.ts');
-  // One recording per scene family present (first scene by id; expert when it has one), 30 steps at most.
+  // One recording per scene family present (first scene by id; expert when it has one), 30 steps at most. The toy
+  // family is recorded by the real CLI (`stride rollout --record`), the others in-process with the same recorder.
   const byFamily = new Map<string, { id: string; expert: boolean }>();
   for (const s of listScenes()) if (!byFamily.has(s.family)) byFamily.set(s.family, { id: s.id, expert: !!s.expert });
   const jobs = [...byFamily].map(async ([family, s]) => {
     const file = join(work, `${family}.mcap`);
-    await run(['rollout', '--scene', s.id, '--policy', s.expert ? 'expert' : 'random', '--episodes', '1', '--seed', '0', '--record', file, '--set', 'maxSteps=30'], work);
+    const policy = s.expert ? 'expert' : 'random';
+    if (family === 'toy') {
+      await run(['rollout', '--scene', s.id, '--policy', policy, '--episodes', '1', '--seed', '0', '--record', file, '--set', 'maxSteps=30'], work);
+    } else {
+      const env = makeEnv(s.id, { maxSteps: 30 });
+      const rec = await EpisodeRecorder.create(file, env, { policy, overrides: { maxSteps: 30 }, command: 'tests/electron' });
+      try {
+        rec.endEpisode(runEpisode(env, 0, builtinPolicy(policy), rec.episodeHooks(0)));
+        await rec.close();
+      } finally {
+        env.dispose();
+      }
+    }
     return { family, scene: s.id, file, rec: await readRecording(file) };
   });
-  // Two at a time (two cores).
-  for (let i = 0; i < jobs.length; i += 2) recs.push(...(await Promise.all(jobs.slice(i, i + 2))));
+  recs.push(...(await Promise.all(jobs)));
   recs.sort((a, b) => (a.family === 'toy' ? -1 : b.family === 'toy' ? 1 : a.family.localeCompare(b.family)));
 
   server = spawn(process.execPath, [BIN, 'view', recs[0]!.file, '--web', '--port', '0'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -107,7 +122,7 @@ beforeAll(async () => {
     server!.once('exit', (code) => rej(new Error(`stride view exited ${code}: ${buf}`)));
   });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
-  page = await browser.newPage({ viewport: { width: 1000, height: 620 } });
+  page = await browser.newPage({ viewport: { width: 900, height: 560 } });
   await page.goto(url);
   await page.waitForFunction(() => (window as unknown as { __strideDebug?: { ready: boolean } }).__strideDebug?.ready === true, null, { timeout: 120_000 });
 }, 600_000);

@@ -869,19 +869,21 @@ export const drivingIntersection = defineScene<DrivingConfig, DrivingState>({
     const map = mapOf(h);
     const overlays: Overlay[] = [];
     const Y = 0.03;
+    // Static road overlays are sampled coarsely (every 8 m on arms, 3 m in the box) and rounded to cm.
+    const r2 = (v: number) => Math.round(v * 100) / 100;
     for (const l of map.lanes) {
       const pts: number[] = [];
-      const step = l.kind === 'conn' ? 2 : 5;
-      for (let i = 0; i < l.xs.length; i += step) pts.push(l.xs[i]!, Y, -l.ys[i]!);
-      pts.push(l.xs[l.xs.length - 1]!, Y, -l.ys[l.ys.length - 1]!);
+      const step = l.kind === 'conn' ? 3 : 8;
+      for (let i = 0; i < l.xs.length - 1; i += step) pts.push(r2(l.xs[i]!), Y, r2(-l.ys[i]!));
+      pts.push(r2(l.xs[l.xs.length - 1]!), Y, r2(-l.ys[l.ys.length - 1]!));
       overlays.push({ kind: 'polyline', id: `lane${l.id}`, points: pts, color: l.kind === 'conn' ? '#7d8590' : '#c9d1d9', dashed: true, widthPx: 1 });
     }
     map.arms.forEach((arm, a) => {
       for (const side of [1, -1]) {
         const pts: number[] = [];
-        for (let i = 0; i < arm.xs.length; i += 5) {
+        for (let i = 0; i < arm.xs.length; i += 8) {
           const hh = arm.hs[i]!, off = side * arm.halfWidthM;
-          pts.push(arm.xs[i]! - Math.sin(hh) * off, Y, -(arm.ys[i]! + Math.cos(hh) * off));
+          pts.push(r2(arm.xs[i]! - Math.sin(hh) * off), Y, r2(-(arm.ys[i]! + Math.cos(hh) * off)));
         }
         overlays.push({ kind: 'polyline', id: `edge${a}${side > 0 ? 'L' : 'R'}`, points: pts, color: '#f0f0f0', widthPx: 2 });
       }
@@ -891,7 +893,7 @@ export const drivingIntersection = defineScene<DrivingConfig, DrivingState>({
     if (lh.lane >= 0) {
       const path = cachedPath(map, routeLanesFrom(map, h, lh.lane));
       const pts: number[] = [];
-      for (let i = 0; i < path.xs.length; i += 3) pts.push(path.xs[i]!, Y + 0.01, -path.ys[i]!);
+      for (let i = 0; i < path.xs.length; i += 4) pts.push(r2(path.xs[i]!), Y + 0.01, r2(-path.ys[i]!));
       overlays.push({ kind: 'polyline', id: 'route', points: pts, color: '#2f81f7', widthPx: 3 });
     }
     const g = goalPoint(map, h, cfg);

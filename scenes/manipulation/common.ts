@@ -24,7 +24,7 @@ import { OBS_DEPTH, OBS_OBJECT, OBS_STATE, OBS_TACTILE, ACTION, type Features, t
 import { Rng as RngCtor, type Rng } from '../../sim/math/rng.ts';
 import { quatFromAxisAngle, quatMul, type Quat, type Vec3 } from '../../sim/math/vec.ts';
 import { addBody, addCollider, type World } from '../../sim/physics/index.ts';
-import { DepthCamera, depthFeature, readTactile, tactileFeature, inContact } from '../../sim/sensors/index.ts';
+import { DepthCamera, depthFeature, tactileFeature, inContact } from '../../sim/sensors/index.ts';
 import { BatchedDepthCamera } from './raycast.ts';
 import {
   GROUPS, PROPRIO_NAMES, armStyle, defaultArmConfig, proprioVector, type ArmConfig, type ArmHandles,
@@ -120,6 +120,45 @@ export interface ManipState {
   distractorColors: string[];
   /** Previous (clamped) action, for the action-rate term. */
   prevAction: number[];
+  /** Runtime-only per-step cache of the finger-pad contacts (cleared by `clearStepCache` before physics). */
+  $contacts?: PadContacts;
+}
+
+/** Finger-pad contacts after the last physics step: normal force per pad (N) and which blocks each pad touches. */
+export interface PadContacts {
+  forceN: Float32Array;
+  /** touches[pad][block] */
+  touches: boolean[][];
+}
+
+/** Call at the start of applyAction: the cached contacts describe the previous step. */
+export function clearStepCache(h: ManipState): void {
+  h.$contacts = undefined;
+}
+
+/** One pass over each pad's contact pairs: tactile forces and pad–block touches (cached until the next action). */
+export function padContacts(world: World, h: ManipState): PadContacts {
+  if (h.$contacts) return h.$contacts;
+  const forceN = new Float32Array(2);
+  const touches = [h.blocks.map(() => false), h.blocks.map(() => false)];
+  const dt = world.timestep;
+  for (let k = 0; k < 2; k++) {
+    const pad = world.getCollider(h.arm.pads[k]!);
+    let impulse = 0;
+    world.contactPairsWith(pad, (other) => {
+      world.contactPair(pad, other, (m) => {
+        const n = m.numContacts();
+        for (let i = 0; i < n; i++) impulse += m.contactImpulse(i);
+        if (n > 0) {
+          const bi = h.blockColliders.indexOf(other.handle);
+          if (bi >= 0) touches[k]![bi] = true;
+        }
+      });
+    });
+    forceN[k] = impulse / dt;
+  }
+  h.$contacts = { forceN, touches };
+  return h.$contacts;
 }
 
 export const BLOCK_COLORS = ['#d9534f', '#3b7dd8', '#5cb85c', '#f0ad4e'];
@@ -345,7 +384,7 @@ export function observeCommon(world: World, h: ManipState, cfg: ManipConfig, rng
   return {
     [OBS_STATE]: proprioVector(world, h.arm, cfg.arm),
     [OBS_DEPTH]: renderDepth(world, cfg, rng),
-    [OBS_TACTILE]: readTactile(world, h.arm.pads),
+    [OBS_TACTILE]: padContacts(world, h).forceN.slice(),
     [OBS_OBJECT]: objectVector(world, h.blocks),
   };
 }
@@ -357,22 +396,16 @@ export function blockPos(world: World, h: ManipState, i: number): Vec3 {
   return { x: t.x, y: t.y, z: t.z };
 }
 
-/** Is finger pad `pad` touching block collider `block`? */
-function padTouches(world: World, pad: number, block: number): boolean {
-  const a = world.getCollider(pad), b = world.getCollider(block);
-  let touching = false;
-  world.contactPair(a, b, (m) => { if (m.numContacts() > 0) touching = true; });
-  return touching;
-}
-
 /** Both finger pads touch block `i` (a grasp). */
 export function isGrasped(world: World, h: ManipState, i: number): boolean {
-  return padTouches(world, h.arm.pads[0]!, h.blockColliders[i]!) && padTouches(world, h.arm.pads[1]!, h.blockColliders[i]!);
+  const c = padContacts(world, h);
+  return c.touches[0]![i]! && c.touches[1]![i]!;
 }
 
 /** Any finger pad touches block `i`. */
 export function isTouched(world: World, h: ManipState, i: number): boolean {
-  return padTouches(world, h.arm.pads[0]!, h.blockColliders[i]!) || padTouches(world, h.arm.pads[1]!, h.blockColliders[i]!);
+  const c = padContacts(world, h);
+  return c.touches[0]![i]! || c.touches[1]![i]!;
 }
 
 export { inContact };

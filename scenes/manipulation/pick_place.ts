@@ -17,7 +17,7 @@ import { OBS_GOAL, defineScene } from '../../sim/core/index.ts';
 import type { Rng } from '../../sim/math/rng.ts';
 import { applyArmAction, buildArm, graspPoint, ikTopDown } from './arm.ts';
 import {
-  actionRate, addBlock, benchDepth, addDistractors, addTray, blockPos, commonFeatures, defaultManipConfig, defaultTray, inTray,
+  actionRate, addBlock, benchDepth, clearStepCache, addDistractors, addTray, blockPos, commonFeatures, defaultManipConfig, defaultTray, inTray,
   isGrasped, isTouched, observeCommon, sampleFree, setupWorld, styleCommon,
   type ManipConfig, type ManipState, type TrayConfig,
 } from './common.ts';
@@ -97,6 +97,7 @@ export const pickPlace = defineScene<PickPlaceConfig, PickPlaceState>({
   },
 
   applyAction(world, h, action, cfg) {
+    clearStepCache(h);
     h.prevDistM = distToGoal(world, h);
     applyArmAction(world, h.arm, cfg.arm, action);
   },

@@ -25,7 +25,7 @@ import type { Rng } from '../../sim/math/rng.ts';
 import type { World } from '../../sim/physics/index.ts';
 import { applyArmAction, buildArm, graspPoint, ikTopDown } from './arm.ts';
 import {
-  actionRate, addBlock, benchDepth, addDistractors, addTray, blockPos, commonFeatures, defaultManipConfig, defaultTray, isGrasped,
+  actionRate, addBlock, benchDepth, clearStepCache, addDistractors, addTray, blockPos, commonFeatures, defaultManipConfig, defaultTray, isGrasped,
   observeCommon, sampleFree, setupWorld, styleCommon, type ManipConfig, type ManipState, type TrayConfig,
 } from './common.ts';
 import { WaypointFollower, pickPlacePlan } from './expert.ts';
@@ -133,6 +133,7 @@ export const play = defineScene<PlayConfig, PlayState>({
   },
 
   applyAction(world, h, action, cfg) {
+    clearStepCache(h);
     h.prevSumM = sumDist(world, h, cfg);
     applyArmAction(world, h.arm, cfg.arm, action);
   },

@@ -17,7 +17,7 @@ import type { Vec3 } from '../../sim/math/vec.ts';
 import type { World } from '../../sim/physics/index.ts';
 import { applyArmAction, buildArm, graspPoint, ikTopDown } from './arm.ts';
 import {
-  actionRate, addBlock, benchDepth, addDistractors, blockPos, commonFeatures, defaultManipConfig, observeCommon, sampleFree,
+  actionRate, addBlock, benchDepth, clearStepCache, addDistractors, blockPos, commonFeatures, defaultManipConfig, observeCommon, sampleFree,
   setupWorld, styleCommon, type ManipConfig, type ManipState,
 } from './common.ts';
 import { WaypointFollower, type Waypoint } from './expert.ts';
@@ -95,6 +95,7 @@ export const pushBlock = defineScene<PushBlockConfig, PushBlockState>({
   },
 
   applyAction(world, h, action, cfg) {
+    clearStepCache(h);
     h.prevDistM = distToGoal(world, h);
     applyArmAction(world, h.arm, cfg.arm, action);
   },

@@ -31,6 +31,28 @@ interface Prim {
   m: Float64Array;
 }
 
+/** Standard-normal quantiles at (i + 0.5) / 4096 (Acklam's rational approximation, |error| < 1.2e-9). */
+const NORMAL_TABLE = (() => {
+  const t = new Float64Array(4096);
+  for (let i = 0; i < 4096; i++) t[i] = normalQuantile((i + 0.5) / 4096);
+  return t;
+})();
+
+function normalQuantile(p: number): number {
+  const a = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1, 2.506628277459239];
+  const b = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
+  const c = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
+  const lo = 0.02425;
+  if (p < lo) {
+    const q = Math.sqrt(-2 * Math.log(p));
+    return (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) / ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
+  }
+  if (p > 1 - lo) return -normalQuantile(1 - p);
+  const q = p - 0.5, r = q * q;
+  return (((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q / (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1);
+}
+
 interface WorldCache {
   rayGroups: number;
   statics: Prim[];
@@ -159,16 +181,10 @@ export class BatchedDepthCamera {
       buf.set(wc.staticBuf);
     }
     this.drawPrims(dynamic, p, cm, wc.wdirs);
-    // Pixel noise: Box–Muller pairs (both outputs used) from the given RNG.
+    // Pixel noise: one uint32 draw per pixel indexes a table of standard-normal quantiles (4096 levels; a
+    // discretised Gaussian that is exact in distribution to 1/4096 of probability mass, ~10× cheaper than Box–Muller).
     if (noiseStdM > 0 && rng) {
-      for (let i = 0; i < n; i += 2) {
-        let u = rng.next();
-        if (u < 1e-12) u = 1e-12;
-        const v = rng.next();
-        const rad = noiseStdM * Math.sqrt(-2 * Math.log(u)), ang = 2 * Math.PI * v;
-        buf[i] = buf[i]! + rad * Math.cos(ang);
-        if (i + 1 < n) buf[i + 1] = buf[i + 1]! + rad * Math.sin(ang);
-      }
+      for (let i = 0; i < n; i++) buf[i] = buf[i]! + noiseStdM * NORMAL_TABLE[rng.nextU32() >>> 20]!;
     }
     for (let i = 0; i < n; i++) {
       const v = buf[i]!;

@@ -9,6 +9,7 @@ import { register as registerInfer } from './bench/infer.ts';
 import { register as registerView } from './bench/view.ts';
 import { register as registerBridge } from './bench/bridge.ts';
 import { register as registerRfs } from './bench/rfs.ts';
+import { register as registerRecord } from './bench/record.ts';
 
 export function register(program: Command): void {
   const bench = program.command('bench').description('run a benchmark and print its figures');
@@ -18,4 +19,5 @@ export function register(program: Command): void {
   registerView(bench);
   registerBridge(bench);
   registerRfs(bench);
+  registerRecord(bench);
 }

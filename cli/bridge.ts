@@ -25,7 +25,7 @@ interface SimRobotOpts {
 
 interface RunOpts {
   run: string; url: string; config?: string; dryRun?: boolean; json?: boolean; token?: string;
-  episodes?: number; seed: number; steps?: number; seconds?: number; ctrlDt?: string; stallPeriods?: string; profileOut?: string;
+  episodes?: number; seed: number; steps?: number; seconds?: number; ctrlDt?: string; stallPeriods?: string; profileOut?: string; connectTimeout: string;
 }
 
 const tokenHelp = 'shared secret for rosbridge auth (or env STRIDE_BRIDGE_TOKEN)';
@@ -90,6 +90,7 @@ export function register(program: Command): void {
     .option('--seconds <s>', 'stop after S seconds', (v) => { const n = Number(v); if (!(n > 0)) throw new CliError('--seconds must be > 0', 2); return n; })
     .option('--ctrl-dt <sec>', 'control period (default: config, else measured from the observation stream)')
     .option('--stall-periods <n>', 'watchdog: observation stall limit in control periods (default: config, else 2)')
+    .option('--connect-timeout <sec>', 'how long to wait for the socket, auth and the first observation', '10')
     .option('--profile-out <file>', 'where to write the latency profile (default: <run>/latency_profile.json)')
     .option('--json', 'print JSON on stdout')
     .action(action(async (opts: RunOpts) => {
@@ -110,6 +111,7 @@ export function register(program: Command): void {
         session = await startBridge({
           url: opts.url, token: opts.token ?? process.env.STRIDE_BRIDGE_TOKEN, policy, manifestSafety: safety, config,
           ctrlDtSec: num(opts.ctrlDt, 'ctrl-dt'), stallPeriods: num(opts.stallPeriods, 'stall-periods'), dryRun: opts.dryRun,
+          connectTimeoutSec: num(opts.connectTimeout, 'connect-timeout'),
           log: (l) => info(json, l),
         });
         info(json, `connected to ${opts.url} (${session.config.name}); control period ${(session.ctrlDtSec * 1000).toFixed(1)} ms; envelope ${JSON.stringify(session.envelope.describe())}${opts.dryRun ? '; DRY RUN' : ''}`);

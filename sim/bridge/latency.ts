@@ -22,7 +22,7 @@ export interface LatencyProfile {
   version: 1;
   /** Control period of the run the samples were measured in, seconds. */
   ctrlDtSec: number;
-  /** Robot stamp → observation received by the bridge, ms (one sample per control step). */
+  /** Robot stamp → observation received by the bridge, ms (one sample per control step; 0 when the robot sends no stamp). */
   obsDelayMs: number[];
   /** Observation received → command at the robot, ms (bridge compute + an assumed return trip equal to obsDelay). */
   actionDelayMs: number[];

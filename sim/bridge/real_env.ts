@@ -220,11 +220,10 @@ export async function runBridge(env: RealEnv, policy: BridgePolicy, opts: Bridge
         }
         const r = await env.act(a, o.recvSec + env.ctrlDtSec);
         const done = monoSec();
-        if (r !== 'dropped') {
-          lat.add((done - o.recvSec) * 1000);
-          computeMs.push((done - o.recvSec) * 1000);
-          if (Number.isFinite(o.stampSec)) obsDelayMs.push(Math.max(0, (timeOriginSec + o.recvSec - o.stampSec) * 1000));
-        }
+        if (r !== 'dropped') lat.add((done - o.recvSec) * 1000);
+        // The profile keeps dropped steps too: replaying it must reproduce their delays (and drops).
+        computeMs.push((done - o.recvSec) * 1000);
+        obsDelayMs.push(Number.isFinite(o.stampSec) ? Math.max(0, (timeOriginSec + o.recvSec - o.stampSec) * 1000) : 0);
         opts.onStep?.(env.stats.steps, o);
         o = await env.observe();
       }

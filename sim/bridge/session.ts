@@ -25,6 +25,8 @@ export interface StartBridgeOptions {
   /** Watchdog stall limit in control periods (else config.watchdog.stallPeriods, else 2). */
   stallPeriods?: number;
   dryRun?: boolean;
+  /** Socket + auth + first observation timeout, seconds (default 10). */
+  connectTimeoutSec?: number;
   log?: (line: string) => void;
 }
 
@@ -52,7 +54,7 @@ export async function startBridge(o: StartBridgeOptions): Promise<BridgeSession>
     const h = envelope.apply(Float32Array.from(config.hold), null);
     if (h.clampedElements) throw new Error(`robot config: the hold command [${config.hold.join(', ')}] is outside the safety envelope`);
   }
-  const robot = new RosbridgeRobot(config, { url: o.url, token: o.token, log: o.log });
+  const robot = new RosbridgeRobot(config, { url: o.url, token: o.token, log: o.log, connectTimeoutSec: o.connectTimeoutSec ?? 10 });
   try {
     await robot.connect();
     const described = config.episode ? await checkSimRobotInfo(robot, config) : undefined;
@@ -84,7 +86,7 @@ async function measurePeriod(robot: RosbridgeRobot, n = 11): Promise<number> {
 async function checkSimRobotInfo(robot: RosbridgeRobot, config: RobotConfig): Promise<number | undefined> {
   let info: { actionNames?: string[]; commandType?: string; ctrlDtSec?: number } | null = null;
   try {
-    info = await robot.callService('/stride/info', {}, 2);
+    info = await robot.callService('/stride/info', {}, 5);
   } catch {
     return undefined;
   }

@@ -22,7 +22,7 @@ function stride(args: string[]): Promise<{ status: number | null; stdout: string
     let stdout = '', stderr = '';
     p.stdout.on('data', (d) => { stdout += d; });
     p.stderr.on('data', (d) => { stderr += d; });
-    const t = setTimeout(() => p.kill('SIGKILL'), 150_000);
+    const t = setTimeout(() => p.kill('SIGKILL'), 300_000);
     p.on('exit', (status) => { clearTimeout(t); resolve({ status, stdout, stderr }); });
   });
 }
@@ -45,7 +45,7 @@ describe('stride bridge CLI', () => {
   beforeAll(async () => {
     // A trained policy (in the background while the robot starts).
     trained = (async () => {
-      const d = await stride(['demos', '--scene', 'toy/point_reach', '--episodes', '60', '--seed', '1000', '--out', join(dir, 'demos')]);
+      const d = await stride(['demos', '--scene', 'toy/point_reach', '--episodes', '40', '--seed', '1000', '--out', join(dir, 'demos')]);
       if (d.status !== 0) throw new Error(`demos failed: ${d.stderr}`);
       const t = await stride(['train', '--method', 'bc', '--scene', 'toy/point_reach', '--data', join(dir, 'demos'), '--steps', '300', '--out', run]);
       if (t.status !== 0) throw new Error(`train failed: ${t.stderr}`);
@@ -64,12 +64,12 @@ describe('stride bridge CLI', () => {
   it('sim-robot serves the example robot config with auth', async () => {
     expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
     const cfg = loadRobotConfig(EXAMPLE);
-    const bad = new RosbridgeRobot(cfg, { url, token: 'wrong' });
+    const bad = new RosbridgeRobot(cfg, { url, token: 'wrong', connectTimeoutSec: 60 });
     await expect(bad.connect()).rejects.toThrow(/rejected the token/);
     await bad.disconnect();
-    const robot = new RosbridgeRobot(cfg, { url, token: 'tok3n' });
+    const robot = new RosbridgeRobot(cfg, { url, token: 'tok3n', connectTimeoutSec: 60 });
     await robot.connect();
-    const info = await robot.callService<{ scene: string; jointNames: string[] }>('/stride/info', {});
+    const info = await robot.callService<{ scene: string; jointNames: string[] }>('/stride/info', {}, 30);
     expect(info.scene).toBe('toy/point_reach');
     expect(info.jointNames).toEqual(cfg.observation[0]!.names);
     await robot.disconnect();
@@ -78,7 +78,7 @@ describe('stride bridge CLI', () => {
   it('bridge run with a trained checkpoint reaches the success of stride eval on the same seeds, and writes a latency profile', async () => {
     await trained;
     const r = await stride(['bridge', 'run', '--run', run, '--url', url, '--token', 'tok3n', '--config', EXAMPLE,
-      '--episodes', '8', '--seed', '300', '--stall-periods', '20', '--json']);
+      '--episodes', '8', '--seed', '300', '--stall-periods', '20', '--connect-timeout', '60', '--json']);
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { steps: number; clamped: number; dropped: number; watchdogTrips: number; latencyMs: Record<string, number>; episodes: number; successRate: number; latencyProfile: string };
     expect(Object.keys(out.latencyMs)).toEqual(['p50', 'p95', 'p99']);
@@ -88,15 +88,22 @@ describe('stride bridge CLI', () => {
     // The example config's envelope is tighter (±0.8) than the checkpoint's (±1): a BC policy pushing hard gets clamped.
     expect(out.clamped).toBeGreaterThan(0);
     expect(existsSync(out.latencyProfile)).toBe(true);
-    expect(loadLatencyProfile(out.latencyProfile).actionDelayMs.length).toBe(out.steps - out.dropped);
-    const e = await stride(['eval', '--run', run, '--episodes', '8', '--seed', '300', '--json']);
+    expect(loadLatencyProfile(out.latencyProfile).actionDelayMs.length).toBe(out.steps);
+    const [e, el] = await Promise.all([
+      stride(['eval', '--run', run, '--episodes', '8', '--seed', '300', '--json']),
+      stride(['eval', '--run', run, '--episodes', '8', '--seed', '300', '--latency-profile', out.latencyProfile, '--json']),
+    ]);
     expect(e.status, e.stderr).toBe(0);
+    expect(el.status, el.stderr).toBe(0);
     const ev = JSON.parse(e.stdout) as { successRate: number };
+    const evl = JSON.parse(el.stdout) as { latencyProfile: string; metrics: Record<string, number> };
+    expect(evl.latencyProfile).toBe(out.latencyProfile);
+    expect(evl.metrics['latency/delayMs']).toBeGreaterThanOrEqual(0);
     const [lo, hi] = wilson(Math.round(ev.successRate * 8), 8);
     expect(out.successRate).toBeGreaterThanOrEqual(lo);
     expect(out.successRate).toBeLessThanOrEqual(hi);
     expect(ev.successRate).toBeGreaterThanOrEqual(0.5);
-  });
+  }, 600_000); // three CLI processes after demos + training: seconds on an idle machine, minutes on a loaded one
 
   it('sim-robot shuts down cleanly on SIGTERM; bad input gives one-line errors', async () => {
     const code = await new Promise<number | null>((resolve) => { child.once('exit', (c) => resolve(c)); child.kill('SIGTERM'); });

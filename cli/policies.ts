@@ -4,6 +4,7 @@
 import { Rng } from '../sim/math/rng.ts';
 import { ACTION, featureSize, type ActionSource, type SceneEnv } from '../sim/core/index.ts';
 import { CliError } from './util.ts';
+import { isRunDir, runDirPolicy } from '../policies/train/action_source.ts';
 
 export const BUILTIN_POLICIES = ['random', 'zero', 'expert'] as const;
 
@@ -26,6 +27,7 @@ export function builtinPolicy(name: string): (env: SceneEnv) => ActionSource {
         return () => ex.act();
       };
     default:
+      if (isRunDir(name)) return runDirPolicy(name);
       throw new CliError(`unknown policy '${name}' (built-in: ${BUILTIN_POLICIES.join(', ')}; or a run directory once training exists)`);
   }
 }

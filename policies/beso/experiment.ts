@@ -68,7 +68,7 @@ export interface BesoBudget {
 }
 
 export function fullBudget(): BesoBudget {
-  return { dataEpisodes: 400, trainSteps: 4000, batchSize: 256, lr: 1e-3, width: 128, depth: 3, seeds: 3, evalEpisodes: 100, modeRollouts: 100, workers: 2, evalMaxSteps: 80, dpLongSteps: 100 };
+  return { dataEpisodes: 400, trainSteps: 3000, batchSize: 128, lr: 1e-3, width: 64, depth: 3, seeds: 3, evalEpisodes: 100, modeRollouts: 100, workers: 3, evalMaxSteps: 80, dpLongSteps: 100 };
 }
 
 export function quickBudget(): BesoBudget {
@@ -310,7 +310,7 @@ export async function runStudy(o: StudyOptions): Promise<Record<string, unknown>
   await loadScenes();
 
   // --- data ---
-  const dataDir = path.join(root, 'data');
+  const dataDir = path.join(o.cacheDir, `data-${budget.dataEpisodes}`);
   if (!existsSync(path.join(dataDir, 'meta', 'info.json'))) {
     o.log(`beso: writing ${budget.dataEpisodes} play episodes of ${SCENE} → ${dataDir}`);
     writePlayData(dataDir, budget.dataEpisodes);

@@ -162,6 +162,11 @@ export abstract class ChunkedPolicy<C extends ChunkedConfig = ChunkedConfig> imp
   }
 
   async act(obs: Observation, opts: ActOptions = {}): Promise<Float32Array> {
+    return this.actSync(obs, opts);
+  }
+
+  /** Synchronous act() (the computation is synchronous; for sync action sources such as `stride rollout`). */
+  actSync(obs: Observation, opts: ActOptions = {}): Float32Array {
     const window = this.rh.observe(obs);
     if (this.rh.needsPlan()) {
       const flat = new Float32Array(this.obsDim);

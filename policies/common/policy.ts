@@ -56,6 +56,8 @@ export interface MethodPolicy extends Policy, Trainable {
   ema: Ema | null;
   /** Use the EMA weights (true) or the live weights (false) in act(). */
   useEma: boolean;
+  /** Synchronous act() for synchronous action sources (all built-in methods compute synchronously). */
+  actSync(obs: Observation, opts?: ActOptions): Float32Array;
   /** Seed the policy's own sampling noise (diffusion) for reproducible actions. */
   seedNoise(seed: number): void;
   /** Training batch of `batchSize` from an offline dataset sampler (offline methods only). */

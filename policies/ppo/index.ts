@@ -137,6 +137,10 @@ export class PpoPolicy implements MethodPolicy {
   }
 
   async act(obs: Observation): Promise<Float32Array> {
+    return this.actSync(obs);
+  }
+
+  actSync(obs: Observation): Float32Array {
     const { mean } = this.forward(this.normalizeBatch(obs, 1), 1);
     for (let j = 0; j < this.actDim; j++) mean[j] = Math.min(this.actionHigh[j]!, Math.max(this.actionLow[j]!, mean[j]!));
     return mean;

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ActionSource, SceneEnv } from '../../sim/core/index.ts';
+import * as tf from '@tensorflow/tfjs';
 import { loadPolicy } from './load.ts';
 
 /** True when `dir` looks like a run folder (has `latest`) or a checkpoint folder (has manifest.json). */
@@ -14,6 +15,7 @@ export function isRunDir(dir: string): boolean {
 
 /** Load the run's latest checkpoint once; each episode resets the policy and seeds its noise with the episode seed. */
 export function runDirPolicy(dir: string): (env: SceneEnv) => ActionSource {
+  tf.env().set('PROD', true); // no "install tfjs-node" banner from the default cpu backend
   const policy = loadPolicy(dir);
   return (env) => {
     policy.reset();

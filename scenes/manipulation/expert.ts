@@ -98,8 +98,20 @@ export function pickPlacePlan(cfg: ManipConfig, o: PickPlaceOpts): Waypoint[] {
   const bh = cfg.blockHalfM;
   const above = (world: World, h: ManipState): Vec3 => { const b = blockPos(world, h, o.block); return { x: b.x, y: o.carryYM, z: b.z }; };
   let lockXZ: { x: number; z: number } | null = null;
+  // Where the block sits in the hand (grasp point − block centre, horizontal): the expert aims the grasp point so the
+  // *block* lands on the place target even when it was grasped off-centre. Frozen from the release on.
+  let heldOffset = { x: 0, z: 0 };
+  let lockOffset = false;
+  const placeTarget = (world: World, h: ManipState, y: number): Vec3 => {
+    const p = o.place(world, h);
+    if (!lockOffset) {
+      const b = blockPos(world, h, o.block), g = graspPoint(world, h.arm, cfg.arm);
+      heldOffset = isGrasped(world, h, o.block) ? { x: g.x - b.x, z: g.z - b.z } : { x: 0, z: 0 };
+    }
+    return { x: p.x + heldOffset.x, y, z: p.z + heldOffset.z };
+  };
   const plan: Waypoint[] = [
-    { name: 'approach', target: above, grip: -1, tolM: 0.02, maxSteps: 80, onEnd: () => { lockXZ = null; } },
+    { name: 'approach', target: above, grip: -1, tolM: 0.02, maxSteps: 80, onEnd: () => { lockXZ = null; lockOffset = false; } },
     {
       name: 'descend', grip: -1, tolM: 0.008, maxSteps: 50, speedMps: 0.3,
       target: (world, h) => { const b = blockPos(world, h, o.block); return { x: b.x, y: bh + 0.002, z: b.z }; },
@@ -117,10 +129,10 @@ export function pickPlacePlan(cfg: ManipConfig, o: PickPlaceOpts): Waypoint[] {
         if (b.y < bh + 0.03 || !isGrasped(world, h, o.block)) return o.offset; // missed: retry from the approach
       },
     },
-    { name: 'carry', grip: 1, tolM: 0.015, maxSteps: 80, target: (world, h) => { const p = o.place(world, h); return { x: p.x, y: o.carryYM, z: p.z }; } },
-    { name: 'lower', grip: 1, tolM: 0.01, maxSteps: 40, speedMps: 0.25, target: (world, h) => { const p = o.place(world, h); return { x: p.x, y: bh + 0.012, z: p.z }; } },
-    { name: 'release', grip: -1, tolM: 1, minSteps: o.gripSteps, maxSteps: o.gripSteps, target: (world, h) => { const p = o.place(world, h); return { x: p.x, y: bh + 0.012, z: p.z }; } },
-    { name: 'retreat', grip: -1, tolM: 0.03, maxSteps: 30, target: (world, h) => { const p = o.place(world, h); return { x: p.x, y: o.carryYM, z: p.z }; } },
+    { name: 'carry', grip: 1, tolM: 0.015, maxSteps: 80, target: (world, h) => placeTarget(world, h, o.carryYM) },
+    { name: 'lower', grip: 1, tolM: 0.01, maxSteps: 40, speedMps: 0.25, target: (world, h) => placeTarget(world, h, bh + 0.012), onEnd: () => { heldOffset = { ...heldOffset }; lockOffset = true; } },
+    { name: 'release', grip: -1, tolM: 1, minSteps: o.gripSteps, maxSteps: o.gripSteps, target: (world, h) => placeTarget(world, h, bh + 0.012) },
+    { name: 'retreat', grip: -1, tolM: 0.03, maxSteps: 30, target: (world, h) => placeTarget(world, h, o.carryYM), onEnd: () => { lockOffset = false; } },
   ];
   return plan;
 }

@@ -222,7 +222,13 @@ function wheelSpec(cfg: DrivingConfig): WheelSpec {
   };
 }
 
+const tpCache = new WeakMap<DrivingConfig, TrafficParams>();
 function trafficParams(cfg: DrivingConfig): TrafficParams {
+  let p = tpCache.get(cfg);
+  if (!p) { p = trafficParamsUncached(cfg); tpCache.set(cfg, p); }
+  return p;
+}
+function trafficParamsUncached(cfg: DrivingConfig): TrafficParams {
   const t = cfg.traffic;
   return {
     idm: { aMaxMps2: t.aMaxMps2, bCompMps2: t.bCompMps2, headwaySec: t.headwaySec, minGapM: t.minGapM, bMaxMps2: t.bMaxMps2 },
@@ -621,7 +627,16 @@ function routeLanesFrom(map: RoadMap, h: DrivingState, laneId: number): number[]
   return lanesWithTurn(map, laneId, h.route.turn);
 }
 
+const goalCache = new WeakMap<RoadMap, Map<string, { x: number; y: number }>>();
 function goalPoint(map: RoadMap, h: DrivingState, cfg: DrivingConfig): { x: number; y: number } {
+  let m = goalCache.get(map);
+  if (!m) { m = new Map(); goalCache.set(map, m); }
+  const key = `${h.route.goalArm}:${cfg.scenario.goalAlongM}`;
+  let g = m.get(key);
+  if (!g) { g = goalPointUncached(map, h, cfg); m.set(key, g); }
+  return g;
+}
+function goalPointUncached(map: RoadMap, h: DrivingState, cfg: DrivingConfig): { x: number; y: number } {
   const arm = map.arms[h.route.goalArm]!;
   const lane = map.lanes[arm.outLanes[0]!]!;
   const q = { x: 0, y: 0, h: 0 };
@@ -631,6 +646,9 @@ function goalPoint(map: RoadMap, h: DrivingState, cfg: DrivingConfig): { x: numb
 
 function checkSuccess(map: RoadMap, h: DrivingState, cfg: DrivingConfig, ego: EgoPose): boolean {
   const arm = map.arms[h.route.goalArm]!;
+  const b = arm.bbox;
+  if (ego.x < b[0] || ego.y < b[1] || ego.x > b[2] || ego.y > b[3]) return false;
+  if (Math.abs(ego.x) <= map.boxHalfXM && Math.abs(ego.y) <= map.boxHalfYM) return false;
   project(arm, ego.x, ego.y, scratchProj);
   return scratchProj.s >= cfg.scenario.goalAlongM && scratchProj.s <= arm.lengthM && scratchProj.d < 0.5 && scratchProj.d > -arm.halfWidthM - 0.5;
 }
@@ -812,7 +830,7 @@ export const drivingIntersection = defineScene<DrivingConfig, DrivingState>({
       if (Math.abs(o.x - ego.x) < 6 && Math.abs(o.y - ego.y) < 6 && boxesOverlap(ego.x, ego.y, ego.h, e.halfLengthM, e.halfWidthM, o.x, o.y, o.h, o.halfL, o.halfW)) h.collided = true;
     }
     if (!isOnRoad(map, ego.x, ego.y)) h.offRoad = true;
-    const lh = nearestLane(map, ego.x, ego.y, ego.h, true, h.laneHit.lane);
+    const lh = nearestLane(map, ego.x, ego.y, ego.h, true, h.laneHit.lane, h.laneHit.s);
     h.laneHit = lh;
     h.laneOffsetM = lh.lane >= 0 ? lh.d : 3;
     h.progressM = Math.max(0, ego.v * Math.cos(lh.lane >= 0 ? lh.dh : 0)) * cfg.ctrlDtSec;

@@ -4,7 +4,7 @@
  */
 import { yawOf } from '../../sim/math/vec.ts';
 import type { World } from '../../sim/physics/index.ts';
-import { project, pointAt, wrap, type Projection, type RoadMap } from './geometry.ts';
+import { project, pointAt, segIndex, wrap, type Projection, type RoadMap } from './geometry.ts';
 import type { Line, StaticObstacle } from './planner.ts';
 import type { Veh } from './traffic.ts';
 
@@ -38,7 +38,7 @@ const pj: Projection = { s: 0, d: 0, dist: 0, h: 0 };
  * Nearest lane whose direction agrees with heading h (|Δ| < 75°); lane = −1 when none within 8 m. With a `hint`
  * lane, that lane, its successors and neighbours are tried first (the common case: still in the same lane).
  */
-export function nearestLane(map: RoadMap, x: number, y: number, h: number, preferConn = false, hint = -1): LaneHit {
+export function nearestLane(map: RoadMap, x: number, y: number, h: number, preferConn = false, hint = -1, hintS = -1): LaneHit {
   if (hint >= 0) {
     const l = map.lanes[hint]!;
     let out: LaneHit = { lane: -1, s: 0, d: 0, dh: 0 }, best = map.laneWidthM / 2;
@@ -46,7 +46,11 @@ export function nearestLane(map: RoadMap, x: number, y: number, h: number, prefe
       if (id < 0) return;
       const ln = map.lanes[id]!;
       if (!preferConn && ln.kind === 'conn') return;
-      project(ln, x, y, pj);
+      if (id === hint && hintS >= 0) {
+        // Windowed search around the previous arc length (a car moves < 4 m per control step).
+        const i = segIndex(ln.ss, hintS), n = ln.xs.length;
+        project(ln, x, y, pj, Math.max(0, i - 8), Math.min(n - 1, i + 12));
+      } else project(ln, x, y, pj);
       if (pj.s < -0.5 || pj.s > ln.lengthM + 0.5) return;
       const dh = wrap(h - pj.h);
       if (Math.abs(dh) > (75 * Math.PI) / 180) return;

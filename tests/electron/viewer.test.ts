@@ -259,4 +259,39 @@ describe('stride view --web in Chromium', () => {
     expect((await page.textContent('#results-info'))!).toContain('1 file');
     await page.screenshot({ path: join(SHOTS, 'results.png') });
   }, 120_000);
+  it('draws every overlay kind (marker, zone, dashed polyline, arrow, depth-camera frustum, humanoid ghost)', async () => {
+    const p2 = await browser.newPage({ viewport: { width: 900, height: 560 } });
+    try {
+      await p2.goto(`${url}?bench=1`);
+      await p2.waitForFunction(() => (window as unknown as { __strideDebug?: { ready: boolean } }).__strideDebug?.ready === true, null, { timeout: 120_000 });
+      const capsule = { kind: 'capsule', radiusM: 0.08, halfHeightM: 0.25 } as const;
+      const scene = {
+        sceneId: 'test/overlays', focus: [0, 0.5, 0],
+        visuals: [
+          { id: 1, name: 'ground', shape: { kind: 'box', halfExtentsM: [50, 0.05, 50] }, color: '#8a8f98', isStatic: true, pose: [0, -0.05, 0, 0, 0, 0, 1] },
+          { id: 2, name: 'pelvis', shape: capsule, color: '#4a78c2', isStatic: false, pose: [0, 0.9, 0, 0, 0, 0, 1] },
+          { id: 3, name: 'wheel', shape: { kind: 'wheel', radiusM: 0.3, widthM: 0.2 }, color: '#222831', isStatic: false, pose: [1.5, 0.3, 0, 0, 0, 0, 1] },
+          { id: 4, name: 'can', shape: { kind: 'cylinder', radiusM: 0.1, halfHeightM: 0.2 }, color: '#d04040', isStatic: false, pose: [-1, 0.2, 0.5, 0, 0, 0, 1] },
+        ],
+      };
+      const overlays = [
+        { kind: 'marker', id: 'goal', p: [1, 0.2, 1], radiusM: 0.15, color: '#3fb950' },
+        { kind: 'zone', id: 'tray', center: [-1, 0, -1], halfExtentsM: [0.4, 0.3], color: '#2f9d57' },
+        { kind: 'polyline', id: 'lane', points: [-3, 0, 2, 0, 0, 2, 3, 0, 2.5], color: '#d0a030', dashed: true },
+        { kind: 'arrow', id: 'intent', from: [0, 1.5, 0], to: [1, 1.5, 0], color: '#d2a8ff' },
+        { kind: 'frustum', id: 'depth', p: [0, 1.6, 0], q: [0, 0, 0, 1], fovDeg: 60, aspect: 1.33, farM: 1.5, color: '#ff8800' },
+        { kind: 'ghost', id: 'ref', visuals: [{ id: 2, name: 'pelvis', shape: capsule, color: '#fff', isStatic: false }], poses: [0.4, 0.9, -0.4, 0, 0, 0, 1], color: '#00c0ff' },
+      ];
+      const frames = [0, 1, 2].map((t) => ({ step: t, tSec: t * 0.05, ids: [2, 3, 4], poses: [0, 0.9, 0, 0, 0, 0, 1, 1.5, 0.3, 0, 0, 0, 0, 1, -1, 0.2, 0.5, 0, 0, 0, 1], overlays, hud: {} }));
+      await p2.evaluate(({ s, f }) => (window as unknown as { __strideDebug: { benchLoad(s: unknown, f: unknown): void } }).__strideDebug.benchLoad(s, f), { s: scene, f: frames });
+      await p2.waitForFunction(() => (window as unknown as { __strideDebug: { stats(): { overlays: number; drawn: number } } }).__strideDebug.stats().overlays === 6, null, { timeout: 60_000 });
+      const st = await p2.evaluate(() => (window as unknown as { __strideDebug: { stats(): { instances: number; dynamicInstances: number } } }).__strideDebug.stats());
+      expect(st.instances).toBe(3);
+      expect(st.dynamicInstances).toBe(3);
+      await p2.waitForTimeout(500);
+      await p2.screenshot({ path: join(SHOTS, 'overlays.png') });
+    } finally {
+      await p2.close();
+    }
+  }, 120_000);
 });

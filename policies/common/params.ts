@@ -101,7 +101,7 @@ export class Adam {
     }
   }
 
-  /** Apply gradients (name → tensor). Returns the pre-clip global gradient norm. Does not dispose `grads`. */
+  /** Apply gradients (name → tensor). Returns the pre-clip global gradient norm (0 when clipping is off). Does not dispose `grads`. */
   apply(grads: Record<string, tf.Tensor>, lrScale = 1): number {
     this.step++;
     const { beta1, beta2, eps, weightDecay, clipGradNorm } = this.cfg;
@@ -110,10 +110,14 @@ export class Adam {
     let norm = 0;
     tf.tidy(() => {
       const names = this.params.names.filter((n) => grads[n]);
-      const sq = names.map((n) => tf.sum(tf.square(grads[n]!)));
-      const normT = tf.sqrt(tf.addN(sq.length ? sq : [tf.scalar(0)]));
-      norm = normT.dataSync()[0]!;
-      const scale = clipGradNorm > 0 && norm > clipGradNorm ? clipGradNorm / norm : 1;
+      let scale = 1;
+      // The global norm costs a reduction + sync per step: only computed when clipping is on.
+      if (clipGradNorm > 0) {
+        const sq = names.map((n) => tf.sum(tf.square(grads[n]!)));
+        norm = tf.sqrt(tf.addN(sq.length ? sq : [tf.scalar(0)])).dataSync()[0]!;
+        if (norm > clipGradNorm) scale = clipGradNorm / norm;
+      }
+      const stepSize = lr / bc1, sqrtBc2 = Math.sqrt(bc2);
       for (const n of names) {
         const p = this.params.get(n), m = this.m.get(n)!, v = this.v.get(n)!;
         const g = scale === 1 ? grads[n]! : tf.mul(grads[n]!, scale);
@@ -121,7 +125,8 @@ export class Adam {
         const v2 = tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2));
         m.assign(m2);
         v.assign(v2);
-        let upd = tf.div(tf.mul(m2, lr / bc1), tf.add(tf.sqrt(tf.div(v2, bc2)), eps));
+        // p ← p − (lr/bc1)·m̂ / (√v/√bc2 + eps) − lr·wd·p
+        let upd = tf.div(tf.mul(m2, stepSize), tf.add(tf.div(tf.sqrt(v2), sqrtBc2), eps));
         if (weightDecay > 0) upd = tf.add(upd, tf.mul(p, lr * weightDecay));
         p.assign(tf.sub(p, upd));
       }

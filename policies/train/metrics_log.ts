@@ -1,8 +1,11 @@
 /** RUN/metrics.jsonl: one JSON object per line, keys namespaced 'losses/…', 'eval/…', 'perf/…'. */
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 
 export class MetricsLog {
-  constructor(readonly file: string) {}
+  constructor(readonly file: string) {
+    mkdirSync(path.dirname(file), { recursive: true });
+  }
 
   log(step: number, values: Record<string, number | string>): void {
     appendFileSync(this.file, `${JSON.stringify({ step, ...values })}\n`);

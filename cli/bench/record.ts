@@ -3,7 +3,7 @@
  * What MCAP recording costs a rollout: the same seeded random-policy episodes run without and with an
  * `EpisodeRecorder` (state hash per step, frames, observations, Foxglove scene), interleaved in rounds; rates are per
  * CPU second of this process (robust to other load on the machine), medians over rounds. `hashUsPerStep` isolates the
- * per-step `env.stateHash()` that verification needs.
+ * per-step `env.stateHash()` that verification needs. A first warm-up round is not counted.
  *
  * JSON: { scene, steps, plainStepsPerCpuSec, recordStepsPerCpuSec, ratio, recordUsPerStep, hashUsPerStep, bytesPerStep }
  */
@@ -45,7 +45,8 @@ export function register(bench: Command): void {
       const rates: Record<'plain' | 'record' | 'hash', number[]> = { plain: [], record: [], hash: [] };
       let bytesPerStep = 0, steps = 0;
       try {
-        for (let round = 0; round < opts.rounds; round++) {
+        // Round 0 warms up (JIT, WASM tiers) and is not counted.
+        for (let round = -1; round < opts.rounds; round++) {
           for (const mode of ['plain', 'record', 'hash'] as const) {
             const r = await cpuSec(async () => {
               const rec = mode === 'record' ? await EpisodeRecorder.create(file, env, { policy: 'random' }) : null;
@@ -59,11 +60,12 @@ export function register(bench: Command): void {
               await rec?.close();
               return n;
             });
+            if (round < 0) continue;
             rates[mode].push(r.steps / r.sec);
             steps = r.steps;
             if (mode === 'record') bytesPerStep = statSync(file).size / r.steps;
           }
-          info(!!opts.json, `round ${round + 1}/${opts.rounds}: plain ${rates.plain.at(-1)!.toFixed(0)}, record ${rates.record.at(-1)!.toFixed(0)} steps/CPU-s`);
+          if (round >= 0) info(!!opts.json, `round ${round + 1}/${opts.rounds}: plain ${rates.plain.at(-1)!.toFixed(0)}, record ${rates.record.at(-1)!.toFixed(0)} steps/CPU-s`);
         }
       } finally {
         env.dispose();

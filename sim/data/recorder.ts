@@ -8,7 +8,7 @@
  * | /stride/scene        | stride.EpisodeStart | after each reset        | episode, seed, options, initialStateHash, RenderScene, initialSnapshot (forks) |
  * | /stride/step         | stride.Step         | after each env step     | episode, step, action, reward, terminated, truncated, metrics, reason, stateHash |
  * | /stride/frame        | stride.Frame        | after reset and steps   | episode, t (actions applied so far), RenderFrame             |
- * | /stride/observation  | stride.Observation  | after reset and steps   | episode, t, observation (key → number[])                     |
+ * | /stride/observation  | stride.Observation  | after reset and steps   | episode, t, observation (key → number[]; > 32 elements: { dtype, b64 }) |
  * | /stride/episode      | stride.EpisodeEnd   | at each episode end     | episode, EpisodeSummary                                      |
  *
  * | /foxglove/tf        | foxglove.FrameTransform | at each reset       | Z-up `world` → Y-up `stride` (see foxglove.ts)              |
@@ -78,6 +78,9 @@ export interface RecordingMetaMessage {
   features: { observation: unknown; action: unknown };
 }
 
+/** Observation features larger than this many elements (images, depth) are stored as base64 of their little-endian bytes. */
+const PACK_OVER = 32;
+
 // --- JSON Schemas of the channels ---
 
 const num = { type: 'number' };
@@ -139,7 +142,14 @@ const SCHEMAS: Record<keyof typeof TOPICS, { name: string; schema: object }> = {
     name: 'stride.Observation',
     schema: {
       type: 'object',
-      properties: { episode: int, t: int, observation: { type: 'object', additionalProperties: { type: 'array', items: num } } },
+      properties: {
+        episode: int, t: int,
+        observation: {
+          type: 'object',
+          description: `feature key → numbers; features over ${PACK_OVER} elements as { dtype, b64 } (base64 of little-endian bytes)`,
+          additionalProperties: { oneOf: [{ type: 'array', items: num }, { type: 'object', properties: { dtype: str, b64: str } }] },
+        },
+      },
       required: ['episode', 't', 'observation'],
     },
   },
@@ -162,10 +172,26 @@ const SCHEMAS: Record<keyof typeof TOPICS, { name: string; schema: object }> = {
 const liveTemps = new Set<string>();
 let exitHookInstalled = false;
 
-function obsToJson(obs: Observation): Record<string, number[]> {
-  const out: Record<string, number[]> = {};
-  for (const [k, v] of Object.entries(obs)) out[k] = Array.from(v);
+export type PackedArray = { dtype: 'float32' | 'int32' | 'uint8'; b64: string };
+
+function obsToJson(obs: Observation): Record<string, number[] | PackedArray> {
+  const out: Record<string, number[] | PackedArray> = {};
+  for (const [k, v] of Object.entries(obs)) {
+    if (v.length <= PACK_OVER) { out[k] = Array.from(v); continue; }
+    const dtype = v instanceof Float32Array ? 'float32' : v instanceof Int32Array ? 'int32' : 'uint8';
+    out[k] = { dtype, b64: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') };
+  }
   return out;
+}
+
+/** Inverse of the packing above (used by readRecording). */
+export function unpackArray(v: number[] | PackedArray): number[] {
+  if (Array.isArray(v)) return v;
+  const b = Buffer.from(v.b64, 'base64');
+  const bytes = new Uint8Array(b.length);
+  bytes.set(b);
+  const a = v.dtype === 'float32' ? new Float32Array(bytes.buffer) : v.dtype === 'int32' ? new Int32Array(bytes.buffer) : bytes;
+  return Array.from(a);
 }
 
 export class EpisodeRecorder {

@@ -16,7 +16,7 @@ import type { RenderFrame, RenderScene } from '../core/render.ts';
 import type { EpisodeSummary } from '../core/rollout.ts';
 import { makeEnv } from '../core/registry.ts';
 import { engineVersion } from '../physics/index.ts';
-import { RECORDING_FORMAT_VERSION, TOPICS, type RecordingMetaMessage } from './recorder.ts';
+import { RECORDING_FORMAT_VERSION, TOPICS, unpackArray, type PackedArray, type RecordingMetaMessage } from './recorder.ts';
 
 export type RecordingMeta = RecordingMetaMessage;
 
@@ -141,7 +141,14 @@ export async function readRecording(file: string): Promise<Recording> {
         const ep = epAt(v.episode as number, m.topic);
         const t = v.t as number;
         const isFrame = m.topic === TOPICS.frame;
-        const payload = isFrame ? v.frame : v.observation;
+        let payload = isFrame ? v.frame : v.observation;
+        if (!isFrame) {
+          try {
+            payload = Object.fromEntries(Object.entries(payload as Record<string, number[] | PackedArray>).map(([k, a]) => [k, unpackArray(a)]));
+          } catch {
+            fail(`episode ${ep.index}: observation for t=${t} is malformed`);
+          }
+        }
         if (t === 0) {
           if (isFrame) ep.initialFrame = payload as RenderFrame; else ep.initialObs = payload as Record<string, number[]>;
         } else {

@@ -162,6 +162,31 @@ describe('MCAP recording', () => {
     expect(await verifyRecording(branch2)).toMatchObject({ verified: true, steps: 4 });
   });
 
+  it('large observation features (depth images) are packed and read back exactly', async () => {
+    const file = join(dir, 'depth.mcap');
+    const env = makeEnv('manip/pick_place', { maxSteps: 4 });
+    const seen: Record<string, number[]>[] = [];
+    try {
+      const rec = await EpisodeRecorder.create(file, env, { policy: 'zero', overrides: { maxSteps: 4 } });
+      const hooks = rec.episodeHooks(3);
+      const n = env.actionFeatures.action!.shape[0]!;
+      const ep = runEpisode(env, 3, () => () => new Float32Array(n), {
+        onReset: (obs) => { hooks.onReset!(obs); },
+        onStep: (t, a, r) => { hooks.onStep!(t, a, r); seen.push(Object.fromEntries(Object.entries(r.obs).map(([k, v]) => [k, Array.from(v)]))); },
+      });
+      rec.endEpisode(ep);
+      await rec.close();
+    } finally {
+      env.dispose();
+    }
+    const rec = await readRecording(file);
+    const steps = rec.episodes[0]!.steps;
+    expect(steps.length).toBe(seen.length);
+    expect(seen[0]!['observation.depth']!.length).toBeGreaterThan(32);
+    for (const [i, s] of steps.entries()) expect(s.obs).toEqual(seen[i]);
+    expect((await verifyRecording(file)).verified).toBe(true);
+  });
+
   it('truncated, random and missing files give one-line errors', async () => {
     const file = join(dir, 'c.mcap');
     await record(file, 1);

@@ -10,7 +10,8 @@
  * scored by a cost the policy never sees:
  *   collision with traffic predicted at constant speed along its lanes, or a static obstacle ⇒ rating 1–2
  *   (later collisions a bit higher); leaving the road ⇒ 2; otherwise 10 minus penalties for lost progress (≤ 4,
- *   relative to the best safe candidate), taking a connector the route does not ask for (3), ending in the wrong lane
+ *   relative to the best safe route-following candidate), taking a connector the route does not ask for (3), an unnecessary
+ *   lane change (own lane free, no route reason: 1), ending in the wrong lane
  *   for a turn route (1), tailgating (time gap < 1 s: 1.5), harsh acceleration (> 3 m/s²) or lateral acceleration
  *   (> 3.5 m/s²), and speeding. The three best candidates with distinct labelled intents become the references.
  * An intent is "feasible" in a scenario when its candidate is labelled with that intent and rates ≥ 3.
@@ -335,11 +336,35 @@ export function rateCandidates(inp: RaterInput): Candidate[] {
     evals.push({ ...ev, ...stats, m });
     cands.push({ intent: i, traj, rating: 0, label: labelIntent(traj, inp.ego.v), exists: true });
   }
-  let bestProgress = 1;
+  // Route consistency per candidate: the connector reached within the horizon (if any) and the lane it ends in.
+  const want: Turn = inp.routeTurn === 'none' ? 'straight' : inp.routeTurn;
+  const mismatch = new Array<boolean>(NUM_INTENTS).fill(false);
+  const wrongLane = new Array<boolean>(NUM_INTENTS).fill(false);
   for (let i = 0; i < NUM_INTENTS; i++) {
     const e = evals[i];
-    if (e && e.collideT === Infinity && !e.offRoad && e.sEnd > bestProgress) bestProgress = e.sEnd;
+    if (!e) continue;
+    const path = e.m.path as Path;
+    let reachedTurn: Turn | null = null;
+    for (let j = 0; j < path.laneIds.length; j++) {
+      const l = inp.map.lanes[path.laneIds[j]!]!;
+      if (l.kind === 'conn' && e.m.blendS0 + e.sEnd > path.laneStartS[j]!) reachedTurn = l.turn;
+    }
+    mismatch[i] = reachedTurn !== null && reachedTurn !== want;
+    if (reachedTurn === null && want !== 'straight' && inp.routeLaneIndex >= 0) {
+      wrongLane[i] = inp.map.lanes[path.laneIds[0]!]!.index !== inp.routeLaneIndex;
+    }
   }
+  // Progress is judged against the best safe candidate that follows the route (any safe one if none does).
+  let bestProgress = 1, bestAny = 1;
+  for (let i = 0; i < NUM_INTENTS; i++) {
+    const e = evals[i];
+    if (!e || e.collideT < Infinity || e.offRoad) continue;
+    if (e.sEnd > bestAny) bestAny = e.sEnd;
+    if (!mismatch[i] && e.sEnd > bestProgress) bestProgress = e.sEnd;
+  }
+  if (bestProgress <= 1) bestProgress = bestAny;
+  const ce = evals[INTENT_ID.cruise];
+  const ownLaneFree = !!ce && ce.collideT === Infinity && !ce.offRoad && ce.minTimeGapSec >= 2;
   for (let i = 0; i < NUM_INTENTS; i++) {
     const c = cands[i]!, e = evals[i];
     if (!c.exists || !e) continue;
@@ -347,19 +372,11 @@ export function rateCandidates(inp: RaterInput): Candidate[] {
     if (e.offRoad) { c.rating = 2; continue; }
     let r = 10;
     r -= 4 * Math.max(0, 1 - e.sEnd / bestProgress);
-    // Route: which connector (if any) the candidate reaches within the horizon, and the lane it ends in.
-    const path = e.m.path as ReturnType<typeof pathFromLanes>;
-    let reachedTurn: Turn | null = null;
-    for (let j = 0; j < path.laneIds.length; j++) {
-      const l = inp.map.lanes[path.laneIds[j]!]!;
-      if (l.kind === 'conn' && e.m.blendS0 + e.sEnd > path.laneStartS[j]!) reachedTurn = l.turn;
-    }
-    const want: Turn = inp.routeTurn === 'none' ? 'straight' : inp.routeTurn;
-    if (reachedTurn !== null && reachedTurn !== want) r -= 3;
-    if (reachedTurn === null && want !== 'straight' && inp.routeLaneIndex >= 0) {
-      const endLane = inp.map.lanes[path.laneIds[0]!]!;
-      if (endLane.index !== inp.routeLaneIndex) r -= 1;
-    }
+    if (mismatch[i]) r -= 3;
+    if (wrongLane[i]) r -= 1;
+    // Rule term: an unnecessary lane change (own lane safe and not slow, no route reason) costs 1.
+    const name = INTENTS[i]!;
+    if ((name === 'lane-change-left' || name === 'lane-change-right') && ownLaneFree && !(want !== 'straight' && inp.routeLaneIndex >= 0 && !wrongLane[i])) r -= 1;
     if (e.minTimeGapSec < 1) r -= 1.5 * Math.min(1, (1 - e.minTimeGapSec));
     if (e.maxAcc > 3) r -= 0.5 * (e.maxAcc - 3);
     if (e.maxLatAcc > 3.5) r -= Math.min(2, 0.5 * (e.maxLatAcc - 3.5));

@@ -42,7 +42,14 @@ export async function openViewer(o: OpenViewerOptions): Promise<void> {
   if (!o.web) process.stdout.write(`Electron ${electronAvailableWhy()}; serving the web viewer instead.\n`);
   await loadScenes();
   const { startWebServer } = await import('../electron/main/server.ts');
-  const srv = await startWebServer({ port: o.port, file: o.file, run: o.run, cwd: process.cwd() });
+  let srv;
+  try {
+    srv = await startWebServer({ port: o.port, file: o.file, run: o.run, cwd: process.cwd() });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || o.port === 0) throw e;
+    process.stdout.write(`port ${o.port} is busy; using a free one.\n`);
+    srv = await startWebServer({ port: 0, file: o.file, run: o.run, cwd: process.cwd() });
+  }
   process.stdout.write(`Viewer: ${srv.url}\n(open it in a browser; Ctrl-C to stop)\n`);
   await new Promise<void>((res) => {
     const stop = () => { void srv.close().finally(res); };

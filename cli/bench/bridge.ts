@@ -25,8 +25,8 @@ import { CliError, action, info, loadScenes, printJson } from '../util.ts';
 
 interface BenchBridgeOpts { run?: string; policy?: string; scene: string; seconds: string; rateHz: string; json?: boolean }
 
-/** Where the policy core ships its diffusion checkpoint (first that exists wins). */
-export const SHIPPED_DIFFUSION = ['policies/diffusion/shipped/point_reach', 'policies/shipped/diffusion_point_reach', 'checkpoints/diffusion_point_reach'];
+/** Shipped diffusion checkpoints, first that exists wins (sim/bridge/shipped/README.md says how it was trained). */
+export const SHIPPED_DIFFUSION = ['sim/bridge/shipped/diffusion_point_reach'];
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -8,7 +8,8 @@
  * reports its own observation-received → command-sent time (bridgeLatencyMs). A 2 s warm-up is not counted.
  *
  * JSON: { latencyMs: { p50, p95, p99, max }, missedDeadlines, seconds, rateHz, ticks, commands, lateTicks,
- *         bridgeLatencyMs: { p50, p95, p99 }, steps, dropped, clamped, watchdogTrips, policy, scene, loadAvg }
+ *         bridgeLatencyMs: { p50, p95, p99 }, steps, dropped, clamped, watchdogTrips, bridgeCpuMsPerStep, policy, scene,
+ *         loadAvg } — loadAvg says how busy the machine was (latency on a shared 2-core box is mostly waiting for a core).
  */
 import type { Command } from 'commander';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -84,7 +85,9 @@ export function register(bench: Command): void {
         await runBridge(session.env, policy, { seconds: 2 });
         await session.robot.callService('/stride/stats', { reset: true });
         const steps0 = session.env.stats.steps, dropped0 = session.env.stats.dropped, clamped0 = session.env.stats.clamped;
+        const cpu0 = process.cpuUsage();
         const rep = await runBridge(session.env, policy, { seconds });
+        const cpu = process.cpuUsage(cpu0);
         const s = await session.robot.callService<SimRobotStats>('/stride/stats', {});
         const out = {
           latencyMs: { p50: s.latencyMs.p50, p95: s.latencyMs.p95, p99: s.latencyMs.p99, max: s.latencyMs.max },
@@ -99,6 +102,8 @@ export function register(bench: Command): void {
           dropped: rep.dropped - dropped0,
           clamped: rep.clamped - clamped0,
           watchdogTrips: rep.watchdogTrips,
+          // CPU time of the bridge process per control step (policy + roslib + JSON): what the loop costs on an idle core.
+          bridgeCpuMsPerStep: Math.round(((cpu.user + cpu.system) / 1000 / Math.max(1, rep.steps - steps0)) * 1000) / 1000,
           stopReason: rep.stopReason,
           policy: policyName,
           scene,

@@ -456,6 +456,8 @@ function buildState(world: World, cfg: DrivingConfig, rng: Rng): DrivingState {
     const vd = vDes();
     // Vehicles on the cross road start behind the stop line.
     if (lane.kind === 'in' && lane.arm % 2 === 1 && lane.lengthM - s < 12) continue;
+    // Turn scenarios start in a gap of oncoming traffic (the turn is possible right away).
+    if ((kind === 'turnLeft' || kind === 'uTurn') && lane.kind === 'in' && lane.arm === 2 && lane.lengthM - s < 70) continue;
     addVeh(laneId, s, Math.min(vd, 9), vd);
   }
 

@@ -8,7 +8,7 @@
  */
 import type { Rng } from '../../sim/math/rng.ts';
 import { addBody, addCollider, type RigidBody, type ShapeSpec, type World } from '../../sim/physics/index.ts';
-import { addMotorJoint, ANG_AXIS, rawJoints } from './joints.ts';
+import { addMotorJoint, ANG_AXIS, pairContactForceN, rawJoints } from './joints.ts';
 import {
   BODIES, BODY_AXIS_DOF, BODY_INDEX, DOFS, JOINT_OFFSET_M, NUM_BODIES, NUM_DOFS, TOTAL_MASS_KG,
   actionToTarget, forwardKinematics, qmul, qrot, qrotInv, yawOfQ, type HumanoidPose, type JointGroup,
@@ -80,7 +80,7 @@ export function defaultHumanoidConfig(): HumanoidConfig {
     fallMaxTiltDeg: 60,
     initJointNoiseRad: 0.02,
     pdGainNoise: 0,
-    push: { enabled: false, meanIntervalSec: 2, impulseNs: [20, 60], bodies: ['torso', 'r_uarm', 'l_uarm'], atStep: -1 },
+    push: { enabled: false, meanIntervalSec: 2, impulseNs: [10, 30], bodies: ['torso', 'r_uarm', 'l_uarm'], atStep: -1 },
   };
 }
 
@@ -235,18 +235,9 @@ export function readout(world: World, h: HumanoidState): HumanoidReadout {
   return h.$s ?? rebindHumanoid(world, h);
 }
 
-function contactForce(world: World, a: number, b: number): number {
-  const ca = world.getCollider(a), cb = world.getCollider(b);
-  let impulse = 0;
-  world.contactPair(ca, cb, (m) => {
-    const n = m.numContacts();
-    for (let i = 0; i < n; i++) impulse += m.contactImpulse(i);
-  });
-  return impulse / world.timestep;
-}
-
 /** Tactile read-out: normal contact force (N) between two colliders during the last physics step. */
-export const pairContactForceN = contactForce;
+export { pairContactForceN };
+const contactForce = pairContactForceN;
 
 const TMP_V = { x: 0, y: 0, z: 0 };
 const TMP_Q = { x: 0, y: 0, z: 0, w: 1 };
@@ -257,7 +248,7 @@ const TMP_Q = { x: 0, y: 0, z: 0, w: 1 };
  * the root and the rotations (the joints keep the anchors together up to the solver's joint error, ~1 mm). Then joint
  * angles/velocities and the foot contact forces. `lin` holds the root's velocity only.
  */
-export function readState(world: World, h: HumanoidState): void {
+export function readState(world: World, h: HumanoidState, tactileFeet = true): void {
   const s = h.$s ?? (h.$s = newReadout());
   const { pos, rot, lin, ang, scratch } = s;
   const bodies = h.$bodies ?? (h.$bodies = h.bodies.map((hb) => world.getRigidBody(hb)));
@@ -278,9 +269,35 @@ export function readState(world: World, h: HumanoidState): void {
     pos[b * 3] = pos[p * 3]! + scratch[12]!; pos[b * 3 + 1] = pos[p * 3 + 1]! + scratch[13]!; pos[b * 3 + 2] = pos[p * 3 + 2]! + scratch[14]!;
   }
   computeJointState(s);
-  s.footForce[0] = contactForce(world, h.parts.r_foot!, h.groundCollider) / (TOTAL_MASS_KG * 9.81);
-  s.footForce[1] = contactForce(world, h.parts.l_foot!, h.groundCollider) / (TOTAL_MASS_KG * 9.81);
+  if (tactileFeet) {
+    s.footForce[0] = contactForce(world, h.parts.r_foot!, h.groundCollider) / (TOTAL_MASS_KG * 9.81);
+    s.footForce[1] = contactForce(world, h.parts.l_foot!, h.groundCollider) / (TOTAL_MASS_KG * 9.81);
+  } else {
+    s.footForce[0] = soleContact(s, BODY_INDEX.r_foot);
+    s.footForce[1] = soleContact(s, BODY_INDEX.l_foot);
+  }
 }
+
+const SOLE_CORNERS: readonly (readonly [number, number, number])[] = (() => {
+  const c = BODIES[BODY_INDEX.r_foot]!.colliders[0]!;
+  const he = (c.shape as { halfExtentsM: [number, number, number] }).halfExtentsM;
+  const y = c.offsetM[1] - he[1];
+  return [[c.offsetM[0] - he[0], y, -he[2]], [c.offsetM[0] - he[0], y, he[2]], [c.offsetM[0] + he[0], y, -he[2]], [c.offsetM[0] + he[0], y, he[2]]];
+})();
+
+/**
+ * Geometric sole contact (no contact-graph query): fraction of the 4 sole corners within SOLE_CONTACT_M of the ground
+ * (0, 0.25, …, 1). Used when `humanoid.tactileFeet` is off.
+ */
+function soleContact(s: HumanoidReadout, foot: number): number {
+  let n = 0;
+  for (const c of SOLE_CORNERS) {
+    qrot(s.rot, foot * 4, c[0], c[1], c[2], s.scratch, 12);
+    if (s.pos[foot * 3 + 1]! + s.scratch[13]! < SOLE_CONTACT_M) n++;
+  }
+  return n / 4;
+}
+const SOLE_CONTACT_M = 0.01;
 
 /** Joint angles and velocities from body rotations and angular velocities (see skeleton.ts for the convention). */
 export function computeJointState(s: HumanoidReadout): void {

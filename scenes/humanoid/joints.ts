@@ -59,3 +59,29 @@ export function addMotorJoint(world: World, a: RigidBody, b: RigidBody, anchorA:
   }
   return j.handle;
 }
+
+interface RawManifold { num_contacts(): number; contact_impulse(i: number): number; free(): void }
+interface RawPair { numContactManifolds(): number; contactManifold(i: number): RawManifold | undefined; free(): void }
+interface RawNarrowPhase { contact_pair(h1: number, h2: number): RawPair | undefined }
+
+/**
+ * Tactile read-out on the raw narrow phase: total normal contact force (N) between two colliders during the last
+ * physics step (Σ contact impulses / dt). Same value as sim/sensors `contactForceN` restricted to one pair, but without
+ * the JS wrapper objects (this runs every control step).
+ */
+export function pairContactForceN(world: World, collider1: number, collider2: number): number {
+  const np = (world.narrowPhase as unknown as { raw: RawNarrowPhase }).raw;
+  const pair = np.contact_pair(collider1, collider2);
+  if (!pair) return 0;
+  let impulse = 0;
+  const n = pair.numContactManifolds();
+  for (let i = 0; i < n; i++) {
+    const m = pair.contactManifold(i);
+    if (!m) continue;
+    const k = m.num_contacts();
+    for (let j = 0; j < k; j++) impulse += m.contact_impulse(j);
+    m.free();
+  }
+  pair.free();
+  return impulse / world.timestep;
+}

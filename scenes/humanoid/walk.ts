@@ -40,9 +40,9 @@ export interface WalkConfig extends SceneConfigBase {
 
 export function defaultConfig(): WalkConfig {
   return {
-    ctrlDtSec: 0.025,
-    simDtSec: 0.005,
-    maxSteps: 400,
+    ctrlDtSec: 1 / 30,
+    simDtSec: 1 / 240,
+    maxSteps: 300,
     terminateOnSuccess: false,
     reward: { scales: { velocity: 1.0, yawRate: 0.3, upright: 0.2, energy: 0.05, actionRate: 0.02, alive: 0.5 } },
     humanoid: defaultHumanoidConfig(),

@@ -68,7 +68,7 @@ export interface BesoBudget {
 }
 
 export function fullBudget(): BesoBudget {
-  return { dataEpisodes: 400, trainSteps: 3000, batchSize: 128, lr: 1e-3, width: 64, depth: 3, seeds: 3, evalEpisodes: 100, modeRollouts: 100, workers: 3, evalMaxSteps: 80, dpLongSteps: 100 };
+  return { dataEpisodes: 400, trainSteps: 1500, batchSize: 256, lr: 1e-3, width: 64, depth: 3, seeds: 3, evalEpisodes: 100, modeRollouts: 100, workers: 5, evalMaxSteps: 80, dpLongSteps: 100 };
 }
 
 export function quickBudget(): BesoBudget {

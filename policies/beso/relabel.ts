@@ -97,3 +97,15 @@ export class GoalRelabeler {
   getState(): { sampler: number[]; rng: number[] } { return { sampler: this.sampler.getState(), rng: this.rng.getState() }; }
   setState(s: { sampler: number[]; rng: number[] }): void { this.sampler.setState(s.sampler); this.rng.setState(s.rng); }
 }
+
+/** The offline trainer's batch source for BESO (`stride train --method beso`): hindsight goals from the spec's config. */
+export function besoBatcher(ds: Dataset, spec: import('../common/policy.ts').PolicySpec, seed: number): { sample(n: number): Batch; getState(): number[]; setState(s: readonly number[]): void } {
+  const c = spec.config as unknown as import('./index.ts').BesoConfig;
+  const obsKeys = c.obsKeys.length ? [...c.obsKeys] : Object.keys(spec.features.observation).sort();
+  const r = new GoalRelabeler(ds, { obsKeys, obsHorizon: c.obsHorizon, predHorizon: c.predHorizon, goalDims: c.goalDims, goalHorizonMin: c.goalHorizonMin, goalHorizonMax: c.goalHorizonMax, seed });
+  return {
+    sample: (n) => r.sample(n),
+    getState: () => { const s = r.getState(); return [...s.sampler, ...s.rng]; },
+    setState: (s) => { if (s.length !== 8) throw new Error(`beso batcher: expected 8 state words, got ${s.length}`); r.setState({ sampler: s.slice(0, 4), rng: s.slice(4) }); },
+  };
+}

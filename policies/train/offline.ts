@@ -100,6 +100,9 @@ export async function trainOffline(runDir: string, cfg: TrainConfig, resume: boo
   const sizes = keys.map((k) => featureSize(spec.features.observation[k]!));
   const actDim = featureSize(spec.features.action[ACTION]!);
   const sampler = new SequenceSampler(ds, { obsHorizon: mcfg.obsHorizon, actionHorizon: mcfg.predHorizon, actionOffset: -(mcfg.obsHorizon - 1), keys, seed: cfg.seed });
+  // A method may build its own batches (e.g. BESO: hindsight goals); its state replaces the sampler's in checkpoints.
+  const custom = getMethod(cfg.method).batcher?.(ds, spec, cfg.seed) ?? null;
+  const batchState = custom ?? sampler;
   const rng = new Rng(cfg.seed ^ 0x51ed);
   const envelope = envelopeFromDataset(ds);
   const log = new MetricsLog(path.join(runDir, 'metrics.jsonl'));
@@ -116,7 +119,7 @@ export async function trainOffline(runDir: string, cfg: TrainConfig, resume: boo
     const tr = st.trainer as { rng: number[]; sampler: number[] };
     if (!Array.isArray(tr?.rng) || !Array.isArray(tr?.sampler)) throw new Error(`corrupt ${ck}/train_state.json: missing RNG states`);
     rng.setState(tr.rng);
-    sampler.setState(tr.sampler);
+    batchState.setState(tr.sampler);
     start = st.step;
     log.truncateAfter(start);
   }
@@ -131,7 +134,7 @@ export async function trainOffline(runDir: string, cfg: TrainConfig, resume: boo
     let t0 = performance.now(), samples = 0;
     for (let step = start + 1; step <= cfg.steps; step++) {
       // --- update ---
-      const batch = chunkedBatch(sampler.sample(cfg.batchSize), keys, sizes, mcfg.obsHorizon, mcfg.predHorizon, actDim);
+      const batch = custom ? custom.sample(cfg.batchSize) : chunkedBatch(sampler.sample(cfg.batchSize), keys, sizes, mcfg.obsHorizon, mcfg.predHorizon, actDim);
       const stepSeed = rng.nextU32();
       let loss: number, metrics: Record<string, number>;
       if (dp) {
@@ -171,7 +174,7 @@ export async function trainOffline(runDir: string, cfg: TrainConfig, resume: boo
         }
         const dir = await saveCheckpoint(runDir, step, policy, {
           safetyEnvelope: envelope, trainingCommand: cfg.command, gitCommit: gitCommit(), backend: backendName(), sceneId: cfg.sceneId,
-        }, { step, adamStep: optState.step, trainer: { rng: rng.getState(), sampler: sampler.getState() }, arrays: pack(policy, optState, weights, ema) });
+        }, { step, adamStep: optState.step, trainer: { rng: rng.getState(), sampler: batchState.getState() }, arrays: pack(policy, optState, weights, ema) });
         cb.onCheckpoint?.(step, dir, evalOut);
       }
     }

@@ -179,3 +179,45 @@ describe('classifier-free guidance', () => {
     } finally { pol.dispose(); }
   });
 });
+
+describe('policy contract (BESO)', () => {
+  it('act() reads the goal from the observation, stays in bounds, round-trips through a checkpoint, leaks no tensors', async () => {
+    const { saveCheckpoint } = await import('../../policies/train/checkpoint.ts');
+    const { loadPolicy } = await import('../../policies/train/load.ts');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const s = spec(4, 2, { goalDims: [0, 1], inferSteps: 3, guidance: 2, emaDecay: 0.999 });
+    s.features.observation = { ...s.features.observation, 'observation.goal': { kind: 'goal', shape: [2], dtype: 'float32' } };
+    const p = new BesoPolicy(s, 7);
+    const dir = mkdtempSync(path.join(tmpdir(), 'beso-ck-'));
+    try {
+      tf.tidy(() => { for (const v of p.params.list()) v.assign(tf.add(v, tf.mul(tf.randomNormal(v.shape, 0, 1, 'float32', 9), 0.05))); });
+      for (const [n, v] of p.ema!.shadow) v.assign(p.params.get(n));
+      const r = new Rng(4);
+      const obs = Array.from({ length: 6 }, () => ({ [OBS_STATE]: randn(r, 4, 0.5), 'observation.goal': Float32Array.of(0.6, 0.6) }));
+      const run = async (q: BesoPolicy, viaObs: boolean) => {
+        q.reset(); q.seedNoise(42);
+        const out: number[] = [];
+        for (const o of obs) {
+          const a = viaObs ? await q.act(o) : await q.act({ [OBS_STATE]: o[OBS_STATE]! }, { goal: Float32Array.of(0.6, 0.6) });
+          expect(a.length).toBe(2);
+          for (const v of a) { expect(Number.isFinite(v)).toBe(true); expect(Math.abs(v)).toBeLessThanOrEqual(1); }
+          out.push(...a);
+        }
+        return out;
+      };
+      const a1 = await run(p, true);
+      expect(await run(p, false)).toEqual(a1);
+      await saveCheckpoint(dir, 3, p, { safetyEnvelope: { actionLow: [-1, -1], actionHigh: [1, 1], maxDeltaPerStep: [2, 2] }, trainingCommand: 'test', gitCommit: 'x', backend: 'wasm', sceneId: 'toy/zone_play' });
+      const q = loadPolicy(dir) as unknown as BesoPolicy;
+      try {
+        expect(q.method).toBe('beso');
+        expect(await run(q, true)).toEqual(a1);
+        const before = tf.memory().numTensors;
+        for (let i = 0; i < 30; i++) await q.act(obs[i % obs.length]!);
+        expect(tf.memory().numTensors).toBe(before);
+      } finally { q.dispose(); }
+    } finally { p.dispose(); rmSync(dir, { recursive: true, force: true }); }
+  });
+});

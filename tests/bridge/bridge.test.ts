@@ -21,6 +21,12 @@ function wilson(k: number, n: number): [number, number] {
   return [c - h, c + h];
 }
 
+/** Let in-flight commands cross the socket before counting them. */
+const settle = () => new Promise((r) => setTimeout(r, 300));
+/** Tests that do not test the stall watchdog use a generous limit: a shared, overloaded CI machine can starve the
+ *  event loop for a few periods, which would (correctly) trip a 2-period watchdog. */
+const LENIENT = 40;
+
 let cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const f of cleanup.reverse()) await f().catch(() => {});
@@ -52,7 +58,7 @@ describe('bridge ↔ sim-robot', () => {
     const { server } = await simRobot({ overrides });
     const policy = pdPolicy({ observation: server.env.observationFeatures, action: server.env.actionFeatures });
     const seeds = [13, 14, 15, 16, 17, 18, 19, 20];
-    const s = await bridge(server, policy, { stallPeriods: 20 });
+    const s = await bridge(server, policy, { stallPeriods: LENIENT });
     const rep = await runBridge(s.env, policy, { episodes: seeds.length, seed: seeds[0] });
     expect(rep.stopReason).toBe('done');
     expect(rep.episodes.map((e) => e.seed)).toEqual(seeds);
@@ -69,31 +75,39 @@ describe('bridge ↔ sim-robot', () => {
   });
 
   it('a stalled observation stream trips the watchdog and the hold arrives within 2 control periods', async () => {
-    const { server, commands } = await simRobot();
-    const policy = pdPolicy({ observation: server.env.observationFeatures, action: server.env.actionFeatures });
-    const s = await bridge(server, policy);
-    const dtMs = server.env.ctrlDtSec * 1000;
-    const rep = await runBridge(s.env, policy, {
-      maxSteps: 200, episodes: 1, seed: 3,
-      onStep: (k) => { if (k === 5) server.stall(5); },
-    });
-    expect(rep.stopReason).toBe('stall');
-    expect(rep.watchdogTrips).toBe(1);
-    await new Promise((r) => setTimeout(r, 200)); // let the hold cross the socket
-    const last = commands[commands.length - 1]!;
-    expect(Array.from(last.a)).toEqual([0, 0]); // the hold command
-    // The first missed observation was due one period after the last one published; the hold must follow within
-    // 2 periods of that (the watchdog limit is 2 periods since the last observation).
-    const firstMissedDue = server.lastPublishAtMs + dtMs;
-    expect(last.atMs - firstMissedDue).toBeLessThanOrEqual(2 * dtMs);
-    expect(last.atMs).toBeGreaterThan(firstMissedDue);
+    // 10 Hz control so the 2-period limit (200 ms) is well above event-loop hiccups of a loaded machine. If the
+    // watchdog trips before the injected stall (a genuine stall of an overloaded machine), try again (bounded).
+    for (let attempt = 0; ; attempt++) {
+      const { server, commands } = await simRobot({ overrides: { ctrlDtSec: 0.1 } });
+      const policy = pdPolicy({ observation: server.env.observationFeatures, action: server.env.actionFeatures });
+      const s = await bridge(server, policy);
+      expect(s.env.stallPeriods).toBe(2);
+      const dtMs = server.env.ctrlDtSec * 1000;
+      let stalledAt = Infinity;
+      const rep = await runBridge(s.env, policy, {
+        maxSteps: 200, episodes: 1, seed: 3,
+        onStep: (k) => { if (k === 5) { server.stall(5); stalledAt = performance.now(); } },
+      });
+      expect(rep.stopReason).toBe('stall');
+      expect(rep.watchdogTrips).toBe(1);
+      await settle();
+      const last = commands[commands.length - 1]!;
+      if (last.atMs < stalledAt && attempt < 2) continue;
+      expect(Array.from(last.a)).toEqual([0, 0]); // the hold command
+      // The first missed observation was due one period after the last one published; the hold must follow within
+      // 2 periods of that (the watchdog limit is 2 periods since the last observation).
+      const firstMissedDue = server.lastPublishAtMs + dtMs;
+      expect(last.atMs).toBeGreaterThan(firstMissedDue);
+      expect(last.atMs - firstMissedDue).toBeLessThanOrEqual(2 * dtMs);
+      return;
+    }
   });
 
   it('the e-stop topic holds and stops; a policy that throws or returns NaN trips the watchdog', async () => {
     const { server, commands } = await simRobot();
     const feats = { observation: server.env.observationFeatures, action: server.env.actionFeatures };
     const policy = pdPolicy(feats);
-    const s = await bridge(server, policy);
+    const s = await bridge(server, policy, { stallPeriods: LENIENT });
     // Another rosbridge client (an operator's e-stop button) publishes on /estop.
     const ros = new Ros({});
     await ros.connect(server.url);
@@ -103,17 +117,17 @@ describe('bridge ↔ sim-robot', () => {
     const rep = await runBridge(s.env, policy, { maxSteps: 200, episodes: 1, seed: 4, onStep: (k) => { if (k === 4) estop.publish({ data: true }); } });
     expect(rep.stopReason).toBe('estop');
     expect(rep.steps).toBeLessThan(20);
-    await new Promise((r) => setTimeout(r, 200));
+    await settle();
     expect(Array.from(commands[commands.length - 1]!.a)).toEqual([0, 0]);
 
     for (const [bad, reason] of [[async () => { throw new Error('boom'); }, 'policy-error'], [async () => Float32Array.of(NaN, 0), 'policy-non-finite']] as const) {
       const sent = commands.length;
       const p: BridgePolicy = { ...pdPolicy(feats), act: bad };
-      const s2 = await bridge(server, p);
+      const s2 = await bridge(server, p, { stallPeriods: LENIENT });
       const r = await runBridge(s2.env, p, { maxSteps: 50, episodes: 1, seed: 5 });
       expect(r.stopReason).toBe(reason);
       expect(r.watchdogTrips).toBe(1);
-      await new Promise((res) => setTimeout(res, 100));
+      await settle();
       expect(commands.length).toBe(sent + 1); // only the hold went out
       expect(Array.from(commands[commands.length - 1]!.a)).toEqual([0, 0]);
     }
@@ -124,13 +138,14 @@ describe('bridge ↔ sim-robot', () => {
     const feats = { observation: server.env.observationFeatures, action: server.env.actionFeatures };
     const policy = pdPolicy(feats, 50); // saturates at ±1 almost always
     const config = { ...defaultRobotConfig(policy.inputFeatures, policy.outputFeatures), safety: { actionHigh: 0.5, maxDeltaPerStep: [0.3, 0.5] } };
-    const s = await bridge(server, policy, { config, manifestSafety: { actionLow: [-0.4, -0.4], actionHigh: [0.8, 0.8], maxDeltaPerStep: [0.2, 0.2] } });
+    const s = await bridge(server, policy, { config, stallPeriods: LENIENT, manifestSafety: { actionLow: [-0.4, -0.4], actionHigh: [0.8, 0.8], maxDeltaPerStep: [0.2, 0.2] } });
     expect(s.envelope.describe().actionHigh).toEqual([0.5, 0.5]);
     expect(s.envelope.describe().actionLow).toEqual([-0.4, -0.4]);
     expect(s.envelope.describe().maxDeltaPerStep).toEqual([0.2, 0.2]);
     const rep = await runBridge(s.env, policy, { maxSteps: 15, episodes: 1, seed: 7 });
     expect(rep.steps).toBe(15);
     expect(rep.clamped).toBeGreaterThanOrEqual(10);
+    await settle();
     const got = commands.map((c) => Array.from(c.a));
     expect(got.length).toBe(15 - rep.dropped);
     let prev: number[] | null = null;
@@ -150,15 +165,17 @@ describe('bridge ↔ sim-robot', () => {
     const base = pdPolicy(feats);
     const dt = server.env.ctrlDtSec * 1000;
     const slow: BridgePolicy = { ...base, act: async (o) => { await new Promise((r) => setTimeout(r, dt * 1.6)); return base.act(o); } };
-    const s = await bridge(server, slow, { stallPeriods: 10 });
+    const s = await bridge(server, slow, { stallPeriods: LENIENT });
     const rep = await runBridge(s.env, slow, { maxSteps: 6, episodes: 1, seed: 8 });
     expect(rep.dropped).toBe(6);
+    await settle();
     expect(commands.length).toBe(0);
 
-    const s2 = await bridge(server, base, { dryRun: true });
+    const s2 = await bridge(server, base, { dryRun: true, stallPeriods: LENIENT });
     const r2 = await runBridge(s2.env, base, { maxSteps: 10, episodes: 1, seed: 9 });
     expect(r2.steps).toBe(10);
     expect(r2.dryRun).toBe(true);
+    await settle();
     expect(commands.length).toBe(0);
   });
 
@@ -184,7 +201,7 @@ describe('bridge ↔ sim-robot', () => {
     await expect(startBridge({ url: server.url, policy: wide, config: defaultRobotConfig(policy.inputFeatures, policy.outputFeatures), ctrlDtSec: 0.05 }))
       .rejects.toThrow(/action has 3 elements, the robot config maps 2/);
     await expect(startBridge({ url: server.url, policy: wide, ctrlDtSec: 0.05 })).rejects.toThrow(/robot's command joints are \[fx, fz\]/);
-    await new Promise((r) => setTimeout(r, 100));
+    await settle();
     expect(commands.length).toBe(0);
   });
 
@@ -196,9 +213,10 @@ describe('bridge ↔ sim-robot', () => {
       const policy = pdPolicy(feats);
       const cfg = defaultRobotConfig(policy.inputFeatures, policy.outputFeatures);
       cfg.command = { ...cfg.command, type: commandType, ...(commandType === 'geometry_msgs/Twist' ? { twistFields: [...twistFields] } : {}) };
-      const s = await bridge(server, policy, { config: cfg, stallPeriods: 10 });
+      const s = await bridge(server, policy, { config: cfg, stallPeriods: LENIENT });
       const rep = await runBridge(s.env, policy, { maxSteps: 5, episodes: 1, seed: 2 });
       expect(rep.stopReason).toBe('done');
+      await settle();
       expect(commands.length).toBe(5 - rep.dropped);
       expect(server.getStats().rejected).toBe(0);
       expect(Math.abs(commands[0]!.a[0]!)).toBeGreaterThan(0);

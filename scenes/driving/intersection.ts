@@ -141,7 +141,7 @@ export function defaultConfig(): DrivingConfig {
       massKg: 1500, halfLengthM: 2.25, halfHeightM: 0.45, halfWidthM: 0.9, wheelBaseM: 2.6, halfTrackM: 0.8, wheelRadiusM: 0.35,
       maxSteerRad: 0.6, maxSteerRateRadPerSec: 1.2, maxEngineN: 6000, maxBrakeN: 12000, speedLimitMps: 13.9, cruiseSpeedMps: 10,
     },
-    tracker: { lookaheadBaseM: 2.5, lookaheadGainSec: 0.6, lookaheadMinM: 3.5, lookaheadMaxM: 12, speedGain: 1.5, speedI: 0.3, posGain: 0.6, previewSec: 0.25 },
+    tracker: { lookaheadBaseM: 2.5, lookaheadGainSec: 0.6, lookaheadMinM: 3.5, lookaheadMaxM: 12, speedGain: 1.5, speedI: 0.3, posGain: 1.2, previewSec: 0.5 },
     obs: { kNearest: 8, agentRangeM: 60, occupancy: false, occupancyCells: 32, occupancyCellM: 1.5 },
     rfs: { floor: 4, decay: 0.5 },
   };

@@ -282,21 +282,6 @@ export function applyArmAction(world: World, arm: ArmHandles, cfg: ArmConfig, ac
 
 // --- read-outs ----------------------------------------------------------------------------------------------------
 
-/** Joint angle about the parent's axis from the two bodies' relative rotation (rest orientations coincide). */
-function relAngle(world: World, parent: number, child: number, axis: Vec3): { angle: number; rate: number } {
-  const a = world.getRigidBody(parent), b = world.getRigidBody(child);
-  const qa = a.rotation(), qb = b.rotation();
-  // qrel = conj(qa) * qb
-  const rel = qmul({ x: -qa.x, y: -qa.y, z: -qa.z, w: qa.w }, qb);
-  const s = rel.x * axis.x + rel.y * axis.y + rel.z * axis.z;
-  let angle = 2 * Math.atan2(s, rel.w);
-  if (angle > Math.PI) angle -= 2 * Math.PI; else if (angle < -Math.PI) angle += 2 * Math.PI;
-  const wa = a.angvel(), wb = b.angvel();
-  const axW = rotateQ(qa, axis);
-  const rate = (wb.x - wa.x) * axW.x + (wb.y - wa.y) * axW.y + (wb.z - wa.z) * axW.z;
-  return { angle, rate };
-}
-
 export interface ArmState {
   /** yaw, shoulder, elbow, wrist, rad. */
   q: number[];
@@ -312,25 +297,40 @@ const Y_AXIS = { x: 0, y: 1, z: 0 };
 const NZ_AXIS = { x: 0, y: 0, z: -1 };
 
 export function armState(world: World, arm: ArmHandles): ArmState {
+  return armStateAndHand(world, arm).state;
+}
+
+/** Joint state plus the hand's pose (each body is read once: this runs every control step). */
+function armStateAndHand(world: World, arm: ArmHandles): { state: ArmState; hp: Vec3; hq: Q } {
   const q: number[] = [], qd: number[] = [];
-  const chain = [arm.base, ...arm.links];
+  // The base is fixed with identity orientation.
+  let pq: Q = { x: 0, y: 0, z: 0, w: 1 }, pw: Vec3 = { x: 0, y: 0, z: 0 };
+  let hand = world.getRigidBody(arm.links[3]!);
   for (let i = 0; i < 4; i++) {
-    const r = relAngle(world, chain[i]!, chain[i + 1]!, i === 0 ? Y_AXIS : NZ_AXIS);
-    q.push(r.angle); qd.push(r.rate);
+    const b = world.getRigidBody(arm.links[i]!);
+    if (i === 3) hand = b;
+    const cq = b.rotation(), cw = b.angvel();
+    const axis = i === 0 ? Y_AXIS : NZ_AXIS;
+    const rel = qmul({ x: -pq.x, y: -pq.y, z: -pq.z, w: pq.w }, cq);
+    let angle = 2 * Math.atan2(rel.x * axis.x + rel.y * axis.y + rel.z * axis.z, rel.w);
+    if (angle > Math.PI) angle -= 2 * Math.PI; else if (angle < -Math.PI) angle += 2 * Math.PI;
+    const axW = rotateQ(pq, axis);
+    q.push(angle);
+    qd.push((cw.x - pw.x) * axW.x + (cw.y - pw.y) * axW.y + (cw.z - pw.z) * axW.z);
+    pq = cq; pw = cw;
   }
-  const hand = world.getRigidBody(arm.links[3]!);
-  const hp = hand.translation(), hq = hand.rotation(), hv = hand.linvel();
+  const hp = hand.translation(), hq = pq, hv = hand.linvel();
   const zW = rotateQ(hq, { x: 0, y: 0, z: 1 });
+  const anchor = addV(hp, rotateQ(hq, { x: 0, y: FINGER_Y, z: 0 }));
   const finger: number[] = [], fingerVel: number[] = [];
   for (let k = 0; k < 2; k++) {
     const side = k === 0 ? 1 : -1;
     const f = world.getRigidBody(arm.fingers[k]!);
     const t = f.translation(), v = f.linvel();
-    const anchor = addV(hp, rotateQ(hq, { x: 0, y: FINGER_Y, z: 0 }));
     finger.push(side * ((t.x - anchor.x) * zW.x + (t.y - anchor.y) * zW.y + (t.z - anchor.z) * zW.z));
     fingerVel.push(side * ((v.x - hv.x) * zW.x + (v.y - hv.y) * zW.y + (v.z - hv.z) * zW.z));
   }
-  return { q, qd, finger, fingerVel };
+  return { state: { q, qd, finger, fingerVel }, hp: { x: hp.x, y: hp.y, z: hp.z }, hq };
 }
 
 /** World position of the grasp point (between the finger pads), from the hand body's pose. */
@@ -349,11 +349,11 @@ export const PROPRIO_NAMES = [
 
 /** observation.state: joint angles (rad), rates (rad/s), gripper opening (m, pad to pad) and its rate, grasp point (m). */
 export function proprioVector(world: World, arm: ArmHandles, cfg: ArmConfig, out = new Float32Array(PROPRIO_NAMES.length)): Float32Array {
-  const s = armState(world, arm);
+  const { state: s, hp, hq } = armStateAndHand(world, arm);
   for (let i = 0; i < 4; i++) { out[i] = s.q[i]!; out[4 + i] = s.qd[i]!; }
   out[8] = s.finger[0]! + s.finger[1]!;
   out[9] = s.fingerVel[0]! + s.fingerVel[1]!;
-  const g = graspPoint(world, arm, cfg);
+  const g = addV(hp, rotateQ(hq, { x: 0, y: cfg.handToGraspM, z: 0 }));
   out[10] = g.x; out[11] = g.y; out[12] = g.z;
   return out;
 }

@@ -413,8 +413,8 @@ export { inContact };
 /** −Σ (a_t − a_{t−1})², then remember a_t. */
 export function actionRate(h: ManipState, action: Float32Array): number {
   let s = 0;
-  for (let i = 0; i < action.length; i++) { const d = action[i]! - (h.prevAction[i] ?? 0); s += d * d; }
-  h.prevAction = Array.from(action);
+  const prev = h.prevAction;
+  for (let i = 0; i < action.length; i++) { const d = action[i]! - (prev[i] ?? 0); s += d * d; prev[i] = action[i]!; }
   return -s;
 }
 

@@ -181,14 +181,21 @@ export class BatchedDepthCamera {
       buf.set(wc.staticBuf);
     }
     this.drawPrims(dynamic, p, cm, wc.wdirs);
-    // Pixel noise: one uint32 draw per pixel indexes a table of standard-normal quantiles (4096 levels; a
-    // discretised Gaussian that is exact in distribution to 1/4096 of probability mass, ~10× cheaper than Box–Muller).
+    // Pixel noise: one draw per pixel from a per-frame xorshift32 stream (seeded by one draw of the scene RNG, so it
+    // is deterministic and snapshot-exact) indexing a table of standard-normal quantiles (4096 levels: a discretised
+    // Gaussian exact in distribution to 1/4096 of probability mass; far cheaper than Box–Muller per pixel).
     if (noiseStdM > 0 && rng) {
-      for (let i = 0; i < n; i++) buf[i] = buf[i]! + noiseStdM * NORMAL_TABLE[rng.nextU32() >>> 20]!;
-    }
-    for (let i = 0; i < n; i++) {
-      const v = buf[i]!;
-      img[i] = v < 0 ? 0 : v > maxRangeM ? maxRangeM : v;
+      let x = rng.nextU32() | 1;
+      for (let i = 0; i < n; i++) {
+        x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+        const v = buf[i]! + noiseStdM * NORMAL_TABLE[(x >>> 20) & 4095]!;
+        img[i] = v < 0 ? 0 : v > maxRangeM ? maxRangeM : v;
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        const v = buf[i]!;
+        img[i] = v < 0 ? 0 : v > maxRangeM ? maxRangeM : v;
+      }
     }
     return img;
   }

@@ -218,6 +218,14 @@ function handTouch(s: HumanoidReadout, h: HoiState, rt: ClipRuntime, cfg: HoiCon
   }
 }
 
+/** Read the humanoid, the box and the hand-touch flags (once per step, after build/restore and kinematic sets). */
+function refresh(world: World, h: HoiState, cfg: HoiConfig): void {
+  readState(world, h.hum);
+  const rt = clipRuntime(cfg, h);
+  readBox(world, h, rt);
+  handTouch(readout(world, h.hum), h, rt, cfg, rt.touch);
+}
+
 /**
  * The five tracking terms (each in [0, 1], 1 = exactly on the reference) of the current state against clip frame `f`.
  * Exported for tests and tools (kinematic replay).
@@ -247,8 +255,7 @@ export function trackingTerms(world: World, h: HoiState, cfg: HoiConfig, f: numb
   const obx = b[0]! - ref.box[0]!, oby = b[1]! - ref.box[1]!, obz = b[2]! - ref.box[2]!;
   const tilt = 1 - 2 * (b[3]! * b[3]! + b[5]! * b[5]!); // box up-axis y component
   const objAng = Math.abs(wrap(boxYaw(b) - ref.box[3]!)) + Math.acos(Math.max(-1, Math.min(1, tilt)));
-  const touch = [0, 0];
-  handTouch(s, h, rt, cfg, touch);
+  const touch = rt.touch; // refreshed with the state (see `refresh`)
   const cm = ((touch[0] === ref.contact[0] ? 1 : 0) + (touch[1] === ref.contact[1] ? 1 : 0)) / 2;
   return {
     jointPose: Math.exp(-eq / (tr.jointRad * tr.jointRad)),
@@ -283,8 +290,7 @@ export function setKinematicFrame(world: World, h: HoiState, cfg: HoiConfig, f: 
   box.setLinvel(zero, true); box.setAngvel(zero, true);
   world.propagateModifiedBodyPositionsToColliders();
   h.hum.t = f;
-  readState(world, h.hum);
-  readBox(world, h, rt);
+  refresh(world, h, cfg);
 }
 
 function drawMask(cfg: HoiConfig, rng: Rng): [number, number, number] {
@@ -322,6 +328,8 @@ function writeObject(s: HumanoidReadout, yaw: number, b: Float64Array, half: rea
 /** Frame at which the box reaches its goal pose (the carry end). */
 const goalFrame = (clip: Clip) => Math.min(clip.length - 1, Math.round(PHASES[4] * clip.fps));
 
+const GOAL_TMP = new Float32Array(3);
+
 /** Write the goal feature (GOAL_LAYOUT) for frame f with `mask` applied. Exported for the motion dataset. */
 export function writeGoal(s: HumanoidReadout, yaw: number, clip: Clip, f: number, mask: readonly number[], out: Float32Array, o: number): void {
   out.fill(0, o, o + GOAL_SIZE);
@@ -332,9 +340,8 @@ export function writeGoal(s: HumanoidReadout, yaw: number, clip: Clip, f: number
     toHeading(s, yaw, g.box[0]!, g.box[1]!, g.box[2]!, out, p);
     const dyaw = wrap(g.box[3]! - yaw);
     out[p + 3] = Math.sin(dyaw); out[p + 4] = Math.cos(dyaw);
-    const tmp = new Float32Array(3);
-    toHeading(s, yaw, g.root[0]!, g.root[1]!, g.root[2]!, tmp, 0);
-    out[p + 5] = tmp[0]!; out[p + 6] = tmp[2]!;
+    toHeading(s, yaw, g.root[0]!, g.root[1]!, g.root[2]!, GOAL_TMP, 0);
+    out[p + 5] = GOAL_TMP[0]!; out[p + 6] = GOAL_TMP[2]!;
     out[p + 7] = Math.max(0, (goalFrame(clip) - f) / clip.fps);
   }
   if (!mask[1]) {
@@ -437,7 +444,7 @@ export const hoi = defineScene<HoiConfig, HoiState>({
       goalMask, recoveryStep, recoveryKind, yaw: clip.root[2], $clip: rt,
     };
     rebindHumanoid(world, hum);
-    readBox(world, h, rt);
+    refresh(world, h, cfg);
     return h;
   },
 
@@ -447,8 +454,7 @@ export const hoi = defineScene<HoiConfig, HoiState>({
 
   afterStep(world, h, cfg, rng) {
     h.hum.t++;
-    readState(world, h.hum);
-    readBox(world, h, clipRuntime(cfg, h));
+    refresh(world, h, cfg);
     if (cfg.perturb.enabled && cfg.perturb.pushes) maybePush(world, h.hum, { ...cfg.humanoid, push: { ...cfg.humanoid.push, enabled: true } }, cfg.ctrlDtSec, rng);
     else maybePush(world, h.hum, cfg.humanoid, cfg.ctrlDtSec, rng);
     if (h.hum.t === h.recoveryStep) {
@@ -470,7 +476,6 @@ export const hoi = defineScene<HoiConfig, HoiState>({
     const yaw = writeProprio(s, state, 0);
     h.yaw = yaw;
     const touch = rt.touch;
-    handTouch(s, h, rt, cfg, touch);
     state[PROPRIO_SIZE] = touch[0]!; state[PROPRIO_SIZE + 1] = touch[1]!;
     writeObject(s, yaw, b, h.clip.boxHalfM, state, PROPRIO_SIZE + 2);
     const f = frameNow(h);
@@ -520,9 +525,8 @@ export const hoi = defineScene<HoiConfig, HoiState>({
 
   rebind(world, h, cfg) {
     h.$clip = undefined;
-    const rt = clipRuntime(cfg, h);
     rebindHumanoid(world, h.hum);
-    readBox(world, h, rt);
+    refresh(world, h, cfg);
   },
 
   render(world, h, cfg) {

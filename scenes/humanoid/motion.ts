@@ -406,10 +406,15 @@ export function generateClip(params: ClipParams, fps: number, rootHeightM: numbe
   return clip;
 }
 
-/** Reference joint angles, root pose and box pose of frame f (clamped to the clip). */
-export function clipFrame(clip: Clip, f: number): { q: Float64Array; root: Float64Array; box: Float64Array; contact: Uint8Array } {
+export interface ClipFrame { q: Float64Array; root: Float64Array; box: Float64Array; contact: Uint8Array }
+const FRAME_VIEWS = new WeakMap<Clip, ClipFrame[]>();
+
+/** Reference joint angles, root pose and box pose of frame f (clamped to the clip). Views are cached: do not mutate. */
+export function clipFrame(clip: Clip, f: number): ClipFrame {
   const k = f < 0 ? 0 : f >= clip.length ? clip.length - 1 : f;
-  return {
+  let views = FRAME_VIEWS.get(clip);
+  if (!views) { views = new Array<ClipFrame>(clip.length); FRAME_VIEWS.set(clip, views); }
+  return views[k] ??= {
     q: clip.q.subarray(k * NUM_DOFS, (k + 1) * NUM_DOFS), root: clip.root.subarray(k * 7, k * 7 + 7),
     box: clip.box.subarray(k * 4, k * 4 + 4), contact: clip.contact.subarray(k * 2, k * 2 + 2),
   };

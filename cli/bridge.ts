@@ -7,7 +7,8 @@
  *   `stride eval --latency-profile FILE` replays in simulation.
  */
 import type { Command } from 'commander';
-import { join } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseOverrides } from '../sim/core/index.ts';
 import { COMMAND_TYPES, TWIST_FIELDS, type CommandType, type TwistField } from '../sim/bridge/protocol.ts';
 import { SimRobotServer } from '../sim/bridge/sim_robot.ts';
@@ -91,7 +92,7 @@ export function register(program: Command): void {
     .option('--ctrl-dt <sec>', 'control period (default: config, else measured from the observation stream)')
     .option('--stall-periods <n>', 'watchdog: observation stall limit in control periods (default: config, else 2)')
     .option('--connect-timeout <sec>', 'how long to wait for the socket, auth and the first observation', '10')
-    .option('--profile-out <file>', 'where to write the latency profile (default: <run>/latency_profile.json)')
+    .option('--profile-out <file>', 'where to write the latency profile (default: <run>/latency_profile.json for a run folder, else runs/bridge/latency_profile.json)')
     .option('--json', 'print JSON on stdout')
     .action(action(async (opts: RunOpts) => {
       const json = !!opts.json;
@@ -118,7 +119,9 @@ export function register(program: Command): void {
         const rep = await runBridge(session.env, policy, {
           episodes: opts.episodes, seed: opts.seed, maxSteps: opts.steps, seconds: opts.seconds, signal: ac.signal,
         });
-        const profileFile = opts.profileOut ?? join(opts.run, 'latency_profile.json');
+        // A training run keeps its own profile; a bare checkpoint folder (e.g. a shipped one) is left untouched.
+        const profileFile = opts.profileOut ?? (existsSync(join(opts.run, 'config.json')) ? join(opts.run, 'latency_profile.json') : join('runs', 'bridge', 'latency_profile.json'));
+        mkdirSync(dirname(profileFile), { recursive: true });
         if (rep.profile.obsDelayMs.length && rep.profile.actionDelayMs.length) saveLatencyProfile(profileFile, rep.profile);
         const out = {
           steps: rep.steps, clamped: rep.clamped, dropped: rep.dropped, watchdogTrips: rep.watchdogTrips,

@@ -1,16 +1,16 @@
 /** Smoke tests of the real `stride` command: help, scenes, rollout, bench sim, bad input. */
 import { describe, expect, it } from 'vitest';
-import { stride } from '../helpers.ts';
+import { strideAsync as stride } from '../helpers.ts';
 
-describe('stride CLI', () => {
-  it('--help lists the commands', () => {
-    const r = stride(['--help']);
+describe('stride CLI', { timeout: 400_000 }, () => {
+  it('--help lists the commands', async () => {
+    const r = await stride(['--help']);
     expect(r.code).toBe(0);
     for (const c of ['scenes', 'rollout', 'bench']) expect(r.stdout).toContain(c);
   });
 
-  it('scenes --json lists toy/point_reach with its features', () => {
-    const r = stride(['scenes', '--json']);
+  it('scenes --json lists toy/point_reach with its features', async () => {
+    const r = await stride(['scenes', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     const toy = out.scenes.find((s: { id: string }) => s.id === 'toy/point_reach');
@@ -18,8 +18,8 @@ describe('stride CLI', () => {
     expect(toy.action.action).toEqual([2]);
   });
 
-  it('rollout --json has the documented shape and the expert succeeds', () => {
-    const r = stride(['rollout', '--scene', 'toy/point_reach', '--policy', 'expert', '--episodes', '3', '--seed', '2', '--json']);
+  it('rollout --json has the documented shape and the expert succeeds', async () => {
+    const r = await stride(['rollout', '--scene', 'toy/point_reach', '--policy', 'expert', '--episodes', '3', '--seed', '2', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.scene).toBe('toy/point_reach');
@@ -35,7 +35,7 @@ describe('stride CLI', () => {
     }
   });
 
-  it('bad input: unknown scene, unknown policy, bad numbers, unknown override ⇒ one line on stderr, non-zero exit', () => {
+  it('bad input: unknown scene, unknown policy, bad numbers, unknown override ⇒ one line on stderr, non-zero exit', async () => {
     const cases: [string[], RegExp][] = [
       [['rollout', '--scene', 'toy/nope'], /unknown scene 'toy\/nope'/],
       [['rollout', '--scene', 'toy/point_reach', '--policy', 'wizard'], /unknown policy 'wizard'/],
@@ -44,7 +44,7 @@ describe('stride CLI', () => {
       [['bench', 'sim', '--scene', 'toy/nope', '--json'], /unknown scene/],
     ];
     for (const [args, re] of cases) {
-      const r = stride(args);
+      const r = await stride(args);
       expect(r.code, args.join(' ')).not.toBe(0);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(re);
@@ -52,8 +52,8 @@ describe('stride CLI', () => {
     }
   });
 
-  it('bench sim --json prints the documented shape on stdout only', () => {
-    const r = stride(['bench', 'sim', '--scene', 'toy/point_reach', '--seconds', '0.05', '--rounds', '1', '--json']);
+  it('bench sim --json prints the documented shape on stdout only', async () => {
+    const r = await stride(['bench', 'sim', '--scene', 'toy/point_reach', '--seconds', '0.05', '--rounds', '1', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     const s = out.scenes['toy/point_reach'];

@@ -16,7 +16,18 @@ import { GROUPS } from '../../scenes/manipulation/arm.ts';
 import { cameraPose } from '../../scenes/manipulation/common.ts';
 import { BatchedDepthCamera } from '../../scenes/manipulation/raycast.ts';
 import { computeStats, readDataset } from '../../sim/data/dataset.ts';
-import { stride } from '../helpers.ts';
+import { execFile } from 'node:child_process';
+import { STRIDE, ROOT } from '../helpers.ts';
+
+/** The real CLI in a child process, asynchronously (a spawnSync would block this worker's RPC for the whole run). */
+function strideAsync(args: string[], timeoutMs = 300_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [STRIDE, ...args], { cwd: ROOT, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
 
 beforeAll(async () => { await initPhysics(); });
 
@@ -162,7 +173,7 @@ describe('stride demos on a manipulation scene', () => {
     const dir = mkdtempSync(join(tmpdir(), 'stride-manip-demos-'));
     const out = join(dir, 'ds');
     try {
-      const r = stride(['demos', '--scene', 'manip/push_block', '--episodes', '2', '--seed', '3', '--out', out, '--json'], { timeoutMs: 300_000 });
+      const r = await strideAsync(['demos', '--scene', 'manip/push_block', '--episodes', '2', '--seed', '3', '--out', out, '--json']);
       expect(r.code, r.stderr).toBe(0);
       const ds = await readDataset(out);
       expect(ds.info.sceneId).toBe('manip/push_block');
@@ -198,11 +209,11 @@ describe('stride demos on a manipulation scene', () => {
         expect(ds.stats[k]!.min).toEqual(st.min);
         expect(ds.stats[k]!.max).toEqual(st.max);
       }
-      const again = stride(['demos', '--scene', 'manip/push_block', '--episodes', '1', '--out', out]);
+      const again = await strideAsync(['demos', '--scene', 'manip/push_block', '--episodes', '1', '--out', out]);
       expect(again.code).toBe(1);
       expect(again.stderr).toMatch(/exist/i);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 600_000);
 });

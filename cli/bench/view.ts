@@ -6,9 +6,10 @@
  *   N times, or synthetic capsule humanoids when it is not registered) + ground, poses changing every draw;
  * - frameDelayMs: mean delay from the moment the sim host produced a live frame to the end of its draw, in live mode
  *   (web server + WebSocket + renderer), with its p95 and the scene's control period to compare against.
- * The machine's load average is printed alongside: the figures are only comparable on an idle machine.
+ * The machine's load average is printed alongside: fps and delay are only comparable on an idle machine, while
+ * framesPerCpuSec (frames per CPU-second of the Chromium process tree) measures the cost of a frame regardless of load.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import type { Command } from 'commander';
 import { chromium, type Browser } from 'playwright-core';
@@ -21,9 +22,39 @@ export const CHROMIUM = '/usr/bin/chromium';
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
   '--disable-sync', '--no-first-run', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'];
 
-export async function launchChromium(): Promise<Browser> {
+export async function launchChromium(): Promise<{ browser: Browser; pid: number | null; close(): Promise<void> }> {
   if (!existsSync(CHROMIUM)) throw new CliError(`${CHROMIUM} is missing: apt-get install -y chromium`);
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const server = await chromium.launchServer({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const browser = await chromium.connect(server.wsEndpoint());
+  return { browser, pid: server.process().pid ?? null, close: async () => { await browser.close(); await server.close(); } };
+}
+
+/**
+ * CPU seconds (user + system) used so far by a process and all its descendants (Linux /proc; 0 elsewhere).
+ * Frames per CPU-second is the renderer's cost independent of how busy the machine is.
+ */
+export function treeCpuSec(rootPid: number | null): number {
+  if (rootPid === null || !existsSync('/proc')) return 0;
+  const parent = new Map<number, number>(), cpu = new Map<number, number>();
+  const hz = 100;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      parent.set(Number(d), Number(f[1]));
+      cpu.set(Number(d), (Number(f[11]) + Number(f[12])) / hz);
+    } catch { /* exited */ }
+  }
+  let total = 0;
+  for (const [pid, c] of cpu) {
+    let p: number | undefined = pid;
+    for (let hops = 0; p !== undefined && p > 1 && hops < 32; hops++) {
+      if (p === rootPid) { total += c; break; }
+      p = parent.get(p);
+    }
+  }
+  return total;
 }
 
 interface BenchOpts { json?: boolean; seconds: number; humanoids: number }
@@ -129,6 +160,8 @@ function syntheticHumanoid(frames: number): { visuals: RenderVisual[]; frames: R
 
 export interface ViewBench {
   fps: number; frameDelayMs: number; bodies: number;
+  /** Frames drawn per CPU-second of the whole Chromium process tree (load-independent cost of a frame). */
+  framesPerCpuSec: number;
   frameDelayP95Ms: number; ctrlPeriodMs: number; delayScene: string; liveFrames: number;
   width: number; height: number; humanoids: number; crowdSource: string; gl: string; loadAvg1m: number;
 }
@@ -138,7 +171,8 @@ export async function benchView(o: { seconds: number; humanoids: number }, log: 
   const crowd = humanoidCrowd(o.humanoids);
   const bodies = crowd.frames[0]!.ids.length;
   const srv = await startWebServer({ port: 0, cwd: process.cwd() });
-  const browser = await launchChromium();
+  const chrome = await launchChromium();
+  const browser = chrome.browser;
   try {
     const width = 640, height = 480;
     // --- fps: N humanoids, new poses every draw ---
@@ -155,10 +189,13 @@ export async function benchView(o: { seconds: number; humanoids: number }, log: 
     await page.waitForTimeout(1500);
     const drawn = () => page.evaluate(() => ({ n: (window as unknown as { __strideDebug: { stats(): { drawn: number } } }).__strideDebug.stats().drawn, t: performance.now() }));
     const a = await drawn();
+    const cpu0 = treeCpuSec(chrome.pid);
     await page.waitForTimeout(o.seconds * 1000);
     const b = await drawn();
+    const cpu1 = treeCpuSec(chrome.pid);
     const fps = ((b.n - a.n) * 1000) / (b.t - a.t);
-    log(`fps ${fps.toFixed(1)} with ${bodies} bodies (${crowd.source}, ${gl})`);
+    const fpsPerCpuSec = cpu1 > cpu0 ? (b.n - a.n) / (cpu1 - cpu0) : NaN;
+    log(`fps ${fps.toFixed(1)} with ${bodies} bodies (${crowd.source}, ${gl}); ${fpsPerCpuSec.toFixed(1)} frames per CPU-second of Chromium`);
     await page.close();
 
     // --- live delay: sim host → WebSocket → draw ---
@@ -179,12 +216,12 @@ export async function benchView(o: { seconds: number; humanoids: number }, log: 
     const p95 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))] ?? NaN;
     log(`live delay ${mean.toFixed(1)} ms mean, p95 ${p95.toFixed(1)} ms over ${sorted.length} frames (${delayScene}, control period ${ctrlPeriodMs} ms)`);
     return {
-      fps: round(fps), frameDelayMs: round(mean), bodies,
+      fps: round(fps), frameDelayMs: round(mean), bodies, framesPerCpuSec: round(fpsPerCpuSec),
       frameDelayP95Ms: round(p95), ctrlPeriodMs, delayScene, liveFrames: sorted.length,
       width, height, humanoids: o.humanoids, crowdSource: crowd.source, gl, loadAvg1m: round(loadavg()[0]!),
     };
   } finally {
-    await browser.close();
+    await chrome.close();
     await srv.close();
   }
 }

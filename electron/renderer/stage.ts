@@ -15,7 +15,10 @@ export interface StageOptions {
   /** Shadow map size in texels (0 = no shadows). */
   shadowMapSize: number;
   antialias: boolean;
-  /** 'fast' = Lambert shading and hard-edged PCF shadows (software GL such as SwiftShader); 'high' = PBR + soft shadows. */
+  /**
+   * 'fast' (software GL such as SwiftShader, where every vertex and shadow-map texel costs CPU): Lambert shading,
+   * low-poly curved shapes, and soft blob shadows under each body instead of a shadow map. 'high': PBR + soft shadows.
+   */
   quality: 'fast' | 'high';
 }
 
@@ -35,7 +38,7 @@ export function softwareGl(): boolean {
 
 /** Defaults for this machine: full quality on a GPU, the cheap profile on a software rasteriser. */
 export function defaultStageOptions(): StageOptions {
-  return softwareGl() ? { shadowMapSize: 1024, antialias: false, quality: 'fast' } : { shadowMapSize: 2048, antialias: true, quality: 'high' };
+  return softwareGl() ? { shadowMapSize: 0, antialias: false, quality: 'fast' } : { shadowMapSize: 2048, antialias: true, quality: 'high' };
 }
 
 interface Slot { mesh: THREE.InstancedMesh; index: number }
@@ -63,14 +66,15 @@ function shapeKey(s: RenderShape): string {
   }
 }
 
-export function geometryFor(s: RenderShape): THREE.BufferGeometry {
+export function geometryFor(s: RenderShape, lowPoly = false): THREE.BufferGeometry {
+  const seg = lowPoly ? 10 : 24;
   switch (s.kind) {
     case 'box': return new THREE.BoxGeometry(2 * s.halfExtentsM[0], 2 * s.halfExtentsM[1], 2 * s.halfExtentsM[2]);
-    case 'sphere': return new THREE.SphereGeometry(s.radiusM, 24, 16);
-    case 'capsule': return new THREE.CapsuleGeometry(s.radiusM, 2 * s.halfHeightM, 6, 16);
-    case 'cylinder': return new THREE.CylinderGeometry(s.radiusM, s.radiusM, 2 * s.halfHeightM, 24);
+    case 'sphere': return new THREE.SphereGeometry(s.radiusM, seg, lowPoly ? 7 : 16);
+    case 'capsule': return lowPoly ? new THREE.CapsuleGeometry(s.radiusM, 2 * s.halfHeightM, 2, 8) : new THREE.CapsuleGeometry(s.radiusM, 2 * s.halfHeightM, 6, 16);
+    case 'cylinder': return new THREE.CylinderGeometry(s.radiusM, s.radiusM, 2 * s.halfHeightM, seg);
     case 'wheel': {
-      const g = new THREE.CylinderGeometry(s.radiusM, s.radiusM, s.widthM, 24);
+      const g = new THREE.CylinderGeometry(s.radiusM, s.radiusM, s.widthM, seg);
       g.rotateZ(Math.PI / 2); // axis along local X
       return g;
     }
@@ -125,6 +129,13 @@ export class Stage {
   private overlayRoot = new THREE.Group();
   private ground: THREE.Group;
   private slots = new Map<number, Slot>();
+  /** 'fast' profile: one soft disc on the floor under each body (index = order of `blobIds`). */
+  private blobs: THREE.InstancedMesh | null = null;
+  private blobIds: number[] = [];
+  private blobRadius: number[] = [];
+  private blobTexture: THREE.Texture | null = null;
+  /** Tops of static boxes (tables, shelves): blobs land on the highest one under a body. [minX, maxX, minZ, maxZ, topY] */
+  private platforms: [number, number, number, number, number][] = [];
   private meshes: THREE.InstancedMesh[] = [];
   private visuals = new Map<number, RenderVisual>();
   private overlays = new Map<string, { kind: string; obj: THREE.Object3D; sig: string }>();
@@ -224,6 +235,9 @@ export class Stage {
   setScene(rs: RenderScene): void {
     for (const m of this.meshes) { this.bodies.remove(m); m.geometry.dispose(); (m.material as THREE.Material).dispose(); m.dispose(); }
     this.meshes = [];
+    if (this.blobs) { this.bodies.remove(this.blobs); this.blobs.geometry.dispose(); (this.blobs.material as THREE.Material).dispose(); this.blobs.dispose(); this.blobs = null; }
+    this.blobIds = [];
+    this.blobRadius = [];
     this.slots.clear();
     this.visuals.clear();
     this.clearOverlays();
@@ -254,7 +268,7 @@ export class Stage {
       const first = list[0]!;
       const opacity = first.opacity ?? 1;
       const mat = this.material({ color: '#ffffff', roughness: 0.55, metalness: 0.05, transparent: opacity < 1, opacity });
-      const mesh = new THREE.InstancedMesh(geometryFor(first.shape), mat, list.length);
+      const mesh = new THREE.InstancedMesh(geometryFor(first.shape, this.opts.quality === 'fast'), mat, list.length);
       mesh.castShadow = opacity >= 1;
       mesh.receiveShadow = true;
       mesh.frustumCulled = false;
@@ -271,6 +285,7 @@ export class Stage {
       this.bodies.add(mesh);
       this.meshes.push(mesh);
     }
+    if (this.opts.quality === 'fast') this.makeBlobs(rs.visuals.filter((v) => !isGroundVisual(v) && (v.opacity ?? 1) >= 1));
     // Follow the first dynamic visual whose name suggests a base, else the first dynamic one.
     const dyn = rs.visuals.filter((v) => !v.isStatic && !isGroundVisual(v));
     const base = dyn.find((v) => /pelvis|torso|base|chassis|body|ego|ball/i.test(v.name)) ?? dyn[0];
@@ -278,6 +293,63 @@ export class Stage {
     this.followOn = false;
     this.followLast.set(NaN, NaN, NaN);
     this.controls.target.set(rs.focus[0], rs.focus[1], rs.focus[2]);
+  }
+
+  private makeBlobs(vs: RenderVisual[]): void {
+    if (!vs.length) return;
+    if (!this.blobTexture) {
+      const c = document.createElement('canvas');
+      c.width = c.height = 64;
+      const ctx = c.getContext('2d')!;
+      const g = ctx.createRadialGradient(32, 32, 0, 32, 32, 32);
+      g.addColorStop(0, 'rgba(0,0,0,0.42)');
+      g.addColorStop(0.55, 'rgba(0,0,0,0.22)');
+      g.addColorStop(1, 'rgba(0,0,0,0)');
+      ctx.fillStyle = g;
+      ctx.fillRect(0, 0, 64, 64);
+      this.blobTexture = new THREE.CanvasTexture(c);
+    }
+    const geo = new THREE.PlaneGeometry(2, 2);
+    geo.rotateX(-Math.PI / 2);
+    const mat = new THREE.MeshBasicMaterial({ map: this.blobTexture, transparent: true, depthWrite: false, toneMapped: false });
+    this.blobs = new THREE.InstancedMesh(geo, mat, vs.length);
+    this.blobs.frustumCulled = false;
+    this.blobs.renderOrder = -1;
+    this.blobIds = vs.map((v) => v.id);
+    this.platforms = vs.filter((v) => v.isStatic && v.shape.kind === 'box' && v.pose).map((v) => {
+      const h = (v.shape as { halfExtentsM: [number, number, number] }).halfExtentsM, p = v.pose!;
+      return [p[0]! - h[0], p[0]! + h[0], p[2]! - h[2], p[2]! + h[2], p[1]! + h[1]];
+    });
+    this.blobRadius = vs.map((v) => {
+      const sh = v.shape;
+      if (sh.kind === 'box') return v.isStatic ? Math.max(sh.halfExtentsM[0], sh.halfExtentsM[2]) * 1.08 : Math.hypot(sh.halfExtentsM[0], sh.halfExtentsM[2]) * 1.15;
+      return Math.max(0.05, shapeRadius(sh) * 0.9);
+    });
+    this.bodies.add(this.blobs);
+    this.updateBlobs();
+  }
+
+  /** Place each blob under its body; it shrinks as the body rises (gone at 3 m above the floor). */
+  private updateBlobs(): void {
+    const b = this.blobs;
+    if (!b) return;
+    const floor = this.ground.position.y + 0.004;
+    const p = new THREE.Vector3(), q = new THREE.Quaternion(), sc = new THREE.Vector3();
+    for (let i = 0; i < this.blobIds.length; i++) {
+      const slot = this.slots.get(this.blobIds[i]!);
+      if (!slot) continue;
+      slot.mesh.getMatrixAt(slot.index, this.m4);
+      this.m4.decompose(p, q, sc);
+      let base = floor;
+      for (const [x0, x1, z0, z1, top] of this.platforms) {
+        if (p.x >= x0 && p.x <= x1 && p.z >= z0 && p.z <= z1 && top <= p.y + 1e-3 && top + 0.004 > base) base = top + 0.004;
+      }
+      const h = Math.max(0, p.y - base);
+      const k = this.blobRadius[i]! * Math.max(0, 1 - h / 3) * (1 + 0.25 * Math.min(h, 1));
+      this.m4.compose(this.v3.set(p.x, base, p.z), this.q4.identity(), sc.set(k, 1, k));
+      b.setMatrixAt(i, this.m4);
+    }
+    b.instanceMatrix.needsUpdate = true;
   }
 
   private setPose(mesh: THREE.InstancedMesh, index: number, poses: ArrayLike<number>, o: number): void {
@@ -297,6 +369,7 @@ export class Stage {
       touched.add(slot.mesh);
     }
     for (const m of touched) m.instanceMatrix.needsUpdate = true;
+    if (touched.size) this.updateBlobs();
     this.updateOverlays(f.overlays ?? []);
     this.lastFrame = f;
     if (!this.framed) { this.frameAll(); this.framed = true; }

@@ -12,7 +12,7 @@
  * ```
  */
 import * as tf from '@tensorflow/tfjs';
-import { ACTION, featureSize, type Features, type Observation } from '../../sim/core/features.ts';
+import { ACTION, featureSize, type FeatureArray, type Features, type Observation } from '../../sim/core/features.ts';
 import { Rng } from '../../sim/math/rng.ts';
 import { RecedingHorizon, checkHorizons, type Horizons } from './chunking.ts';
 import { Normalizer, type NormMode, type NormStats } from './normalizer.ts';
@@ -174,6 +174,42 @@ export abstract class ChunkedPolicy<C extends ChunkedConfig = ChunkedConfig> imp
       this.rh.setPlan(this.predictRaw(flat, 1, opts), this.actDim);
     }
     return this.rh.next();
+  }
+
+  private rhs: RecedingHorizon[] = [];
+
+  /** Start `rows` independent episodes for actBatch (vectorised evaluation). */
+  resetBatch(rows: number): void {
+    this.rhs = Array.from({ length: rows }, () => new RecedingHorizon(this.horizons));
+  }
+
+  /**
+   * One action per env for a batch observation (rows × feature size per key). Envs whose plan ran out are re-planned
+   * together in one batched sampler call. Rows with active[i] = 0 get zeros and keep their state.
+   */
+  actBatch(obs: Readonly<Record<string, FeatureArray>>, rows: number, active?: Uint8Array, opts: ActOptions = {}): Float32Array {
+    if (this.rhs.length !== rows) this.resetBatch(rows);
+    const out = new Float32Array(rows * this.actDim);
+    const plan: number[] = [];
+    const windows: Observation[][] = [];
+    for (let i = 0; i < rows; i++) {
+      if (active && !active[i]) continue;
+      const o: Record<string, FeatureArray> = {};
+      for (const k of this.obsKeys) {
+        const size = featureSize(this.spec.features.observation[k]!);
+        o[k] = obs[k]!.subarray(i * size, (i + 1) * size);
+      }
+      windows[i] = this.rhs[i]!.observe(o);
+      if (this.rhs[i]!.needsPlan()) plan.push(i);
+    }
+    if (plan.length) {
+      const flat = new Float32Array(plan.length * this.obsDim);
+      plan.forEach((i, r) => windows[i]!.forEach((f, t) => this.flattenFrame(f, flat, r * this.obsDim + t * this.frameDim)));
+      const chunks = this.predictRaw(flat, plan.length, opts);
+      plan.forEach((i, r) => this.rhs[i]!.setPlan(chunks.subarray(r * this.chunkDim, (r + 1) * this.chunkDim), this.actDim));
+    }
+    for (let i = 0; i < rows; i++) if (!active || active[i]) out.set(this.rhs[i]!.next(), i * this.actDim);
+    return out;
   }
 
   dispose(): void {

@@ -58,6 +58,9 @@ export interface MethodPolicy extends Policy, Trainable {
   useEma: boolean;
   /** Synchronous act() for synchronous action sources (all built-in methods compute synchronously). */
   actSync(obs: Observation, opts?: ActOptions): Float32Array;
+  /** Vectorised acting over `rows` envs (batch observation rows × size per key); resetBatch starts new episodes. */
+  resetBatch?(rows: number): void;
+  actBatch?(obs: Readonly<Record<string, import('../../sim/core/features.ts').FeatureArray>>, rows: number, active?: Uint8Array, opts?: ActOptions): Float32Array;
   /** Seed the policy's own sampling noise (diffusion) for reproducible actions. */
   seedNoise(seed: number): void;
   /** Training batch of `batchSize` from an offline dataset sampler (offline methods only). */

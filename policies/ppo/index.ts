@@ -140,6 +140,15 @@ export class PpoPolicy implements MethodPolicy {
     return this.actSync(obs);
   }
 
+  resetBatch(): void {}
+
+  /** Mean actions for a batch observation (rows × size per key). */
+  actBatch(obs: Readonly<Record<string, ArrayLike<number>>>, rows: number): Float32Array {
+    const { mean } = this.forward(this.normalizeBatch(obs, rows), rows);
+    for (let i = 0; i < mean.length; i++) { const j = i % this.actDim; mean[i] = Math.min(this.actionHigh[j]!, Math.max(this.actionLow[j]!, mean[i]!)); }
+    return mean;
+  }
+
   actSync(obs: Observation): Float32Array {
     const { mean } = this.forward(this.normalizeBatch(obs, 1), 1);
     for (let j = 0; j < this.actDim; j++) mean[j] = Math.min(this.actionHigh[j]!, Math.max(this.actionLow[j]!, mean[j]!));

@@ -104,3 +104,68 @@ export async function evaluate(policy: Policy, opts: EvalOptions): Promise<EvalR
     metrics, perEpisode: eps.map((e) => ({ seed: e.seed, return: e.return, length: e.length, success: e.success, reason: e.reason })),
   };
 }
+
+export interface VecEvalOptions {
+  sceneId: string;
+  overrides?: Record<string, unknown>;
+  episodes: number;
+  seed: number;
+  /** Envs stepped together (one batched policy call per step). */
+  numEnvs: number;
+  /** >1: WorkerVecEnv with this many worker threads; else SyncVecEnv. */
+  workers?: number;
+  onEpisode?(ep: { seed: number; return: number; length: number; success: boolean; reason: string }, i: number): void;
+}
+
+/**
+ * Vectorised evaluation through sim/vec: rounds of `numEnvs` envs (autoreset disabled), env i of round r seeded
+ * seed + r·numEnvs + i — the same episode seeds as `evaluate`. Needs a policy with actBatch (every built-in method).
+ * Per-episode metrics are the last step's scene metrics (sim/vec does not sum reward terms).
+ */
+export async function evaluateVec(policy: Policy & { resetBatch?(rows: number): void; actBatch?(obs: Readonly<Record<string, import('../../sim/core/features.ts').FeatureArray>>, rows: number, active?: Uint8Array): Float32Array }, opts: VecEvalOptions): Promise<EvalResult> {
+  if (!policy.actBatch || !policy.resetBatch) throw new Error(`policy ${policy.name} has no actBatch (use sequential evaluation)`);
+  const { SyncVecEnv, WorkerVecEnv } = await import('../../sim/vec/index.ts');
+  const N = Math.max(1, Math.min(opts.numEnvs, opts.episodes));
+  const venv = (opts.workers ?? 1) > 1
+    ? await WorkerVecEnv.create({ sceneId: opts.sceneId, overrides: opts.overrides ?? {}, numEnvs: N, numWorkers: opts.workers, autoresetMode: 'disabled' })
+    : new SyncVecEnv({ sceneId: opts.sceneId, overrides: opts.overrides ?? {}, numEnvs: N, autoresetMode: 'disabled' });
+  const eps: EvalResult['perEpisode'] = [];
+  const metricsSum: Record<string, number> = {};
+  try {
+    const aspec = venv.actionFeatures[ACTION], pspec = policy.outputFeatures[ACTION];
+    if (!aspec || !pspec || featureSize(aspec) !== featureSize(pspec)) throw new Error(`policy ${policy.name} outputs ${pspec ? featureSize(pspec) : '?'} actions, scene ${opts.sceneId} expects ${aspec ? featureSize(aspec) : '?'}`);
+    for (let r = 0; eps.length < opts.episodes; r++) {
+      const want = Math.min(N, opts.episodes - eps.length);
+      let { obs } = await venv.reset(opts.seed + r * N);
+      policy.resetBatch(N);
+      const active = new Uint8Array(N).fill(1);
+      const got: (EvalResult['perEpisode'][number] & { metrics: Record<string, number> })[] = [];
+      while (active.some((a) => a)) {
+        const a = policy.actBatch(obs, N, active);
+        const res = await venv.step(a);
+        for (const e of res.episodes) {
+          active[e.env] = 0;
+          got[e.env] = { seed: e.seed, return: e.return, length: e.length, success: e.success, reason: e.reason, metrics: e.metrics };
+        }
+        obs = res.obs;
+      }
+      for (let i = 0; i < want; i++) {
+        const e = got[i]!;
+        const { metrics, ...rest } = e;
+        eps.push(rest);
+        for (const [k, v] of Object.entries(metrics)) metricsSum[k] = (metricsSum[k] ?? 0) + v;
+        opts.onEpisode?.(rest, eps.length - 1);
+      }
+      await new Promise((res) => setImmediate(res));
+    }
+  } finally {
+    await venv.close();
+  }
+  const n = eps.length, k = eps.filter((e) => e.success).length;
+  const metrics: Record<string, number> = {};
+  for (const [m, v] of Object.entries(metricsSum)) metrics[m] = v / n;
+  return {
+    episodes: n, successRate: k / n, ci95: wilson(k, n), returnMean: eps.reduce((a, e) => a + e.return, 0) / n,
+    lengthMean: eps.reduce((a, e) => a + e.length, 0) / n, metrics, perEpisode: eps,
+  };
+}

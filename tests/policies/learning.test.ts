@@ -8,7 +8,7 @@ import path from 'node:path';
 import { initBackend } from '../../policies/common/backend.ts';
 import { defaultAdam } from '../../policies/common/params.ts';
 import { trainOffline } from '../../policies/train/offline.ts';
-import { evaluate } from '../../policies/train/evaluate.ts';
+import { evaluate, evaluateVec } from '../../policies/train/evaluate.ts';
 import type { TrainConfig } from '../../policies/train/run.ts';
 import { trainPpo } from '../../policies/ppo/train.ts';
 import { loadScenesForTest, tmp, writeExpertDemos } from './helpers.ts';
@@ -37,6 +37,11 @@ describe('learning on toy/point_reach', () => {
       const r = await evaluate(policy, { sceneId: 'toy/point_reach', episodes: 30, seed: 10_000 });
       console.log(`BC: success ${r.successRate} ci95 ${r.ci95.map((x) => x.toFixed(2))} return ${r.returnMean.toFixed(2)}`);
       expect(r.successRate).toBeGreaterThanOrEqual(0.8);
+      // Vectorised evaluation (sim/vec, batched act) plays the same episodes (same seeds) to the same outcomes.
+      const v = await evaluateVec(policy, { sceneId: 'toy/point_reach', episodes: 30, seed: 10_000, numEnvs: 8 });
+      expect(v.perEpisode.map((e) => e.seed)).toEqual(r.perEpisode.map((e) => e.seed));
+      expect(v.perEpisode.map((e) => e.success)).toEqual(r.perEpisode.map((e) => e.success));
+      for (let i = 0; i < 30; i++) expect(v.perEpisode[i]!.return).toBeCloseTo(r.perEpisode[i]!.return, 2);
     } finally { policy.dispose(); }
   }, 240_000);
 

@@ -1,23 +1,25 @@
 /**
  * `stride bench <what> [--json]`: benchmarks print figures measured side by side in one run (ratios where the machine
- * is noisy). Each benchmark lives in cli/bench/<what>.ts and registers itself here.
+ * is noisy). Each benchmark lives in cli/bench/<what>.ts; like the top-level commands, only the requested one is loaded.
  */
 import type { Command } from 'commander';
-import { register as registerSim } from './bench/sim.ts';
-import { register as registerTrain } from './bench/train.ts';
-import { register as registerInfer } from './bench/infer.ts';
-import { register as registerView } from './bench/view.ts';
-import { register as registerBridge } from './bench/bridge.ts';
-import { register as registerRfs } from './bench/rfs.ts';
-import { register as registerRecord } from './bench/record.ts';
 
-export function register(program: Command): void {
+type Registrar = () => Promise<{ register(bench: Command): void }>;
+
+/** Benchmark name → its module. A new benchmark adds one line here. */
+const BENCHES: Record<string, Registrar> = {
+  sim: () => import('./bench/sim.ts'),
+  train: () => import('./bench/train.ts'),
+  infer: () => import('./bench/infer.ts'),
+  view: () => import('./bench/view.ts'),
+  bridge: () => import('./bench/bridge.ts'),
+  rfs: () => import('./bench/rfs.ts'),
+  record: () => import('./bench/record.ts'),
+};
+
+export async function register(program: Command): Promise<void> {
   const bench = program.command('bench').description('run a benchmark and print its figures');
-  registerSim(bench);
-  registerTrain(bench);
-  registerInfer(bench);
-  registerView(bench);
-  registerBridge(bench);
-  registerRfs(bench);
-  registerRecord(bench);
+  const name = process.argv[2] === 'bench' ? process.argv[3] : undefined;
+  const wanted = name && BENCHES[name] ? [name] : Object.keys(BENCHES);
+  for (const n of wanted) (await BENCHES[n]!()).register(bench);
 }

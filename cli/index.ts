@@ -1,19 +1,27 @@
 /**
  * The `stride` command. One file per subcommand; each exports `register(program)`.
+ * Subcommand modules are imported lazily: `stride rollout …` loads only rollout's module (and not TensorFlow.js, the
+ * viewer bundler, the bridge…), which keeps start-up fast; `--help` and unknown commands load them all.
  */
 import { Command } from 'commander';
-import { register as registerScenes } from './scenes.ts';
-import { register as registerRollout } from './rollout.ts';
-import { register as registerBench } from './bench.ts';
-import { register as registerDemos } from './demos.ts';
-import { register as registerReplay } from './replay.ts';
-import { register as registerView } from './view.ts';
-import { register as registerQuickstart } from './quickstart.ts';
-import { register as registerBridge } from './bridge.ts';
-import { register as registerTrain } from './train.ts';
-import { register as registerEval } from './eval.ts';
-import { register as registerExperiment } from './experiment.ts';
-import { register as registerMotions } from './motions.ts';
+
+type Registrar = () => Promise<{ register(program: Command): void | Promise<void> }>;
+
+/** Subcommand name → its module. A new subcommand adds one line here. */
+const COMMANDS: Record<string, Registrar> = {
+  quickstart: () => import('./quickstart.ts'),
+  scenes: () => import('./scenes.ts'),
+  rollout: () => import('./rollout.ts'),
+  demos: () => import('./demos.ts'),
+  replay: () => import('./replay.ts'),
+  motions: () => import('./motions.ts'),
+  train: () => import('./train.ts'),
+  eval: () => import('./eval.ts'),
+  experiment: () => import('./experiment.ts'),
+  view: () => import('./view.ts'),
+  bridge: () => import('./bridge.ts'),
+  bench: () => import('./bench.ts'),
+};
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command();
@@ -21,18 +29,8 @@ export async function main(argv: string[]): Promise<void> {
     .name('stride')
     .description('Train robot and driving policies in simulation, watch them, deploy them.')
     .configureOutput({ outputError: (str, write) => write(`stride: ${str.replace(/^error: /, '').split('\n')[0]}\n`) });
-  registerScenes(program);
-  registerRollout(program);
-  registerBench(program);
-  registerDemos(program);
-  registerReplay(program);
-  registerView(program);
-  registerQuickstart(program);
-  registerBridge(program);
-  registerTrain(program);
-  registerEval(program);
-  registerExperiment(program);
-  registerMotions(program);
-  // Later subcommands register here, one line each.
+  const name = argv[2];
+  const wanted = name && COMMANDS[name] ? [name] : Object.keys(COMMANDS);
+  for (const n of wanted) await (await COMMANDS[n]!()).register(program);
   await program.parseAsync(argv);
 }

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { makeEnv, runEpisode, parseOverrides, type EpisodeSummary } from '../sim/core/index.ts';
 import { action, collect, info, loadScenes, parseIntOpt, printJson } from './util.ts';
-import { builtinPolicy } from './policies.ts';
+import { policyByName } from './policies.ts';
 
 interface RolloutOpts { scene: string; policy: string; episodes: number; seed: number; record?: string; json?: boolean; set?: string[] }
 
@@ -14,7 +14,7 @@ export function register(program: Command): void {
     .command('rollout')
     .description('run episodes of a scene with a policy and print returns, success and final state hashes')
     .requiredOption('--scene <id>', 'scene id (see `stride scenes`)')
-    .option('--policy <name>', 'random | zero | expert', 'expert')
+    .option('--policy <name>', 'random | zero | expert | a trained run or checkpoint directory', 'expert')
     .option('--episodes <n>', 'number of episodes', parseIntOpt('episodes', 1), 1)
     .option('--seed <s>', 'seed of episode 0 (episode i uses seed + i)', parseIntOpt('seed', 0), 0)
     .option('--record <file.mcap>', 'record the episodes to an MCAP file')
@@ -23,7 +23,7 @@ export function register(program: Command): void {
     .action(action(async (opts: RolloutOpts) => {
       await loadScenes();
       const env = makeEnv(opts.scene, parseOverrides(opts.set));
-      const policy = builtinPolicy(opts.policy);
+      const policy = await policyByName(opts.policy);
       const episodes: EpisodeSummary[] = [];
       const recorder = opts.record ? await openRecorder(opts.record, env, opts) : null;
       try {

@@ -6,7 +6,7 @@
  * run in RUN from its latest checkpoint, bit-identically (its config.json wins; --steps may extend it).
  */
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { applyOverrides, parseOverrides } from '../sim/core/index.ts';
@@ -74,6 +74,7 @@ export function register(program: Command): void {
       const backend = await initBackend(opts.resume ? cfg.backend : opts.backend);
       if (opts.resume && cfg.backendRunning && cfg.backendRunning !== backend) throw new CliError(`--resume: run used backend ${cfg.backendRunning}, this process has ${backend} (results would not be bit-identical)`);
       cfg.backendRunning = backend;
+      const created = !existsSync(runDir);
       writeRunConfig(runDir, cfg);
       info(!!opts.json, `training ${cfg.method} on ${cfg.sceneId} → ${runDir} (backend ${backend}, ${cfg.workers} worker${cfg.workers > 1 ? 's' : ''})`);
 
@@ -102,6 +103,10 @@ export function register(program: Command): void {
           const r = await trainOffline(runDir, cfg, !!opts.resume, cb);
           r.policy.dispose();
         }
+      } catch (e) {
+        // A fresh run that failed before its first checkpoint (bad dataset, bad config) leaves no folder behind.
+        if (created && !existsSync(path.join(runDir, 'latest'))) rmSync(runDir, { recursive: true, force: true });
+        throw e;
       } finally {
         bar?.stop();
       }

@@ -82,6 +82,12 @@ describe.each(['bc', 'diffusion', 'ppo'])('policy contract: %s', (method) => {
         // model.json is a TF.js weights manifest
         const mj = JSON.parse(readFileSync(path.join(ck, 'model.json'), 'utf8'));
         expect(mj.weightsManifest[0].paths).toEqual(['weights.bin']);
+        // …decodable by plain @tensorflow/tfjs into the policy's inference weights.
+        const bin = readFileSync(path.join(ck, 'weights.bin'));
+        const named = tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength), mj.weightsManifest[0].weights);
+        const want = p.ema ? p.ema.toArrays() : p.params.toArrays();
+        expect(Object.keys(named).sort()).toEqual(Object.keys(want).sort());
+        for (const [n, t] of Object.entries(named)) { expect(Array.from(t.dataSync())).toEqual(Array.from(want[n]!)); t.dispose(); }
         const before = tf.memory().numTensors;
         for (let i = 0; i < 100; i++) await q.act(obs[i % obs.length]!);
         expect(tf.memory().numTensors).toBe(before);

@@ -206,7 +206,8 @@ export async function benchView(o: { seconds: number; humanoids: number }, log: 
     await live.waitForFunction(() => (window as unknown as { __strideDebug?: { ready: boolean } }).__strideDebug?.ready === true, null, { timeout: 120_000 });
     await live.evaluate(() => { const v = document.getElementById('view3d')!; v.style.flex = 'none'; v.style.width = '640px'; v.style.height = '480px'; });
     await live.selectOption('#live-scene', delayScene);
-    await live.fill('#live-policy', 'random');
+    // 'zero' keeps the humanoid standing (PD hold) for the whole window; random actions make it fall within a second.
+    await live.fill('#live-policy', delayScene === 'humanoid/walk' ? 'zero' : 'expert');
     await live.click('#live-start');
     await live.waitForTimeout(o.seconds * 1000);
     const delays = await live.evaluate(() => (window as unknown as { __strideDebug: { delays(): number[] } }).__strideDebug.delays());

@@ -10,7 +10,7 @@
  */
 import type { EpisodeData, Events, RecordingInfo, Responses, StrideApi } from '../shared/ipc.ts';
 import type { RenderFrame, RenderScene } from '../../sim/core/render.ts';
-import { Stage } from './stage.ts';
+import { Stage, defaultStageOptions } from './stage.ts';
 import { connect } from './transport.ts';
 import { Chart, findTables, groupRows } from './plots.ts';
 
@@ -76,7 +76,10 @@ class App {
     this.api = c.api;
     this.rawWs = c.ws;
     const bench = new URLSearchParams(location.search).has('bench');
-    this.stage = new Stage($<HTMLCanvasElement>('stage'));
+    const q = new URLSearchParams(location.search);
+    this.stage = new Stage($<HTMLCanvasElement>('stage'), {
+      ...defaultStageOptions(), noBlobs: q.has('noblob'), noToneMapping: q.has('notm'), plainGround: q.has('plainground'),
+    });
     this.stage.onDraw = (now) => this.afterDraw(now);
     new ResizeObserver(() => this.stage.resize()).observe($('view3d'));
     this.bindUi();

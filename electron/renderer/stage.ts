@@ -20,6 +20,10 @@ export interface StageOptions {
    * low-poly curved shapes, and soft blob shadows under each body instead of a shadow map. 'high': PBR + soft shadows.
    */
   quality: 'fast' | 'high';
+  /** Experimental knobs (benchmarks): skip blob shadows / tone mapping / ground texture. */
+  noBlobs?: boolean;
+  noToneMapping?: boolean;
+  plainGround?: boolean;
 }
 
 /** True when WebGL runs on a CPU rasteriser (SwiftShader, llvmpipe): the stage then picks the 'fast' profile. */
@@ -47,6 +51,8 @@ const GROUND_MIN_HALF_M = 8;
 /** Scenes whose bodies spread wider than this (m) are framed around the followed body instead. */
 const LARGE_SCENE_M = 25;
 const FOLLOW_RADIUS_M = 10;
+/** Blob shadows ('fast' profile) only under bodies whose centre is this close to their support, metres. */
+const BLOB_MAX_HEIGHT_M = 0.45;
 
 function isGroundVisual(v: RenderVisual): boolean {
   if (v.shape.kind === 'ground') return true;
@@ -133,7 +139,6 @@ export class Stage {
   private blobs: THREE.InstancedMesh | null = null;
   private blobIds: number[] = [];
   private blobRadius: number[] = [];
-  private blobTexture: THREE.Texture | null = null;
   /** Tops of static boxes (tables, shelves): blobs land on the highest one under a body. [minX, maxX, minZ, maxZ, topY] */
   private platforms: [number, number, number, number, number][] = [];
   private meshes: THREE.InstancedMesh[] = [];
@@ -157,7 +162,8 @@ export class Stage {
     this.renderer.setPixelRatio(opts.quality === 'fast' ? 1 : Math.min(window.devicePixelRatio || 1, 2));
     this.renderer.shadowMap.enabled = opts.shadowMapSize > 0;
     this.renderer.shadowMap.type = opts.quality === 'fast' ? THREE.PCFShadowMap : THREE.PCFSoftShadowMap;
-    this.renderer.toneMapping = THREE.ACESFilmicToneMapping;
+    // Tone mapping costs a few per-pixel operations a CPU rasteriser notices: high quality only.
+    this.renderer.toneMapping = opts.noToneMapping || opts.quality === 'fast' ? THREE.NoToneMapping : THREE.ACESFilmicToneMapping;
     this.renderer.toneMappingExposure = 1.05;
     const bg = new THREE.Color('#cfd8e3');
     this.scene.background = bg;
@@ -207,8 +213,10 @@ export class Stage {
     const sizeM = 400;
     tex.repeat.set(sizeM / cells, sizeM / cells);
     tex.anisotropy = this.opts.quality === 'fast' ? 1 : Math.min(8, this.renderer.capabilities.getMaxAnisotropy());
+    // One texel fetch per pixel on a CPU rasteriser (trilinear costs eight).
+    if (this.opts.quality === 'fast') tex.minFilter = THREE.NearestMipmapNearestFilter;
     tex.colorSpace = THREE.SRGBColorSpace;
-    const plane = new THREE.Mesh(new THREE.PlaneGeometry(sizeM, sizeM), this.material({ map: tex, roughness: 0.95 }));
+    const plane = new THREE.Mesh(new THREE.PlaneGeometry(sizeM, sizeM), this.material(this.opts.plainGround ? { color: '#cfd5dc', roughness: 0.95 } : { map: tex, roughness: 0.95 }));
     plane.rotation.x = -Math.PI / 2;
     // The texture's 10 m cell corners sit on multiples of 10 m.
     tex.offset.set(0.5 * (sizeM / cells) % 1, 0.5 * (sizeM / cells) % 1);
@@ -285,7 +293,7 @@ export class Stage {
       this.bodies.add(mesh);
       this.meshes.push(mesh);
     }
-    if (this.opts.quality === 'fast') this.makeBlobs(rs.visuals.filter((v) => !isGroundVisual(v) && (v.opacity ?? 1) >= 1));
+    if (this.opts.quality === 'fast' && !this.opts.noBlobs) this.makeBlobs(rs.visuals.filter((v) => !isGroundVisual(v) && (v.opacity ?? 1) >= 1));
     // Follow the first dynamic visual whose name suggests a base, else the first dynamic one.
     const dyn = rs.visuals.filter((v) => !v.isStatic && !isGroundVisual(v));
     const base = dyn.find((v) => /pelvis|torso|base|chassis|body|ego|ball/i.test(v.name)) ?? dyn[0];
@@ -297,21 +305,30 @@ export class Stage {
 
   private makeBlobs(vs: RenderVisual[]): void {
     if (!vs.length) return;
-    if (!this.blobTexture) {
-      const c = document.createElement('canvas');
-      c.width = c.height = 64;
-      const ctx = c.getContext('2d')!;
-      const g = ctx.createRadialGradient(32, 32, 0, 32, 32, 32);
-      g.addColorStop(0, 'rgba(0,0,0,0.42)');
-      g.addColorStop(0.55, 'rgba(0,0,0,0.22)');
-      g.addColorStop(1, 'rgba(0,0,0,0)');
-      ctx.fillStyle = g;
-      ctx.fillRect(0, 0, 64, 64);
-      this.blobTexture = new THREE.CanvasTexture(c);
+    // A disc whose vertex alpha fades from the centre to the rim (no texture fetch).
+    const rings = [[0, 0.42], [0.55, 0.22], [1, 0]] as const, sides = 20;
+    const pos: number[] = [], col: number[] = [], idx: number[] = [];
+    pos.push(0, 0, 0); col.push(0, 0, 0, rings[0][1]);
+    for (let r = 1; r < rings.length; r++) {
+      for (let k = 0; k < sides; k++) {
+        const a = (2 * Math.PI * k) / sides;
+        pos.push(rings[r]![0] * Math.cos(a), 0, rings[r]![0] * Math.sin(a));
+        col.push(0, 0, 0, rings[r]![1]);
+      }
     }
-    const geo = new THREE.PlaneGeometry(2, 2);
-    geo.rotateX(-Math.PI / 2);
-    const mat = new THREE.MeshBasicMaterial({ map: this.blobTexture, transparent: true, depthWrite: false, toneMapped: false });
+    for (let k = 0; k < sides; k++) {
+      const k1 = (k + 1) % sides;
+      idx.push(0, 1 + k1, 1 + k);
+      for (let r = 1; r + 1 < rings.length; r++) {
+        const a0 = 1 + (r - 1) * sides, b0 = 1 + r * sides;
+        idx.push(a0 + k, a0 + k1, b0 + k, a0 + k1, b0 + k1, b0 + k);
+      }
+    }
+    const geo = new THREE.BufferGeometry();
+    geo.setAttribute('position', new THREE.Float32BufferAttribute(pos, 3));
+    geo.setAttribute('color', new THREE.Float32BufferAttribute(col, 4));
+    geo.setIndex(idx);
+    const mat = new THREE.MeshBasicMaterial({ vertexColors: true, transparent: true, depthWrite: false, toneMapped: false, side: THREE.DoubleSide });
     this.blobs = new THREE.InstancedMesh(geo, mat, vs.length);
     this.blobs.frustumCulled = false;
     this.blobs.renderOrder = -1;
@@ -329,7 +346,7 @@ export class Stage {
     this.updateBlobs();
   }
 
-  /** Place each blob under its body; it shrinks as the body rises (gone at 3 m above the floor). */
+  /** Place each blob under its body on the floor or the table top below it; it shrinks as the body rises. */
   private updateBlobs(): void {
     const b = this.blobs;
     if (!b) return;
@@ -345,7 +362,8 @@ export class Stage {
         if (p.x >= x0 && p.x <= x1 && p.z >= z0 && p.z <= z1 && top <= p.y + 1e-3 && top + 0.004 > base) base = top + 0.004;
       }
       const h = Math.max(0, p.y - base);
-      const k = this.blobRadius[i]! * Math.max(0, 1 - h / 3) * (1 + 0.25 * Math.min(h, 1));
+      // Only bodies near their support cast a blob (the rest would be hidden under them anyway: no overdraw).
+      const k = h > BLOB_MAX_HEIGHT_M + this.blobRadius[i]! ? 0 : this.blobRadius[i]! * (1 - h / (2 * (BLOB_MAX_HEIGHT_M + this.blobRadius[i]!)));
       this.m4.compose(this.v3.set(p.x, base, p.z), this.q4.identity(), sc.set(k, 1, k));
       b.setMatrixAt(i, this.m4);
     }

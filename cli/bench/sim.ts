@@ -1,9 +1,10 @@
 /**
  * `stride bench sim [--scene ID] [--seconds S] [--json]`
- * Per scene: env steps/s through the full Env (actions, substeps, observations incl. sensors, rewards) and, side by
- * side in the same run, bare `world.step()` on a copy of the same world doing the same physics; overheadRatio =
- * physicsStepsPerSec / rawStepsPerSec (1.0 = the env adds nothing on top of physics). Measurements are interleaved in
- * rounds so machine noise hits both alike. Then the WorkerVecEnv scaling from 1 to 2 workers at equal envs per worker.
+ * Per scene: env steps/s through the full Env (actions, substeps, observations incl. sensors, rewards) and,
+ * interleaved step by step in the same run, bare `world.step()` on the same world from the same state;
+ * overheadRatio = physicsStepsPerSec / rawStepsPerSec (1.0 = the env adds nothing on top of physics). Per-scene figures
+ * are medians of per-step times, so preemptions on a shared machine do not skew one side. Then the WorkerVecEnv scaling
+ * from 1 to 2 workers at equal envs per worker.
  *
  * JSON: { scenes: { <id>: { envStepsPerSec, substeps, physicsStepsPerSec, rawStepsPerSec, overheadRatio, realtimeFactor } },
  *         vec: { scene, workers: 2, envsPerWorker, envStepsPerSec1, envStepsPerSec2, scaling } }
@@ -13,6 +14,7 @@ import { ACTION, featureSize, listScenes, makeEnv, type SceneEnv } from '../../s
 import { restoreWorld, snapshotWorld } from '../../sim/physics/index.ts';
 import { WorkerVecEnv } from '../../sim/vec/index.ts';
 import { action, info, loadScenes, printJson } from '../util.ts';
+import { threadCpuClock, threadCpuMs } from './clock.ts';
 
 interface SimBenchOpts { scene?: string; seconds: string; rounds: string; vec: boolean; json?: boolean }
 
@@ -27,42 +29,37 @@ function zeroAction(env: SceneEnv): Float32Array {
   return new Float32Array(featureSize(env.actionFeatures[ACTION]!));
 }
 
+
+/**
+ * One scene, measured pair by pair: one `env.step()` (timed), then `substeps` bare `world.step()` calls (timed) on a
+ * copy of the world restored from a snapshot of exactly the state that step left. Both sides thus do the same physics
+ * (same bodies, motor targets, contacts), and the env keeps its own world and caches untouched. Times are the main
+ * thread's own CPU time (see clock.ts), so preemption by other processes on a shared machine lands on neither side.
+ */
 export function benchScene(id: string, secondsPerRound: number, rounds: number): SceneBench {
   const env = makeEnv(id);
   try {
-    env.reset({ seed: 0 });
     const a = zeroAction(env);
-    let envSteps = 0, envMs = 0, rawSteps = 0, rawMs = 0;
-    // Warm-up (JIT, WASM tiers).
-    for (let i = 0; i < 20; i++) { const r = env.step(a); if (r.terminated || r.truncated) env.reset({ seed: i }); }
-    let episode = 1;
-    for (let round = 0; round < rounds; round++) {
-      const worldBytes = snapshotWorld(env.physicsWorld);
-      let n = 0;
-      const t0 = performance.now();
-      while (performance.now() - t0 < secondsPerRound * 1000) {
-        const r = env.step(a);
-        n++;
-        if (r.terminated || r.truncated) break; // keep the raw copy's trajectory comparable: stop the block at an episode end
-      }
-      envMs += performance.now() - t0;
-      envSteps += n;
-      const raw = restoreWorld(worldBytes);
-      try {
-        const steps = n * env.substeps;
-        const t1 = performance.now();
-        for (let i = 0; i < steps; i++) raw.step();
-        rawMs += performance.now() - t1;
-        rawSteps += steps;
-      } finally {
-        raw.free();
-      }
-      env.reset({ seed: episode++ });
+    let seed = 0;
+    env.reset({ seed: seed++ });
+    let envMs = 0, rawMs = 0, pairs = 0;
+    const wall0 = performance.now();
+    for (let i = 0; performance.now() - wall0 < secondsPerRound * rounds * 1000 || i < 40; i++) {
+      const t0 = threadCpuMs();
+      const r = env.step(a);
+      const t1 = threadCpuMs();
+      if (r.terminated || r.truncated) { env.reset({ seed: seed++ }); continue; }
+      const copy = restoreWorld(snapshotWorld(env.physicsWorld));
+      const t2 = threadCpuMs();
+      for (let k = 0; k < env.substeps; k++) copy.step();
+      const t3 = threadCpuMs();
+      copy.free();
+      if (i >= 10) { envMs += t1 - t0; rawMs += t3 - t2; pairs++; } // the first pairs warm up the JIT and WASM tiers
     }
     const extras = env.def.bench?.(env.physicsWorld, env.state, env.config) ?? {};
-    const envStepsPerSec = (envSteps / envMs) * 1000;
+    const envStepsPerSec = (1000 * pairs) / envMs;
     const physicsStepsPerSec = envStepsPerSec * env.substeps;
-    const rawStepsPerSec = (rawSteps / rawMs) * 1000;
+    const rawStepsPerSec = (1000 * env.substeps * pairs) / rawMs;
     return {
       envStepsPerSec: round1(envStepsPerSec), substeps: env.substeps, physicsStepsPerSec: round1(physicsStepsPerSec),
       rawStepsPerSec: round1(rawStepsPerSec), overheadRatio: round3(physicsStepsPerSec / rawStepsPerSec),
@@ -109,7 +106,7 @@ export function register(bench: Command): void {
         scenes[id] = benchScene(id, seconds, rounds);
         info(!!opts.json, `${id}: ${scenes[id]!.envStepsPerSec} env steps/s, overheadRatio ${scenes[id]!.overheadRatio}, realtime ×${scenes[id]!.realtimeFactor}`);
       }
-      const out: Record<string, unknown> = { scenes };
+      const out: Record<string, unknown> = { clock: threadCpuClock, scenes };
       if (opts.vec) {
         const vecScene = opts.scene ?? 'toy/point_reach';
         const envsPerWorker = 4;

@@ -366,8 +366,8 @@ class App {
       const tables = findTables(f.data);
       root.append(el('h3', {}, f.name));
       if (!tables.length) root.append(el('pre', { className: 'json' }, JSON.stringify(f.data, null, 1).slice(0, 1500)));
-      tables.slice(0, 8).forEach((t, i) => {
-        const c = new Chart(root, `${f.name}: ${t.title}`, t.xLabel);
+      tables.slice(0, 12).forEach((t, i) => {
+        const c = new Chart(root, `${f.name}: ${t.title}`, t.xLabel, t.xNames ?? null);
         c.update(t.xs, t.series);
         this.charts.set(`${f.name}#${i}`, c);
       });

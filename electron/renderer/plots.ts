@@ -8,14 +8,14 @@ import 'uplot/dist/uPlot.min.css';
 
 const PALETTE = ['#2f6fd0', '#d0452f', '#2f9d57', '#9a4fd0', '#d08a1f', '#1fa3a3', '#c43c8a', '#6b7a2a'];
 
-export interface Series { name: string; ys: (number | null)[] }
+export interface Series { name: string; ys: (number | null)[]; bars?: boolean }
 
 export class Chart {
   private u: uPlot | null = null;
   private names = '';
   readonly el: HTMLDivElement;
 
-  constructor(parent: HTMLElement, readonly title: string, private xLabel = 'step') {
+  constructor(parent: HTMLElement, readonly title: string, private xLabel = 'step', private xNames: string[] | null = null) {
     this.el = document.createElement('div');
     this.el.className = 'chart';
     this.el.dataset.title = title;
@@ -31,11 +31,26 @@ export class Chart {
     const width = Math.max(320, Math.min(620, ((this.el.parentElement?.clientWidth ?? 640) - 48) / 2));
     // Losses span decades: log scale when every value is positive.
     const logY = this.title === 'losses' && series.every((s) => s.ys.every((y) => y === null || y > 0));
+    const xNames = this.xNames;
+    const bars = uPlot.paths.bars ? uPlot.paths.bars({ size: [0.6, 60] }) : undefined;
     this.u = new uPlot({
       title: this.title, width, height: 230,
-      scales: { x: { time: false }, y: logY ? { distr: 3 } : {} },
-      axes: [{ label: this.xLabel, stroke: '#334' }, { stroke: '#334' }],
-      series: [{ label: this.xLabel }, ...series.map((s, i) => ({ label: s.name, stroke: PALETTE[i % PALETTE.length], width: 1.6, spanGaps: true, points: { show: xs.length < 40 } }))],
+      scales: { x: xNames ? { time: false, range: [-0.5, xNames.length - 0.5] } : { time: false }, y: logY ? { distr: 3 } : series.some((s) => s.bars) ? { range: (_u: uPlot, lo: number, hi: number): [number, number] => [Math.min(0, lo), hi > 0 ? hi * 1.08 : 1] } : {} },
+      axes: [
+        xNames
+          ? { label: this.xLabel, stroke: '#334', splits: () => xNames.map((_, i) => i), values: (_u: uPlot, v: number[]) => v.map((i) => xNames[i] ?? '') }
+          : { label: this.xLabel, stroke: '#334' },
+        { stroke: '#334' },
+      ],
+      series: [
+        { label: this.xLabel || 'arm', value: xNames ? (_u: uPlot, v: number | null) => (v === null ? '--' : xNames[v] ?? '') : undefined },
+        ...series.map((s, i) => {
+          const c = PALETTE[i % PALETTE.length]!;
+          return s.bars && bars
+            ? { label: s.name, stroke: c, fill: `${c}55`, width: 1, paths: bars, points: { show: false } }
+            : { label: s.name, stroke: c, width: 1.6, spanGaps: true, points: { show: xs.length < 40 }, ...(xNames ? { paths: () => null, points: { show: true, size: 7 } } : {}) };
+        }),
+      ],
       legend: { live: true },
     }, data, this.el);
   }
@@ -61,8 +76,12 @@ export function groupRows(rows: Record<string, unknown>[]): { xs: number[]; xLab
 }
 
 /** Find plottable tables in an arbitrary results JSON. */
-export function findTables(data: unknown, path = ''): { title: string; xLabel: string; xs: number[]; series: Series[] }[] {
-  const out: { title: string; xLabel: string; xs: number[]; series: Series[] }[] = [];
+export interface Table { title: string; xLabel: string; xs: number[]; series: Series[]; xNames?: string[] }
+
+const VALUE_KEYS = ['successRate', 'success_rate', 'rate', 'success', 'returnMean', 'mean', 'value'];
+
+export function findTables(data: unknown, path = ''): Table[] {
+  const out: Table[] = [];
   const visit = (v: unknown, p: string, depth: number) => {
     if (depth > 6 || v === null || typeof v !== 'object') return;
     if (Array.isArray(v)) {
@@ -76,12 +95,24 @@ export function findTables(data: unknown, path = ''): { title: string; xLabel: s
           return;
         }
       }
-      if (v.length >= 2 && v.every((e) => typeof e === 'number')) {
+      if (v.length >= 4 && v.every((e) => typeof e === 'number')) {
         out.push({ title: p || 'results', xLabel: 'index', xs: v.map((_, i) => i), series: [{ name: p.split('.').pop() || 'value', ys: v as number[] }] });
         return;
       }
       v.forEach((e, i) => visit(e, `${p}[${i}]`, depth + 1));
       return;
+    }
+    // { armA: { rate, ci95 }, armB: { rate, ci95 }, … } → one bar per arm (with its 95% interval when present).
+    const entries = Object.entries(v as Record<string, unknown>).filter(([, e]) => e && typeof e === 'object' && !Array.isArray(e)) as [string, Record<string, unknown>][];
+    if (entries.length >= 2) {
+      const key = VALUE_KEYS.find((k) => entries.every(([, e]) => typeof e[k] === 'number'));
+      if (key) {
+        const series: Series[] = [{ name: key, ys: entries.map(([, e]) => e[key] as number), bars: true }];
+        const ci = entries.every(([, e]) => Array.isArray(e.ci95) && (e.ci95 as unknown[]).length === 2);
+        if (ci) series.push({ name: 'ci95 low', ys: entries.map(([, e]) => (e.ci95 as number[])[0]!) }, { name: 'ci95 high', ys: entries.map(([, e]) => (e.ci95 as number[])[1]!) });
+        out.push({ title: p || 'results', xLabel: '', xs: entries.map((_, i) => i), series, xNames: entries.map(([k]) => k) });
+        return;
+      }
     }
     for (const [k, e] of Object.entries(v as Record<string, unknown>)) visit(e, p ? `${p}.${k}` : k, depth + 1);
   };

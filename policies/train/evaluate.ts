@@ -2,7 +2,7 @@
  * Evaluation: roll a Policy out in a scene for N episodes (episode i seeded seed + i), success rate with a 95%
  * Wilson interval, mean return/length and episode-mean metrics. Optional MCAP recording through sim/data.
  */
-import { makeEnv, type SceneEnv, type EpisodeSummary } from '../../sim/core/index.ts';
+import { EpisodeTally, makeEnv, type SceneEnv, type EpisodeSummary } from '../../sim/core/index.ts';
 import { ACTION, featureSize } from '../../sim/core/features.ts';
 import type { Policy } from '../common/policy.ts';
 
@@ -43,25 +43,16 @@ export async function runPolicyEpisode(env: SceneEnv, policy: Policy, seed: numb
   let { obs } = env.reset({ seed });
   policy.reset();
   hooks.onReset?.(obs);
-  let ret = 0, t = 0, success = false, reason = 'time-limit';
-  const sums: Record<string, number> = {};
-  let last: Record<string, number> = {};
+  const tally = new EpisodeTally();
   for (;;) {
+    const t = tally.length;
     const a = await policy.act(obs);
     const r = env.step(a);
     hooks.onStep?.(t, a, r);
-    t++;
-    ret += r.reward;
-    for (const [k, v] of Object.entries(r.metrics)) if (k.startsWith('reward/')) sums[k] = (sums[k] ?? 0) + v;
-    last = r.metrics as Record<string, number>;
-    if (r.metrics.success) success = true;
     obs = r.obs;
-    if (r.terminated || r.truncated) { reason = String(r.info.reason ?? reason); break; }
+    if (tally.add(r)) break;
   }
-  const metrics: Record<string, number> = {};
-  for (const [k, v] of Object.entries(last)) if (!k.startsWith('reward/') && k !== 'success') metrics[k] = v;
-  Object.assign(metrics, sums);
-  return { seed, return: ret, length: t, success, metrics, reason, finalStateHash: env.stateHash() };
+  return tally.summary(env, seed);
 }
 
 export async function evaluate(policy: Policy, opts: EvalOptions): Promise<EvalResult> {

@@ -30,6 +30,40 @@ export interface EpisodeHooks {
 }
 
 /**
+ * Episode bookkeeping shared by every loop that runs episodes (sync `runEpisode`, async policy evaluation, the viewer):
+ * return, length, success-at-any-step, summed 'reward/<term>' and the last step's other metrics, the end reason.
+ */
+export class EpisodeTally {
+  private ret = 0;
+  private t = 0;
+  private success = false;
+  private reason = 'time-limit';
+  private readonly sums: Record<string, number> = {};
+  private last: Readonly<Record<string, number>> = {};
+
+  /** Count one step; returns true when the episode ended. */
+  add(r: StepResult): boolean {
+    this.t++;
+    this.ret += r.reward;
+    for (const k in r.metrics) if (k.startsWith('reward/')) this.sums[k] = (this.sums[k] ?? 0) + r.metrics[k]!;
+    this.last = r.metrics;
+    if (r.metrics.success) this.success = true;
+    const done = r.terminated || r.truncated;
+    if (done) this.reason = String(r.info.reason ?? this.reason);
+    return done;
+  }
+
+  get length(): number { return this.t; }
+
+  summary(env: SceneEnv, seed: number): EpisodeSummary {
+    const metrics: Record<string, number> = {};
+    for (const [k, v] of Object.entries(this.last)) if (!k.startsWith('reward/') && k !== 'success') metrics[k] = v;
+    Object.assign(metrics, this.sums);
+    return { seed, return: this.ret, length: this.t, success: this.success, metrics, reason: this.reason, finalStateHash: env.stateHash() };
+  }
+}
+
+/**
  * Reset with `seed`, then step until terminated/truncated. `policy` is called once after the reset (so an expert can
  * bind to the fresh episode) and returns the per-step action source.
  */
@@ -37,26 +71,14 @@ export function runEpisode(env: SceneEnv, seed: number, policy: (env: SceneEnv) 
   let { obs } = env.reset({ seed, options });
   const act = policy(env);
   hooks.onReset?.(obs);
-  let ret = 0, t = 0, success = false, reason = 'time-limit';
-  const sums: Record<string, number> = {};
-  let last: Record<string, number> = {};
+  const tally = new EpisodeTally();
   for (;;) {
+    const t = tally.length;
     const a = act(obs, t);
     const r = env.step(a);
     hooks.onStep?.(t, a, r);
-    t++;
-    ret += r.reward;
-    for (const [k, v] of Object.entries(r.metrics)) {
-      if (k.startsWith('reward/')) sums[k] = (sums[k] ?? 0) + v;
-    }
-    last = r.metrics as Record<string, number>;
-    if (r.metrics.success) success = true;
     obs = r.obs;
-    if (r.terminated || r.truncated) { reason = String(r.info.reason ?? reason); break; }
+    if (tally.add(r)) break;
   }
-  const metrics: Record<string, number> = {};
-  for (const [k, v] of Object.entries(last)) if (!k.startsWith('reward/') && k !== 'success') metrics[k] = v;
-  Object.assign(metrics, sums);
-  return { seed, return: ret, length: t, success, metrics, reason, finalStateHash: env.stateHash() };
+  return tally.summary(env, seed);
 }
-

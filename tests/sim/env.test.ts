@@ -108,7 +108,7 @@ describe('SceneEnv', () => {
 
   it('applies dotted-path overrides and rejects unknown or mistyped ones', () => {
     const env = makeEnv(ID, { goalToleranceM: 0.3, 'reward.scales.progress': '5' });
-    expect(env.config.goalToleranceM).toBe(0.3);
+    expect((env.config as unknown as { goalToleranceM: number }).goalToleranceM).toBe(0.3);
     expect(env.config.reward.scales.progress).toBe(5);
     expect(() => makeEnv(ID, { goalTolerance: 1 })).toThrow(/unknown option 'goalTolerance'/);
     expect(() => makeEnv(ID, { goalToleranceM: 'far' })).toThrow(/expects number/);

@@ -16,7 +16,7 @@ import { WorkerVecEnv } from '../../sim/vec/index.ts';
 import { action, info, loadScenes, printJson } from '../util.ts';
 import { threadCpuClock, threadCpuMs } from './clock.ts';
 
-interface SimBenchOpts { scene?: string; seconds: string; rounds: string; vec: boolean; json?: boolean }
+interface SimBenchOpts { scene?: string; vecScene?: string; envsPerWorker: string; seconds: string; rounds: string; vec: boolean; json?: boolean }
 
 export interface SceneBench {
   envStepsPerSec: number; substeps: number; physicsStepsPerSec: number; rawStepsPerSec: number; overheadRatio: number; realtimeFactor: number;
@@ -93,6 +93,8 @@ export function register(bench: Command): void {
     .option('--scene <id>', 'only this scene (also the scene of the vec scaling run)')
     .option('--seconds <s>', 'seconds per measurement round', '0.5')
     .option('--rounds <n>', 'interleaved rounds per scene', '4')
+    .option('--vec-scene <id>', 'scene of the worker scaling run (default: --scene, else toy/point_reach)')
+    .option('--envs-per-worker <n>', 'envs per worker in the scaling run (more envs amortise the per-step message)', '8')
     .option('--no-vec', 'skip the worker scaling measurement')
     .option('--json', 'print JSON on stdout')
     .action(action(async (opts: SimBenchOpts) => {
@@ -108,8 +110,10 @@ export function register(bench: Command): void {
       }
       const out: Record<string, unknown> = { clock: threadCpuClock, scenes };
       if (opts.vec) {
-        const vecScene = opts.scene ?? 'toy/point_reach';
-        const envsPerWorker = 4;
+        const vecScene = opts.vecScene ?? opts.scene ?? 'toy/point_reach';
+        const envsPerWorker = Number(opts.envsPerWorker);
+        if (!Number.isInteger(envsPerWorker) || envsPerWorker < 1) throw new Error('--envs-per-worker must be an integer ≥ 1');
+        if (opts.vecScene) makeEnv(opts.vecScene).dispose();
         // Interleave 1- and 2-worker runs so load changes on the machine affect both.
         let s1 = 0, s2 = 0;
         for (let r = 0; r < 2; r++) {

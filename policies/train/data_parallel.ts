@@ -99,7 +99,8 @@ export class DataParallelTrainer {
       for (const [mk, mv] of Object.entries(r.metrics as Record<string, number>)) metrics[mk] = (metrics[mk] ?? 0) + wgt * mv;
       for (const [name, g] of Object.entries(r.grads as Record<string, Float32Array>)) {
         let a = avg[name];
-        if (!a) { a = avg[name] = new Float32Array(g.length); }
+        // Shared memory: the next step's message hands the same averaged gradients to every worker without copying.
+        if (!a) { a = avg[name] = new Float32Array(new SharedArrayBuffer(g.length * 4)); }
         for (let i = 0; i < g.length; i++) a[i]! += wgt * g[i]!;
       }
     });

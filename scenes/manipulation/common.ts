@@ -24,8 +24,7 @@ import { OBS_DEPTH, OBS_OBJECT, OBS_STATE, OBS_TACTILE, ACTION, type Features, t
 import { Rng as RngCtor, type Rng } from '../../sim/math/rng.ts';
 import { quatFromAxisAngle, quatMul, type Quat, type Vec3 } from '../../sim/math/vec.ts';
 import { addBody, addCollider, type World } from '../../sim/physics/index.ts';
-import { DepthCamera, depthFeature, tactileFeature, inContact } from '../../sim/sensors/index.ts';
-import { BatchedDepthCamera } from './raycast.ts';
+import { BatchedDepthCamera, DepthCamera, depthFeature, tactileFeature, inContact } from '../../sim/sensors/index.ts';
 import {
   GROUPS, PROPRIO_NAMES, armStyle, defaultArmConfig, proprioVector, type ArmConfig, type ArmHandles,
 } from './arm.ts';

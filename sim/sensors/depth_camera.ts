@@ -25,25 +25,34 @@ export function depthFeature(cfg: DepthCameraConfig): FeatureSpec {
   return { kind: 'depth', shape: [cfg.heightPx, cfg.widthPx], dtype: 'float32', low: 0, high: cfg.maxRangeM, units: 'm' };
 }
 
+/**
+ * Unit ray directions of a pinhole camera in its own frame (looks along −Z, +Y up), 3 per pixel, row-major from the
+ * top-left, through pixel centres; `fovDeg` is the vertical field of view.
+ */
+export function pinholeRayDirs(widthPx: number, heightPx: number, fovDeg: number): Float64Array {
+  const W = widthPx, H = heightPx;
+  const dirs = new Float64Array(W * H * 3);
+  const tanY = Math.tan((fovDeg * Math.PI) / 360);
+  const tanX = tanY * (W / H);
+  for (let r = 0; r < H; r++) {
+    for (let c = 0; c < W; c++) {
+      const x = ((c + 0.5) / W * 2 - 1) * tanX;
+      const y = (1 - (r + 0.5) / H * 2) * tanY;
+      const n = Math.hypot(x, y, 1);
+      const i = (r * W + c) * 3;
+      dirs[i] = x / n; dirs[i + 1] = y / n; dirs[i + 2] = -1 / n;
+    }
+  }
+  return dirs;
+}
+
 export class DepthCamera {
   readonly key = OBS_DEPTH;
   /** Unit ray directions in the camera frame, 3 per pixel, row-major from the top-left. */
-  private readonly dirs: Float32Array;
+  private readonly dirs: Float64Array;
 
   constructor(readonly cfg: DepthCameraConfig) {
-    const { widthPx: W, heightPx: H } = cfg;
-    this.dirs = new Float32Array(W * H * 3);
-    const tanY = Math.tan((cfg.fovDeg * Math.PI) / 360);
-    const tanX = tanY * (W / H);
-    for (let r = 0; r < H; r++) {
-      for (let c = 0; c < W; c++) {
-        const x = ((c + 0.5) / W * 2 - 1) * tanX;
-        const y = (1 - (r + 0.5) / H * 2) * tanY;
-        const n = Math.hypot(x, y, 1);
-        const i = (r * W + c) * 3;
-        this.dirs[i] = x / n; this.dirs[i + 1] = y / n; this.dirs[i + 2] = -1 / n;
-      }
-    }
+    this.dirs = pinholeRayDirs(cfg.widthPx, cfg.heightPx, cfg.fovDeg);
   }
 
   get feature(): FeatureSpec { return depthFeature(this.cfg); }

@@ -14,7 +14,7 @@ import { DepthCamera } from '../../sim/sensors/index.ts';
 import { rotate } from '../../sim/math/vec.ts';
 import { GROUPS } from '../../scenes/manipulation/arm.ts';
 import { cameraPose } from '../../scenes/manipulation/common.ts';
-import { BatchedDepthCamera } from '../../scenes/manipulation/raycast.ts';
+import { BatchedDepthCamera } from '../../sim/sensors/index.ts';
 import { computeStats, readDataset } from '../../sim/data/dataset.ts';
 import { execFile } from 'node:child_process';
 import { STRIDE, ROOT } from '../helpers.ts';

@@ -13,9 +13,10 @@
  * is an error. Filtering follows Rapier's interaction-group rule with the given ray groups; sensors are skipped.
  * `tests/scenes/manipulation.test.ts` checks it against Rapier's `castRay` pixel by pixel.
  */
-import type { Rng } from '../../sim/math/rng.ts';
-import type { Quat, Vec3 } from '../../sim/math/vec.ts';
-import { rapier, type World } from '../../sim/physics/index.ts';
+import type { Rng } from '../math/rng.ts';
+import type { Quat, Vec3 } from '../math/vec.ts';
+import { rapier, type World } from '../physics/index.ts';
+import { pinholeRayDirs } from './depth_camera.ts';
 
 interface Prim {
   /** 0 box, 1 cylinder (local Y axis), 2 ball. */
@@ -94,20 +95,10 @@ export class BatchedDepthCamera {
 
   constructor(readonly cfg: { widthPx: number; heightPx: number; fovDeg: number; maxRangeM: number; noiseStdM: number }) {
     const { widthPx: W, heightPx: H } = cfg;
-    this.dirs = new Float64Array(W * H * 3);
+    this.dirs = pinholeRayDirs(W, H, cfg.fovDeg);
     this.buf = new Float64Array(W * H);
-    const tanY = Math.tan((cfg.fovDeg * Math.PI) / 360);
-    const tanX = tanY * (W / H);
-    this.tanX = tanX; this.tanY = tanY;
-    for (let r = 0; r < H; r++) {
-      for (let c = 0; c < W; c++) {
-        const x = ((c + 0.5) / W * 2 - 1) * tanX;
-        const y = (1 - (r + 0.5) / H * 2) * tanY;
-        const n = Math.hypot(x, y, 1);
-        const i = (r * W + c) * 3;
-        this.dirs[i] = x / n; this.dirs[i + 1] = y / n; this.dirs[i + 2] = -1 / n;
-      }
-    }
+    this.tanY = Math.tan((cfg.fovDeg * Math.PI) / 360);
+    this.tanX = this.tanY * (W / H);
   }
 
   /** Collect the colliders the rays can see (cached per world; static poses read once). */

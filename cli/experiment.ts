@@ -11,6 +11,8 @@ import { action, CliError, collect, info, printJson } from './util.ts';
 /** What a study module exports as `experiment`. */
 export interface ExperimentDef {
   description: string;
+  /** Scenes the study supports with `--scene` (absent = only its default). */
+  scenes?: string[];
   run(opts: ExperimentRunOptions): Promise<Record<string, unknown>>;
 }
 
@@ -25,13 +27,15 @@ export interface ExperimentRunOptions {
   command: string;
   /** Progress lines (stderr when --json). */
   log: (line: string) => void;
+  /** `--scene`: run the study on another scene it supports (undefined = the study's default). */
+  scene?: string;
 }
 
 const EXPERIMENTS: Record<string, () => Promise<{ experiment: ExperimentDef }>> = {
   beso: () => import('../policies/beso/experiment.ts'),
 };
 
-interface Opts { quick?: boolean; json?: boolean; budget?: string[]; out: string; cache: string; backend: string }
+interface Opts { quick?: boolean; json?: boolean; budget?: string[]; out: string; cache: string; backend: string; scene?: string }
 
 export function register(program: Command): void {
   program
@@ -43,18 +47,22 @@ export function register(program: Command): void {
     .option('--budget <key=value>', 'override one budget entry (repeatable), e.g. --budget trainSteps=50', collect)
     .option('--out <dir>', 'folder for <name>.json and <name>.md', 'results')
     .option('--cache <dir>', 'cache of data and finished cells (resumable)', 'runs/experiments')
+    .option('--scene <id>', 'run the study on another scene it supports (e.g. beso: manip/play)')
     .option('--backend <name>', 'TensorFlow.js backend (auto, node, wasm, cpu)', process.env.STRIDE_BACKEND ?? 'auto')
     .action(action(async (name: string, opts: Opts) => {
       const load = EXPERIMENTS[name];
       if (!load) throw new CliError(`unknown experiment '${name}' (known: ${Object.keys(EXPERIMENTS).join(', ')})`);
       const { experiment } = await load();
+      if (opts.scene !== undefined && !(experiment.scenes ?? []).includes(opts.scene)) {
+        throw new CliError(`experiment ${name}: unsupported --scene '${opts.scene}' (supported: ${(experiment.scenes ?? []).join(', ') || 'only its default'})`);
+      }
       const json = !!opts.json;
       const command = ['stride', ...process.argv.slice(2)].join(' ');
       const result = await experiment.run({
         quick: !!opts.quick, budget: opts.budget ?? [], outDir: opts.out, cacheDir: opts.cache, backend: opts.backend, command,
-        log: (line) => info(json, line),
+        log: (line) => info(json, line), scene: opts.scene,
       });
       if (json) printJson(result);
-      else info(false, `wrote ${opts.out}/${name}.json and ${opts.out}/${name}.md`);
+      else info(false, `finished ${name}: results in ${opts.out}/`);
     }));
 }

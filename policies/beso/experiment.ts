@@ -1,5 +1,7 @@
 /**
- * `stride experiment beso` — the BESO study (POLICIES.md §2.8) on toy/zone_play, end to end:
+ * `stride experiment beso [--scene manip/play]` — the BESO study (POLICIES.md §2.8), end to end, on toy/zone_play
+ * (default → results/beso.*) or manip/play (→ results/beso-manip-play.*); everything scene-specific (inputs, goals,
+ * outcomes, the probe) is one entry of `SCENES`, the pipeline is shared:
  *
  * 1. data: the scripted play expert (two zones per episode, random order, random side around the wall) → a dataset;
  * 2. models (one per method × training seed, independent jobs in parallel workers, each finished cell cached):
@@ -20,7 +22,8 @@ import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ACTION, OBS_GOAL, OBS_STATE, makeEnv, runEpisode, type FeatureArray, type Features, type SceneEnv } from '../../sim/core/index.ts';
+import { ACTION, OBS_GOAL, OBS_OBJECT, OBS_STATE, makeEnv, runEpisode, type EpisodeSummary, type FeatureArray, type Features, type SceneEnv, type StepResult } from '../../sim/core/index.ts';
+import { Rng } from '../../sim/math/rng.ts';
 import { DatasetWriter, readDataset } from '../../sim/data/dataset.ts';
 import { initBackend } from '../common/backend.ts';
 import type { MethodPolicy } from '../common/policy.ts';
@@ -32,11 +35,10 @@ import type { BesoActOptions } from './index.ts';
 import { trainGoalConditioned } from './train.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const SCENE = 'toy/zone_play';
 /** Held-out evaluation seeds start here; play data uses seeds 0 … dataEpisodes − 1. */
 const EVAL_SEED0 = 1_000_000;
 const MODE_SEED0 = 2_000_000;
-/** The multimodality probe: fixed start and goal (middle zone), reachable around either side of the wall. */
+/** toy/zone_play's multimodality probe: fixed start and goal (middle zone), reachable around either side of the wall. */
 const PROBE = { fixedStart: [0, -0.8], goalZone: 1 };
 /** BESO's guidance weight for the sampler arms (Block-Push config), fixed a priori. */
 const LAMBDA_STAR = 2;
@@ -65,6 +67,11 @@ export interface BesoBudget {
   evalMaxSteps: number;
   /** DDIM steps of the long Diffusion Policy arm (the other is 10). */
   dpLongSteps: number;
+  /**
+   * 1 = the reduced arm set (BESO DDIM-3/30, λ ∈ {0, 1, 2}, DP DDIM-10, BC, the three probes) for short runs; unset =
+   * every arm. Optional so that the cache key of runs without it is unchanged.
+   */
+  reducedArms?: number;
 }
 
 export function fullBudget(): BesoBudget {
@@ -76,18 +83,146 @@ export function quickBudget(): BesoBudget {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// scenes: everything scene-specific of the study (data, policy inputs, goals, outcomes, the probe, names)
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Per-episode outcome bookkeeping: called after every step (done = terminated or truncated). */
+type Tracker = (res: StepResult, out: EpisodeOut, done: boolean) => void;
+
+export interface StudyScene {
+  id: string;
+  /** results/<resultsName>.{json,md}. */
+  resultsName: string;
+  /** Cache subfolder under <cache>/beso ('' = the folder itself, as before the scene table). */
+  cacheSub: string;
+  /** Budget defaults over fullBudget()/quickBudget() for this scene (command-line --budget wins). */
+  budgetDefaults: Partial<BesoBudget>;
+  /** Scene overrides of the play data. */
+  playOverrides: Record<string, unknown>;
+  /** Policy input keys of one frame (flattened in this order); the dataset records only these and the action. */
+  obsKeys: string[];
+  /** Indices into the flattened frame forming the (hindsight) goal. */
+  goalDims: number[];
+  /** Hindsight horizon range, frames ahead (clipped at the episode's last frame). */
+  goalHorizon: [number, number];
+  /** Whether a data episode counts as a successful play episode. */
+  dataSuccess(ep: EpisodeSummary): boolean;
+  /** Overrides of the probe's episodes; `probeSameSeed`: every probe rollout resets with the same seed (fixed start). */
+  probeOverrides: Record<string, unknown>;
+  probeSameSeed: boolean;
+  /** The goal of an episode from its first observation and its seed, and the tracker of its outcome. */
+  episode(env: SceneEnv, obs: Record<string, FeatureArray>, seed: number, probe: boolean): { goal: Float32Array; track: Tracker };
+  /** The data's own mode statistics for the probe (key `probe`: { episodes, a, b, entropyNats }). */
+  dataModes(ds: Awaited<ReturnType<typeof readDataset>>): Record<string, unknown>;
+  /** Human-readable texts for the results. */
+  text: { expert: string; evalGoal: string; probe: string; modeA: string; modeB: string; modeNone: string; anyTask: string; dataProbe: string; setting: string; probeClaim: string };
+}
+
+const toyScene: StudyScene = {
+  id: 'toy/zone_play', resultsName: 'beso', cacheSub: '', budgetDefaults: {},
+  playOverrides: { terminateOnSuccess: false, maxSteps: 90 },
+  obsKeys: [OBS_STATE], goalDims: [0, 1], goalHorizon: [10, 50],
+  dataSuccess: (ep) => ep.metrics.numZones! >= 2,
+  probeOverrides: PROBE, probeSameSeed: false,
+  episode(_env, obs) {
+    return {
+      goal: Float32Array.from(obs[OBS_GOAL] as Float32Array),
+      track: (res, o, done) => {
+        if (res.metrics.success) o.success = 1;
+        if (done) { o.anyZone = res.metrics.anyZone ?? 0; o.numZones = res.metrics.numZones ?? 0; o.passSide = res.metrics.passSide ?? 0; }
+      },
+    };
+  },
+  dataModes(ds) {
+    const mid = ds.episodes.filter((e) => Number(e.labels.firstZone) === PROBE.goalZone);
+    const l = mid.filter((e) => Number(e.labels.side) < 0).length, r = mid.length - l;
+    const all = ds.episodes.length, allL = ds.episodes.filter((e) => Number(e.labels.side) < 0).length;
+    return { middleZoneFirst: { episodes: mid.length, left: rate(l, mid.length), right: rate(r, mid.length), entropyNats: entropy([l, r]) }, allEpisodes: { episodes: all, left: rate(allL, all), entropyNats: entropy([allL, all - allL]) } };
+  },
+  text: {
+    expert: 'scripted play: 2 distinct zones in random order, random side around the wall (50/50), dwell 6 steps',
+    evalGoal: 'random zone per episode (scene RNG)',
+    probe: 'side of x when the ball first crosses the wall row (left x<0, right x>0, none = never passed)',
+    modeA: 'left', modeB: 'right', modeNone: 'none (never passed the wall)', anyTask: 'any zone',
+    dataProbe: 'play episodes whose first zone is the middle one',
+    probeClaim: 'On the fixed start+goal probe with two valid solutions (left/right of the wall), BESO produces both modes, each ≥ 25% of rollouts.',
+    setting: 'a CPU-sized stand-in for the paper\'s benchmarks (a Rapier point-mass play task with three zones and a wall, residual-MLP backbone instead of the GPT)',
+  },
+};
+
+/** manip/play: block0 → tray of the goal's first (x, z), block1 → the second. Probe goal: block0 → tray 0, block1 → tray 1. */
+/** Probe mode = the block lifted first: its centre rises this far above its start height (a grasp, not a push). */
+const MANIP_LIFT_M = 0.02;
+const manipPlayScene: StudyScene = {
+  id: 'manip/play', resultsName: 'beso-manip-play', cacheSub: 'manip-play',
+  budgetDefaults: { dataEpisodes: 200, evalMaxSteps: 200 },
+  // The expert's episode ends when both blocks are placed (terminateOnSuccess): the last frame is the final placement.
+  playOverrides: {},
+  // The block poses are a policy input: the blocks start at random places, so without them the task is not solvable.
+  obsKeys: [OBS_STATE, OBS_OBJECT],
+  // observation.state is 13 wide; observation.object = 2 × [x, y, z, q…]: goal = [x0, z0, x1, z1] (= playGoalFromObject).
+  goalDims: [13 + 0, 13 + 2, 13 + 7, 13 + 9],
+  // Long horizons: the evaluation goal is the final placement, up to ~130 frames ahead; kMax past the end = the last frame.
+  goalHorizon: [10, 200],
+  dataSuccess: (ep) => ep.success,
+  probeOverrides: {}, probeSameSeed: true,
+  episode(env, obs, seed, probe) {
+    const zones = (env.config as unknown as { zonesXZ: [number, number][] }).zonesXZ;
+    const first = probe ? 0 : new Rng(seed ^ 0x2545f491).int(2);
+    const gz = [first, 1 - first];
+    const goal = Float32Array.of(zones[gz[0]!]![0], zones[gz[0]!]![1], zones[gz[1]!]![0], zones[gz[1]!]![1]);
+    const start = Array.from(obs[OBS_OBJECT] as Float32Array);
+    return {
+      goal,
+      track: (res, o) => {
+        const m = res.metrics;
+        if (m.block0Zone === gz[0] && m.block1Zone === gz[1]) o.success = 1;
+        o.numZones = Math.max(o.numZones, m.blocksPlaced ?? 0);
+        o.anyZone = o.numZones >= 1 ? 1 : 0;
+        if (o.passSide === 0) {
+          const ob = res.obs[OBS_OBJECT] as Float32Array;
+          const d0 = ob[1]! - start[1]!, d1 = ob[8]! - start[8]!;
+          if (Math.max(d0, d1) > MANIP_LIFT_M) o.passSide = d0 >= d1 ? -1 : 1;
+        }
+      },
+    };
+  },
+  dataModes(ds) {
+    // Episodes with the probe's assignment (block0 → tray 0, block1 → tray 1): mode 0 (block0 first) or 3 (block1 first).
+    const sel = ds.episodes.filter((e) => Number(e.labels.mode) === 0 || Number(e.labels.mode) === 3);
+    const a = sel.filter((e) => Number(e.labels.firstBlock) === 0).length, b = sel.length - a;
+    const all = ds.episodes.length, allA = ds.episodes.filter((e) => Number(e.labels.firstBlock) === 0).length;
+    return { middleZoneFirst: { episodes: sel.length, left: rate(a, sel.length), right: rate(b, sel.length), entropyNats: entropy([a, b]) }, allEpisodes: { episodes: all, left: rate(allA, all), entropyNats: entropy([allA, all - allA]) } };
+  },
+  text: {
+    expert: 'scripted play expert of manip/play: first block and its tray drawn at random (the other block to the other tray), labels recorded; episode ends when both are placed',
+    evalGoal: 'final placement [x0, z0, x1, z1] = tray centres of a random assignment (block0 → tray a, block1 → tray 1 − a, a from the seed); goal success = both blocks placed (scene criterion) in their goal trays',
+    probe: `fixed start (every rollout resets with the same seed), goal block0 → tray 0 and block1 → tray 1; mode = which block is picked first (the first whose centre rises > ${MANIP_LIFT_M * 100} cm above its start height; "left" = block0, "right" = block1, none = neither lifted)`,
+    modeA: 'block0 first', modeB: 'block1 first', modeNone: 'none (no block lifted)', anyTask: '≥ 1 block placed',
+    dataProbe: 'play episodes with the probe\'s assignment (block0 → tray 0, block1 → tray 1)',
+    probeClaim: 'On the fixed start+goal probe with two valid solutions (block0 first / block1 first), BESO produces both modes, each ≥ 25% of rollouts.',
+    setting: 'a CPU-sized stand-in for the paper\'s benchmarks (Rapier table-top arm, two blocks and two trays, privileged block poses as input, residual-MLP backbone instead of the GPT)',
+  },
+};
+
+export const SCENES: Record<string, StudyScene> = { [toyScene.id]: toyScene, [manipPlayScene.id]: manipPlayScene };
+
+export function studyScene(id: string): StudyScene {
+  const s = SCENES[id];
+  if (!s) throw new Error(`beso: unsupported scene '${id}' (known: ${Object.keys(SCENES).join(', ')})`);
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // data
 // ---------------------------------------------------------------------------------------------------------------
 
-/** Scene overrides of the play data: no early termination, long enough for two zones. */
-const PLAY_OVERRIDES = { terminateOnSuccess: false, maxSteps: 90 };
-
-export function writePlayData(dir: string, episodes: number): void {
-  const env = makeEnv(SCENE, PLAY_OVERRIDES);
+export function writePlayData(dir: string, episodes: number, sc: StudyScene = toyScene): void {
+  const env = makeEnv(sc.id, sc.playOverrides);
   try {
-    const features: Features = { ...env.observationFeatures, ...env.actionFeatures };
+    const features: Features = { ...Object.fromEntries(sc.obsKeys.map((k) => [k, env.observationFeatures[k]!])), ...env.actionFeatures };
     const keys = Object.keys(features);
-    const w = new DatasetWriter(dir, { sceneId: SCENE, fps: 1 / env.ctrlDtSec, features, force: true });
+    const w = new DatasetWriter(dir, { sceneId: sc.id, fps: 1 / env.ctrlDtSec, features, force: true });
     try {
       for (let i = 0; i < episodes; i++) {
         const frames: Record<string, FeatureArray[]> = Object.fromEntries(keys.map((k) => [k, []]));
@@ -96,13 +231,13 @@ export function writePlayData(dir: string, episodes: number): void {
           const x = e.expert();
           ex = x;
           return (obs) => {
-            for (const k of Object.keys(env.observationFeatures)) frames[k]!.push(obs[k]!.slice());
+            for (const k of sc.obsKeys) frames[k]!.push(obs[k]!.slice());
             const a = x.act();
             frames[ACTION]!.push(a.slice());
             return a;
           };
         });
-        w.addEpisode({ seed: i, success: ep.metrics.numZones! >= 2, labels: (ex as ReturnType<SceneEnv['expert']> | null)?.labels() ?? {} }, frames);
+        w.addEpisode({ seed: i, success: sc.dataSuccess(ep), labels: (ex as ReturnType<SceneEnv['expert']> | null)?.labels() ?? {} }, frames);
       }
       w.finish();
     } catch (e) {
@@ -118,15 +253,20 @@ export function writePlayData(dir: string, episodes: number): void {
 // evaluation (lock-step over episodes, one batched network call per control step)
 // ---------------------------------------------------------------------------------------------------------------
 
+/**
+ * One evaluation episode. `anyZone` = any task completed (toy: a zone reached; manip/play: ≥ 1 block placed), `numZones`
+ * = tasks completed, `passSide` = the probe's mode (−1 / +1, 0 = none; the names of the modes are the scene's).
+ */
 export interface EpisodeOut { seed: number; success: number; anyZone: number; numZones: number; passSide: number; length: number }
 
 export interface ArmSettings { guidance?: number; sampler?: EdmSampler; steps?: number; dpInferSteps?: number }
 
 /**
- * Roll `policy` out in `episodes` envs of toy/zone_play in lock step (env i seeded seed0 + i). Goal-conditioned
- * input: BESO gets the goal through act-options (CFG), the baselines see it appended to each observation frame.
+ * Roll `policy` out in `episodes` envs of the scene in lock step (env i seeded seed0 + i, or seed0 for all with
+ * `sameSeed`). Goal-conditioned input: BESO gets the goal through act-options (CFG), the baselines see it appended to
+ * each observation frame.
  */
-export function evaluateArm(policy: MethodPolicy, episodes: number, seed0: number, overrides: Record<string, unknown>, arm: ArmSettings, noiseSeed: number): EpisodeOut[] {
+export function evaluateArm(policy: MethodPolicy, episodes: number, seed0: number, overrides: Record<string, unknown>, arm: ArmSettings, noiseSeed: number, sc: StudyScene = toyScene, probe = false): EpisodeOut[] {
   const p = policy as unknown as ChunkedPolicy;
   const To = p.horizons.obsHorizon, A = p.actDim, goalAsObs = policy.method !== 'beso';
   const cfgAny = policy.spec.config as Record<string, unknown>;
@@ -135,26 +275,28 @@ export function evaluateArm(policy: MethodPolicy, episodes: number, seed0: numbe
   policy.seedNoise(noiseSeed);
   const envs: SceneEnv[] = [];
   try {
-    const hist: Float32Array[][] = [], goals: Float32Array[] = [], out: EpisodeOut[] = [];
+    const hist: Float32Array[][] = [], goals: Float32Array[] = [], trackers: Tracker[] = [], out: EpisodeOut[] = [];
     const active: number[] = [];
     for (let i = 0; i < episodes; i++) {
-      const env = makeEnv(SCENE, overrides);
+      const env = makeEnv(sc.id, overrides);
       envs.push(env);
-      const { obs } = env.reset({ seed: seed0 + i });
-      const g = Float32Array.from(obs[OBS_GOAL] as Float32Array);
-      goals.push(g);
-      hist.push([frameOf(obs[OBS_STATE] as Float32Array, g, goalAsObs)]);
-      out.push({ seed: seed0 + i, success: 0, anyZone: 0, numZones: 0, passSide: 0, length: 0 });
+      const seed = probe && sc.probeSameSeed ? seed0 : seed0 + i;
+      const { obs } = env.reset({ seed });
+      const ep = sc.episode(env, obs, seed, probe);
+      goals.push(ep.goal);
+      trackers.push(ep.track);
+      hist.push([frameOf(sc.obsKeys, obs, ep.goal, goalAsObs)]);
+      out.push({ seed, success: 0, anyZone: 0, numZones: 0, passSide: 0, length: 0 });
       active.push(i);
     }
-    const frameDim = hist[0]![0]!.length;
+    const frameDim = hist[0]![0]!.length, G = goals[0]!.length;
     while (active.length) {
       const R = active.length;
-      const win = new Float32Array(R * To * frameDim), goal = new Float32Array(R * 2);
+      const win = new Float32Array(R * To * frameDim), goal = new Float32Array(R * G);
       active.forEach((e, r) => {
         const h = hist[e]!;
         for (let t = 0; t < To; t++) win.set(h[Math.max(0, h.length - To + t)]!, (r * To + t) * frameDim);
-        goal.set(goals[e]!, r * 2);
+        goal.set(goals[e]!, r * G);
       });
       const opts: BesoActOptions = goalAsObs ? {} : { goal, guidance: arm.guidance, sampler: arm.sampler, steps: arm.steps };
       const chunk = p.predictRaw(win, R, opts);
@@ -165,12 +307,11 @@ export function evaluateArm(policy: MethodPolicy, episodes: number, seed0: numbe
         const res = envs[e]!.step(a);
         const o = out[e]!;
         o.length++;
-        if (res.metrics.success) o.success = 1;
-        if (res.terminated || res.truncated) {
-          o.anyZone = res.metrics.anyZone ?? 0; o.numZones = res.metrics.numZones ?? 0; o.passSide = res.metrics.passSide ?? 0;
-        } else {
+        const done = res.terminated || res.truncated;
+        trackers[e]!(res, o, done);
+        if (!done) {
           const h = hist[e]!;
-          h.push(frameOf(res.obs[OBS_STATE] as Float32Array, goals[e]!, goalAsObs));
+          h.push(frameOf(sc.obsKeys, res.obs, goals[e]!, goalAsObs));
           if (h.length > To) h.shift();
           still.push(e);
         }
@@ -184,10 +325,13 @@ export function evaluateArm(policy: MethodPolicy, episodes: number, seed0: numbe
   }
 }
 
-function frameOf(state: Float32Array, goal: Float32Array, goalAsObs: boolean): Float32Array {
-  if (!goalAsObs) return Float32Array.from(state);
-  const f = new Float32Array(state.length + goal.length);
-  f.set(state); f.set(goal, state.length);
+/** One policy input frame: the obsKeys features flattened in order (+ the goal for the goal-as-observation baselines). */
+function frameOf(keys: string[], obs: Record<string, FeatureArray>, goal: Float32Array, goalAsObs: boolean): Float32Array {
+  const parts = keys.map((k) => obs[k] as Float32Array);
+  if (goalAsObs) parts.push(goal);
+  const f = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) { f.set(p, o); o += p.length; }
   return f;
 }
 
@@ -195,7 +339,7 @@ function frameOf(state: Float32Array, goal: Float32Array, goalAsObs: boolean): F
 // one job = one (method, seed): train, evaluate every arm of that method, cache the cell
 // ---------------------------------------------------------------------------------------------------------------
 
-export interface JobInput { method: 'beso' | 'diffusion' | 'bc'; seed: number; dataDir: string; cellFile: string; budget: BesoBudget; backend: string }
+export interface JobInput { method: 'beso' | 'diffusion' | 'bc'; seed: number; dataDir: string; cellFile: string; budget: BesoBudget; backend: string; scene?: string }
 
 export interface ArmResult { arm: string; settings: ArmSettings; probe: boolean; episodes: EpisodeOut[]; wallSec: number }
 export interface Cell { method: string; seed: number; backend: string; trainWallSec: number; finalLoss: number; lossCurve: [number, number][]; params: number; arms: ArmResult[] }
@@ -208,6 +352,17 @@ function methodConfig(method: string, b: BesoBudget): Record<string, unknown> {
 }
 
 export function armsOf(method: string, b: BesoBudget): { arm: string; settings: ArmSettings; probe: boolean }[] {
+  if (b.reducedArms) {
+    if (method === 'beso') {
+      return [
+        ...[3, 30].map((n) => ({ arm: `beso/ddim-${n}`, settings: { sampler: 'ddim' as const, steps: n, guidance: LAMBDA_STAR }, probe: false })),
+        ...[0, 1].map((l) => ({ arm: `beso/lambda-${l}`, settings: { sampler: 'ddim' as const, steps: 3, guidance: l }, probe: false })),
+        { arm: 'beso/probe', settings: { sampler: 'ddim', steps: 3, guidance: LAMBDA_STAR }, probe: true },
+      ];
+    }
+    if (method === 'diffusion') return [{ arm: 'dp/ddim-10', settings: { dpInferSteps: 10 }, probe: false }, { arm: 'dp/probe', settings: { dpInferSteps: 10 }, probe: true }];
+    return [{ arm: 'bc', settings: {}, probe: false }, { arm: 'bc/probe', settings: {}, probe: true }];
+  }
   if (method === 'beso') {
     return [
       ...BESO_DDIM_STEPS.map((n) => ({ arm: `beso/ddim-${n}`, settings: { sampler: 'ddim' as const, steps: n, guidance: LAMBDA_STAR }, probe: false })),
@@ -229,10 +384,10 @@ export async function runJob(input: JobInput): Promise<Cell> {
   const backend = await initBackend(input.backend);
   await loadScenes();
   const ds = await readDataset(input.dataDir);
-  const b = input.budget;
+  const b = input.budget, sc = studyScene(input.scene ?? toyScene.id);
   const tr = trainGoalConditioned(ds, {
-    method: input.method, config: methodConfig(input.method, b), obsKeys: [OBS_STATE], goalDims: [0, 1],
-    goalHorizonMin: 10, goalHorizonMax: 50, steps: b.trainSteps, batchSize: b.batchSize, lr: b.lr, seed: input.seed, logEvery: Math.max(1, Math.floor(b.trainSteps / 20)),
+    method: input.method, config: methodConfig(input.method, b), obsKeys: sc.obsKeys, goalDims: sc.goalDims,
+    goalHorizonMin: sc.goalHorizon[0], goalHorizonMax: sc.goalHorizon[1], steps: b.trainSteps, batchSize: b.batchSize, lr: b.lr, seed: input.seed, logEvery: Math.max(1, Math.floor(b.trainSteps / 20)),
     onLog: (step, loss, sps) => { if (step % Math.max(1, Math.floor(b.trainSteps / 4)) === 0) process.stderr.write(`beso: ${input.method} seed ${input.seed} step ${step}/${b.trainSteps} loss ${loss.toFixed(4)} (${sps.toFixed(1)} steps/s)\n`); },
   });
   const arms: ArmResult[] = [];
@@ -241,8 +396,8 @@ export async function runJob(input: JobInput): Promise<Cell> {
       const t0 = performance.now();
       const n = a.probe ? b.modeRollouts : b.evalEpisodes;
       const seed0 = a.probe ? MODE_SEED0 : EVAL_SEED0;
-      const over = { ...(a.probe ? PROBE : {}), maxSteps: b.evalMaxSteps };
-      const episodes = evaluateArm(tr.policy, n, seed0, over, a.settings, 7_000_000 + 1000 * input.seed);
+      const over = { ...(a.probe ? sc.probeOverrides : {}), maxSteps: b.evalMaxSteps };
+      const episodes = evaluateArm(tr.policy, n, seed0, over, a.settings, 7_000_000 + 1000 * input.seed, sc, a.probe);
       arms.push({ ...a, episodes, wallSec: (performance.now() - t0) / 1000 });
       const m = (f: (e: EpisodeOut) => number) => (episodes.reduce((x, e) => x + f(e), 0) / episodes.length * 100).toFixed(0);
       process.stderr.write(`beso: ${input.method} seed ${input.seed} ${a.arm}: goal ${m((e) => e.success)}% any ${m((e) => e.anyZone)}% left ${m((e) => +(e.passSide < 0))}% right ${m((e) => +(e.passSide > 0))}% (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
@@ -298,30 +453,34 @@ export interface StudyOptions {
   backend: string;
   command: string;
   log: (line: string) => void;
+  /** Scene of the study (default toy/zone_play); results go to <outDir>/<scene's resultsName>.{json,md}. */
+  scene?: string;
 }
 
 export async function runStudy(o: StudyOptions): Promise<Record<string, unknown>> {
   const t0 = Date.now();
-  const budget: BesoBudget = { ...(o.quick ? quickBudget() : fullBudget()), ...o.budget };
+  const sc = studyScene(o.scene ?? toyScene.id);
+  const budget: BesoBudget = { ...(o.quick ? quickBudget() : { ...fullBudget(), ...sc.budgetDefaults }), ...o.budget };
+  const cacheDir = sc.cacheSub ? path.join(o.cacheDir, sc.cacheSub) : o.cacheDir;
   const key = createHash('sha256').update(JSON.stringify({ budget: { ...budget, workers: 0 }, v: 1 })).digest('hex').slice(0, 12);
-  const root = path.join(o.cacheDir, `${o.quick ? 'quick' : 'full'}-${key}`);
+  const root = path.join(cacheDir, `${o.quick ? 'quick' : 'full'}-${key}`);
   mkdirSync(root, { recursive: true });
   const { loadScenes } = await import('../../cli/util.ts');
   await loadScenes();
 
   // --- data ---
-  const dataDir = path.join(o.cacheDir, `data-${budget.dataEpisodes}`);
+  const dataDir = path.join(cacheDir, `data-${budget.dataEpisodes}`);
   if (!existsSync(path.join(dataDir, 'meta', 'info.json'))) {
-    o.log(`beso: writing ${budget.dataEpisodes} play episodes of ${SCENE} → ${dataDir}`);
-    writePlayData(dataDir, budget.dataEpisodes);
+    o.log(`beso: writing ${budget.dataEpisodes} play episodes of ${sc.id} → ${dataDir}`);
+    writePlayData(dataDir, budget.dataEpisodes, sc);
   }
   const ds = await readDataset(dataDir);
-  const probeData = dataModes(ds);
+  const probeData = sc.dataModes(ds);
 
   // --- models and evaluation: one job per (method, seed), cached ---
   const jobs: JobInput[] = [];
   for (const method of ['beso', 'diffusion', 'bc'] as const) {
-    for (let s = 0; s < budget.seeds; s++) jobs.push({ method, seed: s, dataDir, cellFile: path.join(root, 'cells', `${method}-s${s}.json`), budget, backend: o.backend });
+    for (let s = 0; s < budget.seeds; s++) jobs.push({ method, seed: s, dataDir, cellFile: path.join(root, 'cells', `${method}-s${s}.json`), budget, backend: o.backend, scene: sc.id });
   }
   const todo = jobs.filter((j) => !existsSync(j.cellFile));
   o.log(`beso: ${jobs.length} cells (${jobs.length - todo.length} cached), ${budget.workers} workers, cache ${root}`);
@@ -365,12 +524,14 @@ export async function runStudy(o: StudyOptions): Promise<Record<string, unknown>
   const pts = (x: number) => Math.round(x * 1000) / 10;
   const ciPts = (c: [number, number]): [number, number] => [pts(c[0]), pts(c[1])];
   const d330 = gs('beso/ddim-3').rate - gs('beso/ddim-30').rate;
-  const dpLong = `dp/ddim-${budget.dpLongSteps}`;
+  // With the reduced arm set some arms are absent: the claims use those that ran.
+  const dpLong = arms[`dp/ddim-${budget.dpLongSteps}`] ? `dp/ddim-${budget.dpLongSteps}` : 'dp/ddim-10';
   const dp10 = gs('beso/ddim-3').rate - gs('dp/ddim-10').rate, dp100 = gs('beso/ddim-3').rate - gs(dpLong).rate;
   const worstDp = dp10 <= dp100 ? 'dp/ddim-10' : dpLong;
+  const dpText = dpLong === 'dp/ddim-10' ? 'at 10 steps (the long-step arm was not run)' : `at 10 and at ${budget.dpLongSteps} steps`;
   const bm = modes('beso/probe'), bcm = modes('bc/probe');
   const bMin = Math.min(bm.left.rate, bm.right.rate), bcMin = Math.min(bcm.left.rate, bcm.right.rate);
-  const lamBest = gs('beso/lambda-1.5').rate >= gs(`beso/lambda-${LAMBDA_STAR}`).rate ? 'beso/lambda-1.5' : `beso/lambda-${LAMBDA_STAR}`;
+  const lamBest = arms['beso/lambda-1.5'] && gs('beso/lambda-1.5').rate >= gs(`beso/lambda-${LAMBDA_STAR}`).rate ? 'beso/lambda-1.5' : `beso/lambda-${LAMBDA_STAR}`;
   const dLam = gs(lamBest).rate - gs('beso/lambda-0').rate;
   const anyRatio = at('beso/lambda-0').rate / Math.max(1e-9, at(`beso/lambda-${LAMBDA_STAR}`).rate);
   const claims = [
@@ -380,12 +541,12 @@ export async function runStudy(o: StudyOptions): Promise<Record<string, unknown>
       target: '≥ −5 points', met: pts(d330) >= -5,
     },
     {
-      id: 'three-steps-vs-ddpm', statement: `BESO with 3 steps is at least as good as the DDPM ε-prediction Diffusion Policy at 10 and at ${budget.dpLongSteps} steps.`,
-      paperValue: 'BESO (3 steps) ≥ diffusion baselines (30+ steps)', measured: pts(Math.min(dp10, dp100)), unit: `points (BESO-3 − worst of DP-10 (${pts(dp10)}), DP-${budget.dpLongSteps} (${pts(dp100)}))`,
+      id: 'three-steps-vs-ddpm', statement: `BESO with 3 steps is at least as good as the DDPM ε-prediction Diffusion Policy ${dpText}.`,
+      paperValue: 'BESO (3 steps) ≥ diffusion baselines (30+ steps)', measured: pts(Math.min(dp10, dp100)), unit: dpLong === 'dp/ddim-10' ? `points (BESO-3 − DP-10)` : `points (BESO-3 − worst of DP-10 (${pts(dp10)}), DP-${budget.dpLongSteps} (${pts(dp100)}))`,
       ci95: ciPts(diffCi(gs('beso/ddim-3'), gs(worstDp))), target: '≥ 0 points', met: Math.min(dp10, dp100) >= 0,
     },
     {
-      id: 'beso-both-modes', statement: 'On the fixed start+goal probe with two valid solutions (left/right of the wall), BESO produces both modes, each ≥ 25% of rollouts.',
+      id: 'beso-both-modes', statement: sc.text.probeClaim,
       paperValue: 'captures multimodality', measured: pts(bMin), unit: '% of rollouts in the rarer mode', ci95: ciPts(bm.left.rate <= bm.right.rate ? bm.left.ci95 : bm.right.ci95),
       target: '≥ 25%', met: bMin >= 0.25,
     },
@@ -400,22 +561,24 @@ export async function runStudy(o: StudyOptions): Promise<Record<string, unknown>
       target: '> 0 points with the 95% interval above 0', met: diffCi(gs(lamBest), gs('beso/lambda-0'))[0] > 0,
     },
     {
-      id: 'play-policy-completes-tasks', statement: 'At λ = 0 (goal-free play policy) tasks are still completed: any-zone rate ≥ 80% of that at λ = 2.',
-      paperValue: 'λ = 0: high reward (many tasks), low result (few requested ones)', measured: Math.round(anyRatio * 1000) / 1000, unit: `ratio any-zone(λ=0) ${pts(at('beso/lambda-0').rate)}% / any-zone(λ=${LAMBDA_STAR}) ${pts(at(`beso/lambda-${LAMBDA_STAR}`).rate)}%`,
+      id: 'play-policy-completes-tasks', statement: `At λ = 0 (goal-free play policy) tasks are still completed: ${sc.id === toyScene.id ? 'any-zone' : `"${sc.text.anyTask}"`} rate ≥ 80% of that at λ = 2.`,
+      paperValue: 'λ = 0: high reward (many tasks), low result (few requested ones)', measured: Math.round(anyRatio * 1000) / 1000, unit: `ratio ${sc.id === toyScene.id ? 'any-zone' : 'any-task'}(λ=0) ${pts(at('beso/lambda-0').rate)}% / ${sc.id === toyScene.id ? 'any-zone' : 'any-task'}(λ=${LAMBDA_STAR}) ${pts(at(`beso/lambda-${LAMBDA_STAR}`).rate)}%`,
       ci95: ciPts(at('beso/lambda-0').ci95), target: '≥ 0.8', met: anyRatio >= 0.8,
     },
   ];
 
   const result = {
     experiment: 'beso', paper: 'Reuss et al., Goal-Conditioned Imitation Learning using Score-based Diffusion Policies (RSS 2023, arXiv 2304.02532)',
-    mode: o.quick ? 'quick' : 'full', scene: SCENE, command: o.command, commit: gitHead(), backend: cells[0]?.backend ?? o.backend,
+    mode: o.quick ? 'quick' : 'full', scene: sc.id, command: o.command, commit: gitHead(), backend: cells[0]?.backend ?? o.backend,
     wallSec: (Date.now() - t0) / 1000, cellWallSec: cells.reduce((s, c) => s + c.trainWallSec + c.arms.reduce((a, r) => a + r.wallSec, 0), 0),
     budget, cacheDir: root,
     protocol: {
-      data: { episodes: ds.info.numEpisodes, frames: ds.info.numFrames, seeds: [0, ds.info.numEpisodes - 1], overrides: PLAY_OVERRIDES, expert: 'scripted play: 2 distinct zones in random order, random side around the wall (50/50), dwell 6 steps' },
-      evaluation: { seeds: [EVAL_SEED0, EVAL_SEED0 + budget.evalEpisodes - 1], episodesPerArmPerSeed: budget.evalEpisodes, maxSteps: budget.evalMaxSteps, heldOut: 'evaluation seeds are disjoint from data seeds', goal: 'random zone per episode (scene RNG)' },
-      probe: { ...PROBE, seeds: [MODE_SEED0, MODE_SEED0 + budget.modeRollouts - 1], rolloutsPerSeed: budget.modeRollouts, mode: 'side of x when the ball first crosses the wall row (left x<0, right x>0, none = never passed)' },
-      lambdaStar: LAMBDA_STAR, goal: 'hindsight relabelling: goal = (x, z) of the frame k ∈ [10, 50] ahead in the same play episode',
+      data: { episodes: ds.info.numEpisodes, frames: ds.info.numFrames, seeds: [0, ds.info.numEpisodes - 1], overrides: sc.playOverrides, expert: sc.text.expert },
+      evaluation: { seeds: [EVAL_SEED0, EVAL_SEED0 + budget.evalEpisodes - 1], episodesPerArmPerSeed: budget.evalEpisodes, maxSteps: budget.evalMaxSteps, heldOut: 'evaluation seeds are disjoint from data seeds', goal: sc.text.evalGoal },
+      probe: { ...sc.probeOverrides, seeds: sc.probeSameSeed ? [MODE_SEED0, MODE_SEED0] : [MODE_SEED0, MODE_SEED0 + budget.modeRollouts - 1], rolloutsPerSeed: budget.modeRollouts, mode: sc.text.probe },
+      lambdaStar: LAMBDA_STAR, goal: sc.id === toyScene.id ? 'hindsight relabelling: goal = (x, z) of the frame k ∈ [10, 50] ahead in the same play episode'
+        : `hindsight relabelling: goal = [x0, z0, x1, z1] of observation.object at the frame k ∈ [${sc.goalHorizon[0]}, ${sc.goalHorizon[1]}] ahead in the same play episode (clipped at its last frame)`,
+      inputs: sc.obsKeys,
       architecture: { all: `residual MLP ${budget.depth}×${budget.width}, To=2, Tp=2, execute last action`, beso: 'EDM σ_data 0.5, σ∈[0.005,1], log-logistic σ, FiLM(emb(ln σ/4), obs, goal·keep, keep), goal mask p=0.1 per sample, EMA 0.999', diffusion: 'DDPM ε-pred, T=100 cosine, goal appended to obs, EMA 0.999', bc: 'MLP MSE, goal appended to obs' },
     },
     dataModes: probeData,
@@ -424,23 +587,15 @@ export async function runStudy(o: StudyOptions): Promise<Record<string, unknown>
     claims,
   };
   mkdirSync(o.outDir, { recursive: true });
-  writeJsonAtomic(path.join(o.outDir, 'beso.json'), result);
-  writeFileAtomic(path.join(o.outDir, 'beso.md'), markdown(result as unknown as StudyResult));
+  writeJsonAtomic(path.join(o.outDir, `${sc.resultsName}.json`), result);
+  writeFileAtomic(path.join(o.outDir, `${sc.resultsName}.md`), markdown(result as unknown as StudyResult, sc));
   return result;
-}
-
-/** The data's own mode statistics: episodes whose first zone is the middle one, by side. */
-function dataModes(ds: Awaited<ReturnType<typeof readDataset>>): Record<string, unknown> {
-  const mid = ds.episodes.filter((e) => Number(e.labels.firstZone) === PROBE.goalZone);
-  const l = mid.filter((e) => Number(e.labels.side) < 0).length, r = mid.length - l;
-  const all = ds.episodes.length, allL = ds.episodes.filter((e) => Number(e.labels.side) < 0).length;
-  return { middleZoneFirst: { episodes: mid.length, left: rate(l, mid.length), right: rate(r, mid.length), entropyNats: entropy([l, r]) }, allEpisodes: { episodes: all, left: rate(allL, all), entropyNats: entropy([allL, all - allL]) } };
 }
 
 function gitHead(): string {
   try {
     const c = execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'policies/beso', 'scenes/toy', 'cli/experiment.ts'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'policies/beso', 'scenes/toy', 'scenes/manipulation', 'cli/experiment.ts'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
     return dirty ? `${c}+dirty` : c;
   } catch { return 'unknown'; }
 }
@@ -458,42 +613,44 @@ interface StudyResult {
   claims: { id: string; statement: string; measured: number; unit: string; ci95: [number, number]; target: string; met: boolean }[];
 }
 
-function markdown(r: StudyResult): string {
+function markdown(r: StudyResult, sc: StudyScene = toyScene): string {
   const p = (x: number) => (x * 100).toFixed(1);
   const ci = (c: [number, number]) => `[${p(c[0])}, ${p(c[1])}]`;
   const lines: string[] = [];
-  lines.push(`# BESO on toy/zone_play (${r.mode} run)`, '');
+  const toy = sc.id === toyScene.id;
+  lines.push(`# BESO on ${sc.id} (${r.mode} run)`, '');
   lines.push(`Command: \`${r.command}\` · commit ${r.commit} · backend ${r.backend} · wall ${(r.wallSec / 60).toFixed(1)} min · ${r.budget.seeds} training seeds × ${r.budget.evalEpisodes} held-out episodes per arm (pooled; 95% Wilson intervals) · ${r.budget.trainSteps} steps × batch ${r.budget.batchSize}, MLP ${r.budget.depth}×${r.budget.width} for every method.`, '');
-  lines.push('| arm | goal success % [95% CI] | per seed % | any zone % [95% CI] |', '|---|---|---|---|');
+  lines.push(`| arm | goal success % [95% CI] | per seed % | ${sc.text.anyTask} % [95% CI] |`, '|---|---|---|---|');
   for (const [name, a] of Object.entries(r.arms)) {
     if (name.endsWith('/probe')) continue;
     lines.push(`| ${name} | ${p(a.goalSuccess.rate)} ${ci(a.goalSuccess.ci95)} | ${a.goalSuccessPerSeed.map(p).join(' / ')} | ${p(a.anyTask.rate)} ${ci(a.anyTask.ci95)} |`);
   }
-  lines.push('', `Multimodality probe (fixed start (0, −0.8), goal = middle zone; ${r.budget.modeRollouts} rollouts per seed):`, '');
-  lines.push('| source | left % | right % | none (never passed the wall) % | entropy (nats, left/right; max ln 2 = 0.693) |', '|---|---|---|---|---|');
+  const probeText = toy ? 'fixed start (0, −0.8), goal = middle zone' : sc.text.probe;
+  lines.push('', `Multimodality probe (${probeText}; ${r.budget.modeRollouts} rollouts per seed):`, '');
+  lines.push(`| source | ${sc.text.modeA} % | ${sc.text.modeB} % | ${sc.text.modeNone} % | entropy (nats, ${toy ? 'left/right' : 'two modes'}; max ln 2 = 0.693) |`, '|---|---|---|---|---|');
   const dm = r.dataModes.middleZoneFirst;
-  lines.push(`| data (${dm.episodes} play episodes whose first zone is the middle one) | ${p(dm.left.rate)} | ${p(dm.right.rate)} | – | ${dm.entropyNats.toFixed(3)} |`);
+  lines.push(`| data (${dm.episodes} ${sc.text.dataProbe}) | ${p(dm.left.rate)} | ${p(dm.right.rate)} | – | ${dm.entropyNats.toFixed(3)} |`);
   for (const [name, a] of Object.entries(r.arms)) {
     if (!a.modes) continue;
     lines.push(`| ${name} | ${p(a.modes.left.rate)} ${ci(a.modes.left.ci95)} | ${p(a.modes.right.rate)} ${ci(a.modes.right.ci95)} | ${p(a.modes.none.rate)} | ${a.modes.entropyNats.toFixed(3)} |`);
   }
   lines.push('', '## Claims', '', '| claim | measured | 95% CI | target | met |', '|---|---|---|---|---|');
   for (const c of r.claims) lines.push(`| ${c.id}: ${c.statement} | ${c.measured} ${c.unit} | [${c.ci95[0]}, ${c.ci95[1]}] | ${c.target} | ${c.met ? 'yes' : 'no'} |`);
-  lines.push('', '## Verdict', '', verdict(r), '');
+  lines.push('', '## Verdict', '', verdict(r, sc), '');
   return lines.join('\n');
 }
 
-function verdict(r: StudyResult): string {
+function verdict(r: StudyResult, sc: StudyScene = toyScene): string {
   const met = r.claims.filter((c) => c.met).map((c) => c.id), not = r.claims.filter((c) => !c.met).map((c) => c.id);
   const q = r.mode === 'quick' ? 'This is a --quick smoke run with tiny budgets: its numbers say nothing about the claims. ' : '';
   return `${q}Reproduced (${met.length}/${r.claims.length}): ${met.join(', ') || 'none'}. Not reproduced: ${not.join(', ') || 'none'}. ` +
     'Each claim is judged by its point estimate against the target stated above (fixed before the run); the 95% intervals show how firmly. ' +
-    'Setting: a CPU-sized stand-in for the paper\'s benchmarks (a Rapier point-mass play task with three zones and a wall, residual-MLP backbone instead of the GPT), so agreement or disagreement is about the mechanism (EDM few-step sampling, CFG goal guidance, multimodality), not the paper\'s absolute numbers.';
+    `Setting: ${sc.text.setting}, so agreement or disagreement is about the mechanism (EDM few-step sampling, CFG goal guidance, multimodality), not the paper's absolute numbers.`;
 }
 
 /** Budget overrides from `key=value` strings (numbers only). */
 export function parseBudget(pairs: string[]): Partial<BesoBudget> {
-  const keys = Object.keys(fullBudget());
+  const keys = [...Object.keys(fullBudget()), 'reducedArms'];
   const out: Record<string, number> = {};
   for (const p of pairs) {
     const m = /^([A-Za-z]+)=(.+)$/.exec(p);
@@ -509,8 +666,9 @@ export function parseBudget(pairs: string[]): Partial<BesoBudget> {
 
 /** The study as `stride experiment beso` sees it (cli/experiment.ts). */
 export const experiment = {
-  description: 'BESO: few-step EDM sampling, CFG goal guidance and multimodality vs DDPM Diffusion Policy and BC (toy/zone_play)',
-  async run(o: { quick: boolean; budget: string[]; outDir: string; cacheDir: string; backend: string; command: string; log: (l: string) => void }): Promise<Record<string, unknown>> {
-    return runStudy({ quick: o.quick, budget: parseBudget(o.budget), outDir: o.outDir, cacheDir: path.join(o.cacheDir, 'beso'), backend: o.backend, command: o.command, log: o.log });
+  description: 'BESO: few-step EDM sampling, CFG goal guidance and multimodality vs DDPM Diffusion Policy and BC (toy/zone_play, --scene manip/play)',
+  scenes: Object.keys(SCENES),
+  async run(o: { quick: boolean; budget: string[]; outDir: string; cacheDir: string; backend: string; command: string; log: (l: string) => void; scene?: string }): Promise<Record<string, unknown>> {
+    return runStudy({ quick: o.quick, budget: parseBudget(o.budget), outDir: o.outDir, cacheDir: path.join(o.cacheDir, 'beso'), backend: o.backend, command: o.command, log: o.log, scene: o.scene });
   },
 };

@@ -505,7 +505,7 @@ export async function runStudy(o: StudyOptions): Promise<Record<string, unknown>
       settings: a0.settings, seeds: cells.filter((c) => c.arms.some((a) => a.arm === arm)).map((c) => c.seed),
       goalSuccess: pooled(arm, (e) => e.success), anyTask: pooled(arm, (e) => e.anyZone),
       goalSuccessPerSeed: perSeed(arm, (e) => e.success), anyTaskPerSeed: perSeed(arm, (e) => e.anyZone),
-      meanLength: perSeed(arm, (e) => e.length).reduce((a, b) => a + b, 0) / Math.max(1, cells.length),
+      meanLength: perSeed(arm, (e) => e.length).reduce((a, b) => a + b, 0) / Math.max(1, perSeed(arm, (e) => e.length).length),
       evalWallSec: cells.flatMap((c) => c.arms).filter((a) => a.arm === arm).reduce((s, a) => s + a.wallSec, 0),
     };
     if (a0.probe) {

@@ -97,8 +97,10 @@ export interface StudyScene {
   cacheSub: string;
   /** Budget defaults over fullBudget()/quickBudget() for this scene (command-line --budget wins). */
   budgetDefaults: Partial<BesoBudget>;
-  /** Scene overrides of the play data. */
+  /** Scene overrides of the play data only (e.g. the toy's longer, non-terminating play episodes). */
   playOverrides: Record<string, unknown>;
+  /** Scene overrides of every env of the study — data, evaluation and probe (e.g. the action space). */
+  envOverrides: Record<string, unknown>;
   /** Policy input keys of one frame (flattened in this order); the dataset records only these and the action. */
   obsKeys: string[];
   /** Indices into the flattened frame forming the (hindsight) goal. */
@@ -120,7 +122,7 @@ export interface StudyScene {
 
 const toyScene: StudyScene = {
   id: 'toy/zone_play', resultsName: 'beso', cacheSub: '', budgetDefaults: {},
-  playOverrides: { terminateOnSuccess: false, maxSteps: 90 },
+  playOverrides: { terminateOnSuccess: false, maxSteps: 90 }, envOverrides: {},
   obsKeys: [OBS_STATE], goalDims: [0, 1], goalHorizon: [10, 50],
   dataSuccess: (ep) => ep.metrics.numZones! >= 2,
   probeOverrides: PROBE, probeSameSeed: false,
@@ -158,6 +160,9 @@ const manipPlayScene: StudyScene = {
   budgetDefaults: { dataEpisodes: 200, evalMaxSteps: 200 },
   // The expert's episode ends when both blocks are placed (terminateOnSuccess): the last frame is the final placement.
   playOverrides: {},
+  // Joint-space actions (the scene's default). A 1-seed pilot with cartesian actions (arm.actionSpace=cartesian,
+  // 4000 steps) also stayed at 0% goal success — see results/beso-manip-play.md.
+  envOverrides: {},
   // The block poses are a policy input: the blocks start at random places, so without them the task is not solvable.
   obsKeys: [OBS_STATE, OBS_OBJECT],
   // observation.state is 13 wide; observation.object = 2 × [x, y, z, q…]: goal = [x0, z0, x1, z1] (= playGoalFromObject).
@@ -218,7 +223,7 @@ export function studyScene(id: string): StudyScene {
 // ---------------------------------------------------------------------------------------------------------------
 
 export function writePlayData(dir: string, episodes: number, sc: StudyScene = toyScene): void {
-  const env = makeEnv(sc.id, sc.playOverrides);
+  const env = makeEnv(sc.id, { ...sc.envOverrides, ...sc.playOverrides });
   try {
     const features: Features = { ...Object.fromEntries(sc.obsKeys.map((k) => [k, env.observationFeatures[k]!])), ...env.actionFeatures };
     const keys = Object.keys(features);
@@ -396,7 +401,7 @@ export async function runJob(input: JobInput): Promise<Cell> {
       const t0 = performance.now();
       const n = a.probe ? b.modeRollouts : b.evalEpisodes;
       const seed0 = a.probe ? MODE_SEED0 : EVAL_SEED0;
-      const over = { ...(a.probe ? sc.probeOverrides : {}), maxSteps: b.evalMaxSteps };
+      const over = { ...sc.envOverrides, ...(a.probe ? sc.probeOverrides : {}), maxSteps: b.evalMaxSteps };
       const episodes = evaluateArm(tr.policy, n, seed0, over, a.settings, 7_000_000 + 1000 * input.seed, sc, a.probe);
       arms.push({ ...a, episodes, wallSec: (performance.now() - t0) / 1000 });
       const m = (f: (e: EpisodeOut) => number) => (episodes.reduce((x, e) => x + f(e), 0) / episodes.length * 100).toFixed(0);
@@ -573,7 +578,8 @@ export async function runStudy(o: StudyOptions): Promise<Record<string, unknown>
     wallSec: (Date.now() - t0) / 1000, cellWallSec: cells.reduce((s, c) => s + c.trainWallSec + c.arms.reduce((a, r) => a + r.wallSec, 0), 0),
     budget, cacheDir: root,
     protocol: {
-      data: { episodes: ds.info.numEpisodes, frames: ds.info.numFrames, seeds: [0, ds.info.numEpisodes - 1], overrides: sc.playOverrides, expert: sc.text.expert },
+      data: { episodes: ds.info.numEpisodes, frames: ds.info.numFrames, seeds: [0, ds.info.numEpisodes - 1], overrides: { ...sc.envOverrides, ...sc.playOverrides }, expert: sc.text.expert },
+      envOverrides: sc.envOverrides,
       evaluation: { seeds: [EVAL_SEED0, EVAL_SEED0 + budget.evalEpisodes - 1], episodesPerArmPerSeed: budget.evalEpisodes, maxSteps: budget.evalMaxSteps, heldOut: 'evaluation seeds are disjoint from data seeds', goal: sc.text.evalGoal },
       probe: { ...sc.probeOverrides, seeds: sc.probeSameSeed ? [MODE_SEED0, MODE_SEED0] : [MODE_SEED0, MODE_SEED0 + budget.modeRollouts - 1], rolloutsPerSeed: budget.modeRollouts, mode: sc.text.probe },
       lambdaStar: LAMBDA_STAR, goal: sc.id === toyScene.id ? 'hindsight relabelling: goal = (x, z) of the frame k ∈ [10, 50] ahead in the same play episode'

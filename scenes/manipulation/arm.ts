@@ -81,6 +81,15 @@ export interface ArmConfig {
   fingerFriction: number;
   /** Solver iterations of the world (Rapier default 4); more makes stiff grasps and chains steadier. */
   solverIterations: number;
+  /**
+   * What an action commands. 'joint' (default): [yaw, shoulder, elbow, wrist, gripper], joint-position targets over
+   * `limitsRad`. 'cartesian': [x, y, z, gripper], a grasp-point target over `cartesianBoxM` that the top-down IK
+   * (`ikTopDown`) turns into the same joint targets every control step — absolute end-effector actions, as in the
+   * play benchmarks of BESO/CALVIN. The gripper entry is −1 open … +1 closed in both.
+   */
+  actionSpace: 'joint' | 'cartesian';
+  /** Cartesian action box: [lo, hi] in metres for x, y, z; the action's [-1, 1] maps linearly onto it. */
+  cartesianBoxM: [number, number][];
 }
 
 export function defaultArmConfig(): ArmConfig {
@@ -101,6 +110,9 @@ export function defaultArmConfig(): ArmConfig {
     finger: { stiffness: 1200, damping: 12, maxForce: 25 },
     fingerFriction: 1.5,
     solverIterations: 4,
+    actionSpace: 'joint',
+    // Covers the block workspace (radius 0.25–0.5 m, bearing ±0.9 rad) and the carry height with margin.
+    cartesianBoxM: [[0.05, 0.6], [0, 0.3], [-0.45, 0.45]],
   };
 }
 
@@ -269,14 +281,41 @@ function rotateQ(q: Q, v: Vec3): Vec3 {
 }
 const addV = (a: Vec3, b: Vec3): Vec3 => ({ x: a.x + b.x, y: a.y + b.y, z: a.z + b.z });
 
-/** Set the motor targets from a normalised action (already clamped to [-1, 1] by the env). */
-export function applyArmAction(world: World, arm: ArmHandles, cfg: ArmConfig, action: Float32Array): void {
-  for (let i = 0; i < 4; i++) {
-    const [lo, hi] = cfg.limitsRad[i]!;
-    const g = cfg.gains[i]!;
-    setMotorTarget(world, arm.joints[i]!, lo + ((action[i]! + 1) / 2) * (hi - lo), g.stiffness, g.damping);
+/** Length of an action for the arm's `actionSpace`: 5 (joint) or 4 (cartesian). */
+export const actionDim = (cfg: ArmConfig): number => (cfg.actionSpace === 'cartesian' ? 4 : 5);
+
+/** Grasp-point target (metres) → normalised cartesian action entries [x, y, z, gripper]. */
+export function pointToAction(cfg: ArmConfig, p: Vec3, gripper: number, out = new Float32Array(4)): Float32Array {
+  const v = [p.x, p.y, p.z];
+  for (let i = 0; i < 3; i++) {
+    const [lo, hi] = cfg.cartesianBoxM[i]!;
+    out[i] = clamp(((v[i]! - lo) / (hi - lo)) * 2 - 1, -1, 1);
   }
-  const s = cfg.fingerOpenM * (1 - action[4]!) / 2;
+  out[3] = clamp(gripper, -1, 1);
+  return out;
+}
+
+/** A commanded grasp point + gripper → the action in the arm's `actionSpace` (how the scripted experts act). */
+export function commandToAction(cfg: ArmConfig, p: Vec3, gripper: number): Float32Array {
+  return cfg.actionSpace === 'cartesian' ? pointToAction(cfg, p, gripper) : jointsToAction(cfg, ikTopDown(cfg, p), gripper);
+}
+
+/** Set the motor targets from a normalised action (already clamped to [-1, 1] by the env), in the arm's `actionSpace`. */
+export function applyArmAction(world: World, arm: ArmHandles, cfg: ArmConfig, action: Float32Array): void {
+  let q: number[], grip: number;
+  if (cfg.actionSpace === 'cartesian') {
+    const m = (i: number): number => { const [lo, hi] = cfg.cartesianBoxM[i]!; return lo + ((action[i]! + 1) / 2) * (hi - lo); };
+    q = ikTopDown(cfg, { x: m(0), y: m(1), z: m(2) });
+    grip = action[3]!;
+  } else {
+    q = [0, 1, 2, 3].map((i) => { const [lo, hi] = cfg.limitsRad[i]!; return lo + ((action[i]! + 1) / 2) * (hi - lo); });
+    grip = action[4]!;
+  }
+  for (let i = 0; i < 4; i++) {
+    const g = cfg.gains[i]!;
+    setMotorTarget(world, arm.joints[i]!, q[i]!, g.stiffness, g.damping);
+  }
+  const s = cfg.fingerOpenM * (1 - grip) / 2;
   for (const j of arm.fingerJoints) setMotorTarget(world, j, s, cfg.finger.stiffness, cfg.finger.damping);
 }
 

@@ -175,7 +175,11 @@ export function commonFeatures(cfg: ManipConfig, numBlocks: number): { observati
       [OBS_OBJECT]: { kind: 'object', shape: [7 * numBlocks], dtype: 'float32', names: objNames, units: 'm, quat' },
     },
     action: {
-      [ACTION]: {
+      [ACTION]: cfg.arm.actionSpace === 'cartesian' ? {
+        kind: 'action', shape: [4], dtype: 'float32', low: -1, high: 1,
+        names: ['x', 'y', 'z', 'gripper'],
+        units: 'normalised grasp-point target over arm.cartesianBoxM (top-down IK); gripper -1 open .. +1 closed',
+      } : {
         kind: 'action', shape: [5], dtype: 'float32', low: -1, high: 1,
         names: ['yaw', 'shoulder', 'elbow', 'wrist', 'gripper'],
         units: 'normalised joint-position targets over the joint limits; gripper -1 open .. +1 closed',

@@ -8,7 +8,7 @@
  */
 import type { Vec3 } from '../../sim/math/vec.ts';
 import type { World } from '../../sim/physics/index.ts';
-import { graspPoint, ikTopDown, jointsToAction } from './arm.ts';
+import { commandToAction, graspPoint } from './arm.ts';
 import { blockPos, isGrasped, type ManipConfig, type ManipState } from './common.ts';
 
 export interface Waypoint {
@@ -31,7 +31,6 @@ export class WaypointFollower {
   private cmd: Vec3 | null = null;
   index = 0;
   private steps = 0;
-  private readonly out = new Float32Array(5);
 
   constructor(public plan: Waypoint[], private readonly speedMps = 0.4) {}
 
@@ -71,7 +70,7 @@ export class WaypointFollower {
       const k = d > step ? step / d : 1;
       this.cmd = { x: this.cmd.x + dx * k, y: this.cmd.y + dy * k, z: this.cmd.z + dz * k };
     }
-    return jointsToAction(cfg.arm, ikTopDown(cfg.arm, this.cmd), grip, this.out).slice();
+    return commandToAction(cfg.arm, this.cmd, grip);
   }
 
   private lastGrip = -1;

@@ -101,6 +101,7 @@ export interface StudyScene {
   playOverrides: Record<string, unknown>;
   /** Scene overrides of every env of the study — data, evaluation and probe (e.g. the action space). */
   envOverrides: Record<string, unknown>;
+
   /** Policy input keys of one frame (flattened in this order); the dataset records only these and the action. */
   obsKeys: string[];
   /** Indices into the flattened frame forming the (hindsight) goal. */
@@ -152,53 +153,75 @@ const toyScene: StudyScene = {
   },
 };
 
-/** manip/play: block0 → tray of the goal's first (x, z), block1 → the second. Probe goal: block0 → tray 0, block1 → tray 1. */
-/** Probe mode = the block lifted first: its centre rises this far above its start height (a grasp, not a push). */
+/**
+ * The two-block play tasks (manip/play: pick and place into trays; manip/push_play: push into zones) share goals,
+ * outcomes and the probe: block0 → the zone/tray of the goal's first (x, z), block1 → the second; probe goal
+ * block0 → 0, block1 → 1; the probe's mode = which block the policy moves first (`firstMoved`).
+ */
+interface TwoBlockPlay {
+  /** Floats per block in observation.object: 7 (pose) or 3 (`objectObs: 'position'`). */
+  objectStride: number;
+  id: string; resultsName: string; cacheSub: string; budgetDefaults: Partial<BesoBudget>; envOverrides: Record<string, unknown>;
+  /** Per-block "moved" amounts (metres) of observation.object `ob` relative to its start `s`; the first above `moveM` wins. */
+  moved(ob: ArrayLike<number>, s: readonly number[]): [number, number];
+  moveM: number;
+  text: StudyScene['text'];
+}
+
+function twoBlockPlay(t: TwoBlockPlay): StudyScene {
+  return {
+    id: t.id, resultsName: t.resultsName, cacheSub: t.cacheSub, budgetDefaults: t.budgetDefaults,
+    // The expert's episode ends when both blocks are placed (terminateOnSuccess): the last frame is the final placement.
+    playOverrides: {}, envOverrides: t.envOverrides,
+    // The block poses are a policy input: the blocks start at random places, so without them the task is not solvable.
+    obsKeys: [OBS_STATE, OBS_OBJECT],
+    // observation.state is 13 wide; observation.object = 2 × [x, y, z(, q…)]: goal = [x0, z0, x1, z1].
+    goalDims: [13 + 0, 13 + 2, 13 + t.objectStride, 13 + t.objectStride + 2],
+    // Long horizons: the evaluation goal is the final placement, up to ~150 frames ahead; kMax past the end = the last frame.
+    goalHorizon: [10, 200],
+    dataSuccess: (ep) => ep.success,
+    probeOverrides: {}, probeSameSeed: true,
+    episode(env, obs, seed, probe) {
+      const zones = (env.config as unknown as { zonesXZ: [number, number][] }).zonesXZ;
+      const first = probe ? 0 : new Rng(seed ^ 0x2545f491).int(2);
+      const gz = [first, 1 - first];
+      const goal = Float32Array.of(zones[gz[0]!]![0], zones[gz[0]!]![1], zones[gz[1]!]![0], zones[gz[1]!]![1]);
+      const start = Array.from(obs[OBS_OBJECT] as Float32Array);
+      return {
+        goal,
+        track: (res, o) => {
+          const m = res.metrics;
+          if (m.block0Zone === gz[0] && m.block1Zone === gz[1]) o.success = 1;
+          o.numZones = Math.max(o.numZones, m.blocksPlaced ?? 0);
+          o.anyZone = o.numZones >= 1 ? 1 : 0;
+          if (o.passSide === 0) {
+            const [d0, d1] = t.moved(res.obs[OBS_OBJECT] as Float32Array, start);
+            if (Math.max(d0, d1) > t.moveM) o.passSide = d0 >= d1 ? -1 : 1;
+          }
+        },
+      };
+    },
+    dataModes(ds) {
+      // Episodes with the probe's assignment (block0 → 0, block1 → 1): mode 0 (block0 first) or 3 (block1 first).
+      const sel = ds.episodes.filter((e) => Number(e.labels.mode) === 0 || Number(e.labels.mode) === 3);
+      const a = sel.filter((e) => Number(e.labels.firstBlock) === 0).length, b = sel.length - a;
+      const all = ds.episodes.length, allA = ds.episodes.filter((e) => Number(e.labels.firstBlock) === 0).length;
+      return { middleZoneFirst: { episodes: sel.length, left: rate(a, sel.length), right: rate(b, sel.length), entropyNats: entropy([a, b]) }, allEpisodes: { episodes: all, left: rate(allA, all), entropyNats: entropy([allA, all - allA]) } };
+    },
+    text: t.text,
+  };
+}
+
+/** manip/play's probe mode = the block lifted first: its centre rises this far above its start height (a grasp, not a push). */
 const MANIP_LIFT_M = 0.02;
-const manipPlayScene: StudyScene = {
+const manipPlayScene = twoBlockPlay({
+  objectStride: 7,
   id: 'manip/play', resultsName: 'beso-manip-play', cacheSub: 'manip-play',
   budgetDefaults: { dataEpisodes: 200, evalMaxSteps: 200 },
-  // The expert's episode ends when both blocks are placed (terminateOnSuccess): the last frame is the final placement.
-  playOverrides: {},
   // Joint-space actions (the scene's default). A 1-seed pilot with cartesian actions (arm.actionSpace=cartesian,
   // 4000 steps) also stayed at 0% goal success — see results/beso-manip-play.md.
   envOverrides: {},
-  // The block poses are a policy input: the blocks start at random places, so without them the task is not solvable.
-  obsKeys: [OBS_STATE, OBS_OBJECT],
-  // observation.state is 13 wide; observation.object = 2 × [x, y, z, q…]: goal = [x0, z0, x1, z1] (= playGoalFromObject).
-  goalDims: [13 + 0, 13 + 2, 13 + 7, 13 + 9],
-  // Long horizons: the evaluation goal is the final placement, up to ~130 frames ahead; kMax past the end = the last frame.
-  goalHorizon: [10, 200],
-  dataSuccess: (ep) => ep.success,
-  probeOverrides: {}, probeSameSeed: true,
-  episode(env, obs, seed, probe) {
-    const zones = (env.config as unknown as { zonesXZ: [number, number][] }).zonesXZ;
-    const first = probe ? 0 : new Rng(seed ^ 0x2545f491).int(2);
-    const gz = [first, 1 - first];
-    const goal = Float32Array.of(zones[gz[0]!]![0], zones[gz[0]!]![1], zones[gz[1]!]![0], zones[gz[1]!]![1]);
-    const start = Array.from(obs[OBS_OBJECT] as Float32Array);
-    return {
-      goal,
-      track: (res, o) => {
-        const m = res.metrics;
-        if (m.block0Zone === gz[0] && m.block1Zone === gz[1]) o.success = 1;
-        o.numZones = Math.max(o.numZones, m.blocksPlaced ?? 0);
-        o.anyZone = o.numZones >= 1 ? 1 : 0;
-        if (o.passSide === 0) {
-          const ob = res.obs[OBS_OBJECT] as Float32Array;
-          const d0 = ob[1]! - start[1]!, d1 = ob[8]! - start[8]!;
-          if (Math.max(d0, d1) > MANIP_LIFT_M) o.passSide = d0 >= d1 ? -1 : 1;
-        }
-      },
-    };
-  },
-  dataModes(ds) {
-    // Episodes with the probe's assignment (block0 → tray 0, block1 → tray 1): mode 0 (block0 first) or 3 (block1 first).
-    const sel = ds.episodes.filter((e) => Number(e.labels.mode) === 0 || Number(e.labels.mode) === 3);
-    const a = sel.filter((e) => Number(e.labels.firstBlock) === 0).length, b = sel.length - a;
-    const all = ds.episodes.length, allA = ds.episodes.filter((e) => Number(e.labels.firstBlock) === 0).length;
-    return { middleZoneFirst: { episodes: sel.length, left: rate(a, sel.length), right: rate(b, sel.length), entropyNats: entropy([a, b]) }, allEpisodes: { episodes: all, left: rate(allA, all), entropyNats: entropy([allA, all - allA]) } };
-  },
+  moved: (ob, s) => [ob[1]! - s[1]!, ob[8]! - s[8]!], moveM: MANIP_LIFT_M,
   text: {
     expert: 'scripted play expert of manip/play: first block and its tray drawn at random (the other block to the other tray), labels recorded; episode ends when both are placed',
     evalGoal: 'final placement [x0, z0, x1, z1] = tray centres of a random assignment (block0 → tray a, block1 → tray 1 − a, a from the seed); goal success = both blocks placed (scene criterion) in their goal trays',
@@ -208,9 +231,31 @@ const manipPlayScene: StudyScene = {
     probeClaim: 'On the fixed start+goal probe with two valid solutions (block0 first / block1 first), BESO produces both modes, each ≥ 25% of rollouts.',
     setting: 'a CPU-sized stand-in for the paper\'s benchmarks (Rapier table-top arm, two blocks and two trays, privileged block poses as input, residual-MLP backbone instead of the GPT)',
   },
-};
+});
 
-export const SCENES: Record<string, StudyScene> = { [toyScene.id]: toyScene, [manipPlayScene.id]: manipPlayScene };
+/** manip/push_play's probe mode = the block pushed first: its centre moves this far (horizontally) from its start. */
+const PUSH_MOVE_M = 0.02;
+const pushPlayScene = twoBlockPlay({
+  objectStride: 3,
+  id: 'manip/push_play', resultsName: 'beso-push-play', cacheSub: 'push-play',
+  budgetDefaults: { dataEpisodes: 400, evalMaxSteps: 300 },
+  // Absolute end-effector actions (grasp-point target + gripper), as in the paper's Block-Push (fixed a priori).
+  // Block positions only (no quaternions): a pushed cube tips and its quaternion jumps between equivalent orientations.
+  // The scene's expert is Markovian (expertAnchor 'measured': its action is a function of the observed state).
+  envOverrides: { 'arm.actionSpace': 'cartesian', objectObs: 'position' },
+  moved: (ob, s) => [Math.hypot(ob[0]! - s[0]!, ob[2]! - s[2]!), Math.hypot(ob[3]! - s[3]!, ob[5]! - s[5]!)], moveM: PUSH_MOVE_M,
+  text: {
+    expert: 'scripted push-play expert of manip/push_play: first block and its zone drawn at random (the other block to the other zone), pushed with the closed fingers, labels recorded; episode ends when both are in zones',
+    evalGoal: 'final placement [x0, z0, x1, z1] = zone centres of a random assignment (block0 → zone a, block1 → zone 1 − a, a from the seed); goal success = both blocks in their goal zones (scene criterion: centre within 5 cm)',
+    probe: `fixed start (every rollout resets with the same seed), goal block0 → zone 0 and block1 → zone 1; mode = which block is pushed first (the first whose centre moves > ${PUSH_MOVE_M * 100} cm from its start; "left" = block0, "right" = block1, none = neither moved)`,
+    modeA: 'block0 first', modeB: 'block1 first', modeNone: 'none (no block moved)', anyTask: '≥ 1 block in a zone',
+    dataProbe: 'play episodes with the probe\'s assignment (block0 → zone 0, block1 → zone 1)',
+    probeClaim: 'On the fixed start+goal probe with two valid solutions (block0 first / block1 first), BESO produces both modes, each ≥ 25% of rollouts.',
+    setting: 'a CPU-sized stand-in for the paper\'s Block-Push (Rapier table-top arm pushing two blocks into two zones, cartesian end-effector actions, privileged block poses as input, residual-MLP backbone instead of the GPT)',
+  },
+});
+
+export const SCENES: Record<string, StudyScene> = { [toyScene.id]: toyScene, [manipPlayScene.id]: manipPlayScene, [pushPlayScene.id]: pushPlayScene };
 
 export function studyScene(id: string): StudyScene {
   const s = SCENES[id];

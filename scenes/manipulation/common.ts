@@ -78,6 +78,12 @@ export interface ManipConfig extends SceneConfigBase {
   maxBearingRad: number;
   /** Block yaw relative to the radial direction is uniform in ±blockYawJitterRad. */
   blockYawJitterRad: number;
+  /**
+   * Content of `observation.object` per block: 'pose' (default) = [x, y, z, qx, qy, qz, qw]; 'position' = [x, y, z].
+   * A cube's quaternion jumps between equivalent orientations when it tips or rolls (symmetry), so policies that only
+   * need where the blocks are learn better without it.
+   */
+  objectObs: 'pose' | 'position';
 }
 
 export function defaultManipConfig(): Omit<ManipConfig, 'maxSteps' | 'reward'> {
@@ -100,6 +106,7 @@ export function defaultManipConfig(): Omit<ManipConfig, 'maxSteps' | 'reward'> {
     maxRadiusM: 0.5,
     maxBearingRad: 0.9,
     blockYawJitterRad: 0.3,
+    objectObs: 'pose',
   };
 }
 
@@ -166,13 +173,14 @@ export const BLOCK_COLORS = ['#d9534f', '#3b7dd8', '#5cb85c', '#f0ad4e'];
 
 export function commonFeatures(cfg: ManipConfig, numBlocks: number): { observation: Record<string, import('../../sim/core/index.ts').FeatureSpec>; action: Features } {
   const objNames: string[] = [];
-  for (let b = 0; b < numBlocks; b++) for (const k of ['x', 'y', 'z', 'qx', 'qy', 'qz', 'qw']) objNames.push(`block${b}_${k}`);
+  const perBlock = cfg.objectObs === 'position' ? ['x', 'y', 'z'] : ['x', 'y', 'z', 'qx', 'qy', 'qz', 'qw'];
+  for (let b = 0; b < numBlocks; b++) for (const k of perBlock) objNames.push(`block${b}_${k}`);
   return {
     observation: {
       [OBS_STATE]: { kind: 'state', shape: [PROPRIO_NAMES.length], dtype: 'float32', names: PROPRIO_NAMES, units: 'rad, rad/s, m, m/s' },
       [OBS_DEPTH]: depthFeature(cfg.camera),
       [OBS_TACTILE]: tactileFeature(['pad_left', 'pad_right']),
-      [OBS_OBJECT]: { kind: 'object', shape: [7 * numBlocks], dtype: 'float32', names: objNames, units: 'm, quat' },
+      [OBS_OBJECT]: { kind: 'object', shape: [objNames.length], dtype: 'float32', names: objNames, units: cfg.objectObs === 'position' ? 'm' : 'm, quat' },
     },
     action: {
       [ACTION]: cfg.arm.actionSpace === 'cartesian' ? {
@@ -373,10 +381,15 @@ export function renderDepth(world: World, cfg: ManipConfig, rng: Rng, out?: Floa
 
 // --- observation ----------------------------------------------------------------------------------------------------
 
-export function objectVector(world: World, blocks: readonly number[], out = new Float32Array(7 * blocks.length)): Float32Array {
+/** `observation.object`: per block [x, y, z, qx, qy, qz, qw] (w ≥ 0), or [x, y, z] with `positionOnly`. */
+export function objectVector(world: World, blocks: readonly number[], positionOnly = false): Float32Array {
+  const n = positionOnly ? 3 : 7;
+  const out = new Float32Array(n * blocks.length);
   for (let b = 0; b < blocks.length; b++) {
     const body = world.getRigidBody(blocks[b]!);
-    const t = body.translation(), r = body.rotation();
+    const t = body.translation();
+    if (positionOnly) { out.set([t.x, t.y, t.z], 3 * b); continue; }
+    const r = body.rotation();
     const s = r.w < 0 ? -1 : 1;
     out.set([t.x, t.y, t.z, s * r.x, s * r.y, s * r.z, s * r.w], 7 * b);
   }
@@ -388,7 +401,7 @@ export function observeCommon(world: World, h: ManipState, cfg: ManipConfig, rng
     [OBS_STATE]: proprioVector(world, h.arm, cfg.arm),
     [OBS_DEPTH]: renderDepth(world, cfg, rng),
     [OBS_TACTILE]: padContacts(world, h).forceN.slice(),
-    [OBS_OBJECT]: objectVector(world, h.blocks),
+    [OBS_OBJECT]: objectVector(world, h.blocks, cfg.objectObs === 'position'),
   };
 }
 

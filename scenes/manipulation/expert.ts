@@ -32,7 +32,14 @@ export class WaypointFollower {
   index = 0;
   private steps = 0;
 
-  constructor(public plan: Waypoint[], private readonly speedMps = 0.4) {}
+  /**
+   * `anchor` — where each step's commanded point starts from: 'command' = the previous commanded point (a smooth,
+   * rate-limited reference; the follower's hidden state), 'measured' = the measured grasp point, so the action is a
+   * function of the observable state (a Markovian expert: learners can imitate it from observations without having to
+   * infer the follower's hidden reference from the arm's motion). `measuredGain` scales the step in 'measured' mode to
+   * make up for the PD lag.
+   */
+  constructor(public plan: Waypoint[], private readonly speedMps = 0.4, private readonly anchor: 'command' | 'measured' = 'command', private readonly measuredGain = 2) {}
 
   get done(): boolean { return this.index >= this.plan.length; }
   get phase(): string { return this.plan[this.index]?.name ?? 'done'; }
@@ -42,7 +49,7 @@ export class WaypointFollower {
 
   act(world: World, h: ManipState, cfg: ManipConfig): Float32Array {
     const g = graspPoint(world, h.arm, cfg.arm);
-    if (!this.cmd) this.cmd = { ...g };
+    if (!this.cmd || this.anchor === 'measured') this.cmd = { ...g };
     let wp = this.plan[this.index];
     if (wp?.check) {
       const jump = wp.check(world, h);
@@ -64,7 +71,7 @@ export class WaypointFollower {
     this.lastGrip = grip;
     if (wp) {
       const t = wp.target(world, h);
-      const step = (wp.speedMps ?? this.speedMps) * cfg.ctrlDtSec;
+      const step = (wp.speedMps ?? this.speedMps) * cfg.ctrlDtSec * (this.anchor === 'measured' ? this.measuredGain : 1);
       const dx = t.x - this.cmd.x, dy = t.y - this.cmd.y, dz = t.z - this.cmd.z;
       const d = Math.hypot(dx, dy, dz);
       const k = d > step ? step / d : 1;
@@ -134,4 +141,64 @@ export function pickPlacePlan(cfg: ManipConfig, o: PickPlaceOpts): Waypoint[] {
     { name: 'retreat', grip: -1, tolM: 0.03, maxSteps: 30, target: (world, h) => placeTarget(world, h, o.carryYM), onEnd: () => { lockOffset = false; } },
   ];
   return plan;
+}
+
+export interface PushOpts {
+  /** Block index in h.blocks. */
+  block: number;
+  /** Where the block centre should go (x, z). */
+  goal(world: World, h: ManipState): { x: number; z: number };
+  /** Grasp-point height while pushing (the closed fingers reach 2 cm below it), metres. */
+  pushYM: number;
+  /** Pushing speed, m/s. */
+  pushSpeedMps: number;
+  /** Hover height for approaches and re-approaches, metres. */
+  hoverYM: number;
+  /** The push ends (→ retreat, then the next primitive) once the block centre is this close to the goal; unset = push
+   * until the episode ends. */
+  doneTolM?: number;
+  /** Index offset of this primitive in the full plan (for its jumps). */
+  offset: number;
+}
+
+/**
+ * Push block → goal with the closed fingers: hover behind the block (opposite the goal), descend, push along the
+ * block→goal line re-aiming every step; if the block slips sideways off the pusher, lift and re-approach. With
+ * `doneTolM`, a finished push retreats to the hover height and the plan continues after this primitive.
+ */
+export function pushPlan(cfg: ManipConfig, o: PushOpts): Waypoint[] {
+  const preM = cfg.blockHalfM * Math.SQRT2 + 0.035;
+  const dir = (world: World, h: ManipState): { b: Vec3; ux: number; uz: number; d: number } => {
+    const b = blockPos(world, h, o.block), g = o.goal(world, h);
+    const dx = g.x - b.x, dz = g.z - b.z, d = Math.hypot(dx, dz) || 1e-9;
+    return { b, ux: dx / d, uz: dz / d, d };
+  };
+  let pre: { x: number; z: number } | null = null;
+  const prePoint = (world: World, h: ManipState) => {
+    if (!pre) { const { b, ux, uz } = dir(world, h); pre = { x: b.x - ux * preM, z: b.z - uz * preM }; }
+    return pre;
+  };
+  const LIFT = o.offset + 3, RETREAT = o.offset + 4;
+  return [
+    { name: 'hover', grip: 1, tolM: 0.02, maxSteps: 60, target: (w, h) => { const p = prePoint(w, h); return { x: p.x, y: o.hoverYM, z: p.z }; } },
+    { name: 'descend', grip: 1, tolM: 0.012, maxSteps: 40, speedMps: 0.3, target: (w, h) => { const p = prePoint(w, h); return { x: p.x, y: o.pushYM, z: p.z }; } },
+    {
+      name: 'push', grip: 1, tolM: 0, maxSteps: 400, speedMps: o.pushSpeedMps,
+      target: (w, h) => {
+        const { b, ux, uz, d } = dir(w, h);
+        const lead = Math.min(0.03, d);
+        return { x: b.x - ux * (cfg.blockHalfM + 0.01) + ux * lead, y: o.pushYM, z: b.z - uz * (cfg.blockHalfM + 0.01) + uz * lead };
+      },
+      check: (w, h) => {
+        const { b, ux, uz, d } = dir(w, h);
+        if (o.doneTolM !== undefined && d < o.doneTolM) return RETREAT;
+        const g = graspPoint(w, h.arm, cfg.arm);
+        const rx = b.x - g.x, rz = b.z - g.z;
+        const along = rx * ux + rz * uz, lateral = Math.abs(rx * uz - rz * ux);
+        if (lateral > 0.03 || along < 0 || along > preM + 0.03) { pre = null; return LIFT; }
+      },
+    },
+    { name: 'lift', grip: 1, tolM: 0.02, maxSteps: 30, target: (w, h) => { const g = graspPoint(w, h.arm, cfg.arm); return { x: g.x, y: o.hoverYM, z: g.z }; }, onEnd: () => { pre = null; return o.offset; } },
+    { name: 'retreat', grip: 1, tolM: 0.02, maxSteps: 30, target: (w, h) => { const g = graspPoint(w, h.arm, cfg.arm); return { x: g.x, y: o.hoverYM, z: g.z }; }, onEnd: () => { pre = null; } },
+  ];
 }

@@ -13,14 +13,13 @@
  */
 import { OBS_GOAL, defineScene } from '../../sim/core/index.ts';
 import type { Rng } from '../../sim/math/rng.ts';
-import type { Vec3 } from '../../sim/math/vec.ts';
 import type { World } from '../../sim/physics/index.ts';
 import { applyArmAction, buildArm, graspPoint, ikTopDown } from './arm.ts';
 import {
   actionRate, addBlock, benchDepth, clearStepCache, addDistractors, blockPos, commonFeatures, defaultManipConfig, observeCommon, sampleFree,
   setupWorld, styleCommon, type ManipConfig, type ManipState,
 } from './common.ts';
-import { WaypointFollower, type Waypoint } from './expert.ts';
+import { WaypointFollower, pushPlan } from './expert.ts';
 
 export interface PushBlockConfig extends ManipConfig {
   /** Block–target distance at reset is in [minSeparationM, maxSeparationM], metres. */
@@ -131,46 +130,16 @@ export const pushBlock = defineScene<PushBlockConfig, PushBlockState>({
   style: (h, handle) => styleCommon(h, handle),
   bench: (world, _h, cfg) => benchDepth(world, cfg),
 
-  /**
-   * Pusher: hover behind the block (opposite the target), descend, then push along the block→target line with the
-   * closed fingers, re-aiming every step; if the block slips sideways off the pusher, lift and re-approach.
-   */
+  /** Pusher (`pushPlan`): hover behind the block, descend, push along the block→target line, re-approach on a slip. */
   expert(cfg) {
     let follower: WaypointFollower;
-    const hoverY = 0.13;
-    const preM = cfg.blockHalfM * Math.SQRT2 + 0.035;
-    const dir = (world: World, h: ManipState): { b: Vec3; ux: number; uz: number; d: number } => {
-      const b = blockPos(world, h, 0), g = (h as PushBlockState).goal;
-      const dx = g[0] - b.x, dz = g[1] - b.z, d = Math.hypot(dx, dz) || 1e-9;
-      return { b, ux: dx / d, uz: dz / d, d };
-    };
-    let pre: { x: number; z: number } | null = null;
-    const prePoint = (world: World, h: ManipState) => {
-      if (!pre) { const { b, ux, uz } = dir(world, h); pre = { x: b.x - ux * preM, z: b.z - uz * preM }; }
-      return pre;
-    };
-    const plan: Waypoint[] = [
-      { name: 'hover', grip: 1, tolM: 0.02, maxSteps: 60, target: (w, h) => { const p = prePoint(w, h); return { x: p.x, y: hoverY, z: p.z }; } },
-      { name: 'descend', grip: 1, tolM: 0.012, maxSteps: 40, speedMps: 0.3, target: (w, h) => { const p = prePoint(w, h); return { x: p.x, y: cfg.expertPushYM, z: p.z }; } },
-      {
-        name: 'push', grip: 1, tolM: 0, maxSteps: 400, speedMps: cfg.expertPushSpeedMps,
-        target: (w, h) => {
-          const { b, ux, uz, d } = dir(w, h);
-          const lead = Math.min(0.03, d);
-          return { x: b.x - ux * (cfg.blockHalfM + 0.01) + ux * lead, y: cfg.expertPushYM, z: b.z - uz * (cfg.blockHalfM + 0.01) + uz * lead };
-        },
-        check: (w, h) => {
-          const { b, ux, uz } = dir(w, h);
-          const g = graspPoint(w, h.arm, cfg.arm);
-          const rx = b.x - g.x, rz = b.z - g.z;
-          const along = rx * ux + rz * uz, lateral = Math.abs(rx * uz - rz * ux);
-          if (lateral > 0.03 || along < 0 || along > preM + 0.03) { pre = null; return 3; }
-        },
-      },
-      { name: 'lift', grip: 1, tolM: 0.02, maxSteps: 30, target: (w, h) => { const g = graspPoint(w, h.arm, cfg.arm); return { x: g.x, y: hoverY, z: g.z }; }, onEnd: () => { pre = null; return 0; } },
-    ];
     return {
-      reset() { pre = null; follower = new WaypointFollower(plan); },
+      reset() {
+        follower = new WaypointFollower(pushPlan(cfg, {
+          block: 0, goal: (_w, h) => ({ x: (h as PushBlockState).goal[0], z: (h as PushBlockState).goal[1] }),
+          pushYM: cfg.expertPushYM, pushSpeedMps: cfg.expertPushSpeedMps, hoverYM: 0.13, offset: 0,
+        }));
+      },
       act: (world, h) => follower.act(world, h, cfg),
     };
   },

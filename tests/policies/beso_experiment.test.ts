@@ -94,35 +94,47 @@ describe('stride experiment beso --quick', () => {
     expect(res2.claims).toEqual(res.claims);
   }, 600_000);
 
-  it('--scene manip/play: the same pipeline on the arm (state + object inputs, 4-D goals, reduced arm set) → beso-manip-play.*', async () => {
-    const out = path.join(tmp, 'results-manip');
-    const m = ['experiment', 'beso', '--scene', 'manip/play', '--quick', '--json', '--out', out, '--cache', path.join(tmp, 'cache'),
-      ...[...TINY.filter((b) => !b.startsWith('dpLongSteps')), 'reducedArms=1'].flatMap((b) => ['--budget', b])];
-    const r = await stride(m, { timeoutMs: 400_000 });
-    expect(r.stderr).not.toMatch(/stride: /);
-    expect(r.code).toBe(0);
-    const res = JSON.parse(readFileSync(path.join(out, 'beso-manip-play.json'), 'utf8'));
-    expect(existsSync(path.join(out, 'beso-manip-play.md'))).toBe(true);
-    expect(existsSync(path.join(out, 'beso.json'))).toBe(false);
-    expect(res.scene).toBe('manip/play');
-    expect(res.protocol.inputs).toEqual(['observation.state', 'observation.object']);
-    expect(res.protocol.evaluation.seeds[0]).toBeGreaterThanOrEqual(res.protocol.data.seeds[1] + 1);
-    expect(Object.keys(res.arms).sort()).toEqual(['bc', 'bc/probe', 'beso/ddim-3', 'beso/ddim-30', 'beso/lambda-0', 'beso/lambda-1', 'beso/lambda-2', 'beso/probe', 'dp/ddim-10', 'dp/probe']);
-    for (const a of Object.values(res.arms) as { goalSuccess: { k: number; n: number }; anyTask: { k: number } }[]) {
-      expect(a.goalSuccess.n).toBe(3);
-      expect(a.goalSuccess.k).toBeLessThanOrEqual(a.anyTask.k); // goal success needs both blocks placed
-    }
-    for (const probe of ['beso/probe', 'dp/probe', 'bc/probe']) {
-      const md = res.arms[probe].modes;
-      expect(md.left.k + md.right.k + md.none.k).toBe(3);
-    }
-    expect(res.protocol.probe.seeds[0]).toBe(res.protocol.probe.seeds[1]); // fixed start: one seed for every rollout
-    expect(res.claims).toHaveLength(6);
-    for (const c of res.claims) expect(Number.isFinite(c.measured)).toBe(true);
+  const ARM_SCENES = [
+    { id: 'manip/play', name: 'beso-manip-play', actionDim: 5 },
+    { id: 'manip/push_play', name: 'beso-push-play', actionDim: 4 },
+  ];
+  for (const sc of ARM_SCENES) {
+    it(`--scene ${sc.id}: the same pipeline on the arm (state + object inputs, 4-D goals, reduced arm set) → ${sc.name}.*`, async () => {
+      const out = path.join(tmp, `results-${sc.name}`);
+      const m = ['experiment', 'beso', '--scene', sc.id, '--quick', '--json', '--out', out, '--cache', path.join(tmp, 'cache'),
+        ...[...TINY.filter((b) => !b.startsWith('dpLongSteps')), 'reducedArms=1'].flatMap((b) => ['--budget', b])];
+      const r = await stride(m, { timeoutMs: 400_000 });
+      expect(r.stderr).not.toMatch(/stride: /);
+      expect(r.code).toBe(0);
+      const res = JSON.parse(readFileSync(path.join(out, `${sc.name}.json`), 'utf8'));
+      expect(existsSync(path.join(out, `${sc.name}.md`))).toBe(true);
+      expect(existsSync(path.join(out, 'beso.json'))).toBe(false);
+      expect(res.scene).toBe(sc.id);
+      expect(res.protocol.inputs).toEqual(['observation.state', 'observation.object']);
+      expect(res.protocol.evaluation.seeds[0]).toBeGreaterThanOrEqual(res.protocol.data.seeds[1] + 1);
+      // The study's env overrides (e.g. push_play's cartesian actions) reach the data: its action width says which space.
+      const info = JSON.parse(readFileSync(path.join(res.cacheDir, '..', `data-${res.budget.dataEpisodes}`, 'meta', 'info.json'), 'utf8'));
+      expect(info.features.action.shape).toEqual([sc.actionDim]);
+      expect(Object.keys(res.arms).sort()).toEqual(['bc', 'bc/probe', 'beso/ddim-3', 'beso/ddim-30', 'beso/lambda-0', 'beso/lambda-1', 'beso/lambda-2', 'beso/probe', 'dp/ddim-10', 'dp/probe']);
+      for (const a of Object.values(res.arms) as { goalSuccess: { k: number; n: number }; anyTask: { k: number } }[]) {
+        expect(a.goalSuccess.n).toBe(3);
+        expect(a.goalSuccess.k).toBeLessThanOrEqual(a.anyTask.k); // goal success needs both blocks placed
+      }
+      for (const probe of ['beso/probe', 'dp/probe', 'bc/probe']) {
+        const md = res.arms[probe].modes;
+        expect(md.left.k + md.right.k + md.none.k).toBe(3);
+      }
+      expect(res.protocol.probe.seeds[0]).toBe(res.protocol.probe.seeds[1]); // fixed start: one seed for every rollout
+      expect(res.claims).toHaveLength(6);
+      for (const c of res.claims) expect(Number.isFinite(c.measured)).toBe(true);
+    }, 600_000);
+  }
+
+  it('rejects an unsupported --scene with a one-line error', async () => {
     const bad = await stride(['experiment', 'beso', '--scene', 'bogus/x', '--quick', '--out', path.join(tmp, 'z'), '--cache', path.join(tmp, 'z')]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^stride: experiment beso: unsupported --scene 'bogus\/x'/);
-  }, 600_000);
+  });
 
   it('rejects an unknown experiment and a bad budget key with one-line errors', async () => {
     const a = await stride(['experiment', 'nope']);

@@ -1,9 +1,11 @@
 /**
- * `stride experiment beso [--scene manip/play]` — the BESO study (POLICIES.md §2.8), end to end, on toy/zone_play
- * (default → results/beso.*) or manip/play (→ results/beso-manip-play.*); everything scene-specific (inputs, goals,
- * outcomes, the probe) is one entry of `SCENES`, the pipeline is shared:
+ * `stride experiment beso [--scene manip/play|manip/push_play]` — the BESO study (POLICIES.md §2.8), end to end, on
+ * toy/zone_play (default → results/beso.*), manip/play (pick and place into trays → results/beso-manip-play.*) or
+ * manip/push_play (Block-Push-style pushing → results/beso-push-play.*); everything scene-specific (inputs, goals,
+ * outcomes, the probe, env overrides such as the action space) is one entry of `SCENES`, the pipeline is shared:
  *
- * 1. data: the scripted play expert (two zones per episode, random order, random side around the wall) → a dataset;
+ * 1. data: the scene's scripted multimodal play expert (toy: two zones per episode, random order, random side around
+ *    the wall; arm: a random block to a random zone/tray, then the other) → a dataset;
  * 2. models (one per method × training seed, independent jobs in parallel workers, each finished cell cached):
  *    BESO (EDM, CFG), the DDPM ε-prediction Diffusion Policy (goal appended to the observation) and a
  *    goal-conditioned BC-MLP, all with the same observation window (To = 2), action window (Tp = 2), execution of the

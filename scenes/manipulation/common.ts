@@ -469,3 +469,38 @@ export function benchDepth(world: World, cfg: ManipConfig): Record<string, numbe
   const r3 = (x: number) => Math.round(x * 1000) / 1000;
   return { depthMsPerFrame: r3(fast), depthPixels: img.length, depthCastRayMsPerFrame: r3(slow) };
 }
+
+// --- two-block play tasks (manip/play, manip/push_play) ---------------------------------------------------------
+
+/** Outcome hooks of a two-block play task from its "zone index of each block (−1 = none)" function. */
+export function twoBlockPlayOutcome<C extends ManipConfig>(zonesOf: (world: World, h: ManipState, cfg: C) => number[]) {
+  return {
+    /** Success: each block in a zone, different zones. */
+    isSuccess(world: World, h: ManipState, cfg: C): boolean {
+      const z = zonesOf(world, h, cfg);
+      return z[0]! >= 0 && z[1]! >= 0 && z[0] !== z[1];
+    },
+    terminalReason(world: World, h: ManipState): string | null {
+      for (let b = 0; b < h.blocks.length; b++) {
+        const p = blockPos(world, h, b);
+        if (p.y < -0.1 || Math.hypot(p.x, p.z) > 0.95) return 'block-off-table';
+      }
+      return null;
+    },
+    metrics(world: World, h: ManipState, cfg: C): Record<string, number> {
+      const z = zonesOf(world, h, cfg);
+      return { blocksPlaced: z.filter((v) => v >= 0).length, block0Zone: z[0]!, block1Zone: z[1]! };
+    },
+  };
+}
+
+/**
+ * The play experts' choice, from the expert's RNG: which block goes first and to which zone (the other block to the
+ * other zone). `labels` are the episode labels { firstBlock, firstZone, secondBlock, secondZone, mode = 2·firstBlock +
+ * firstZone }.
+ */
+export function drawPlayOrder(rng: Rng): { firstBlock: number; firstZone: number; secondBlock: number; secondZone: number; labels: Record<string, number> } {
+  const firstBlock = rng.int(2), firstZone = rng.int(2);
+  const secondBlock = 1 - firstBlock, secondZone = 1 - firstZone;
+  return { firstBlock, firstZone, secondBlock, secondZone, labels: { firstBlock, firstZone, secondBlock, secondZone, mode: 2 * firstBlock + firstZone } };
+}

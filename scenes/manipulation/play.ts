@@ -26,7 +26,7 @@ import type { World } from '../../sim/physics/index.ts';
 import { applyArmAction, buildArm, graspPoint, ikTopDown } from './arm.ts';
 import {
   actionRate, addBlock, benchDepth, clearStepCache, addDistractors, addTray, blockPos, commonFeatures, defaultManipConfig, defaultTray, isGrasped,
-  observeCommon, sampleFree, setupWorld, styleCommon, type ManipConfig, type ManipState, type TrayConfig,
+  observeCommon, sampleFree, setupWorld, styleCommon, twoBlockPlayOutcome, drawPlayOrder, type ManipConfig, type ManipState, type TrayConfig,
 } from './common.ts';
 import { WaypointFollower, pickPlacePlan } from './expert.ts';
 import { placedIn } from './pick_place.ts';
@@ -159,21 +159,7 @@ export const play = defineScene<PlayConfig, PlayState>({
     };
   },
 
-  isSuccess(world, h, cfg) {
-    const z = zoneOfBlocks(world, h, cfg);
-    return z[0]! >= 0 && z[1]! >= 0 && z[0] !== z[1];
-  },
-  terminalReason(world, h) {
-    for (let b = 0; b < NUM_BLOCKS; b++) {
-      const p = blockPos(world, h, b);
-      if (p.y < -0.1 || Math.hypot(p.x, p.z) > 0.95) return 'block-off-table';
-    }
-    return null;
-  },
-  metrics(world, h, cfg) {
-    const z = zoneOfBlocks(world, h, cfg);
-    return { blocksPlaced: z.filter((v) => v >= 0).length, block0Zone: z[0]!, block1Zone: z[1]! };
-  },
+  ...twoBlockPlayOutcome(zoneOfBlocks),
 
   render(world, h, cfg) {
     const z = zoneOfBlocks(world, h, cfg);
@@ -190,9 +176,8 @@ export const play = defineScene<PlayConfig, PlayState>({
     let labels: Record<string, number> = {};
     return {
       reset(_world, _h, _cfg, rng) {
-        const firstBlock = rng.int(2), firstZone = rng.int(2);
-        const secondBlock = 1 - firstBlock, secondZone = 1 - firstZone;
-        labels = { firstBlock, firstZone, secondBlock, secondZone, mode: 2 * firstBlock + firstZone };
+        const { firstBlock, firstZone, secondBlock, secondZone, labels: l } = drawPlayOrder(rng);
+        labels = l;
         const zone = (i: number) => () => ({ x: cfg.zonesXZ[i]![0], z: cfg.zonesXZ[i]![1] });
         const first = pickPlacePlan(cfg, { block: firstBlock, place: zone(firstZone), carryYM: cfg.expertCarryYM, gripSteps: 6, offset: 0 });
         const second = pickPlacePlan(cfg, { block: secondBlock, place: zone(secondZone), carryYM: cfg.expertCarryYM, gripSteps: 6, offset: first.length });

@@ -25,7 +25,7 @@ import type { World } from '../../sim/physics/index.ts';
 import { applyArmAction, buildArm, graspPoint, ikTopDown } from './arm.ts';
 import {
   actionRate, addBlock, addDistractors, benchDepth, blockPos, clearStepCache, commonFeatures, defaultManipConfig, observeCommon,
-  setupWorld, styleCommon, type ManipConfig, type ManipState,
+  setupWorld, styleCommon, twoBlockPlayOutcome, drawPlayOrder, type ManipConfig, type ManipState,
 } from './common.ts';
 import { WaypointFollower, pushPlan } from './expert.ts';
 
@@ -156,21 +156,7 @@ export const pushPlay = defineScene<PushPlayConfig, PushPlayState>({
     };
   },
 
-  isSuccess(world, h, cfg) {
-    const z = pushZoneOfBlocks(world, h, cfg);
-    return z[0]! >= 0 && z[1]! >= 0 && z[0] !== z[1];
-  },
-  terminalReason(world, h) {
-    for (let b = 0; b < NUM_BLOCKS; b++) {
-      const p = blockPos(world, h, b);
-      if (p.y < -0.1 || Math.hypot(p.x, p.z) > 0.95) return 'block-off-table';
-    }
-    return null;
-  },
-  metrics(world, h, cfg) {
-    const z = pushZoneOfBlocks(world, h, cfg);
-    return { blocksPlaced: z.filter((v) => v >= 0).length, block0Zone: z[0]!, block1Zone: z[1]! };
-  },
+  ...twoBlockPlayOutcome(pushZoneOfBlocks),
 
   render(world, h, cfg) {
     const z = pushZoneOfBlocks(world, h, cfg);
@@ -187,9 +173,8 @@ export const pushPlay = defineScene<PushPlayConfig, PushPlayState>({
     let labels: Record<string, number> = {};
     return {
       reset(_world, _h, _cfg, rng) {
-        const firstBlock = rng.int(2), firstZone = rng.int(2);
-        const secondBlock = 1 - firstBlock, secondZone = 1 - firstZone;
-        labels = { firstBlock, firstZone, secondBlock, secondZone, mode: 2 * firstBlock + firstZone };
+        const { firstBlock, firstZone, secondBlock, secondZone, labels: l } = drawPlayOrder(rng);
+        labels = l;
         const zone = (i: number) => () => ({ x: cfg.zonesXZ[i]![0], z: cfg.zonesXZ[i]![1] });
         const push = { pushYM: cfg.expertPushYM, pushSpeedMps: cfg.expertPushSpeedMps, hoverYM: 0.13, doneTolM: cfg.expertDoneTolM };
         const first = pushPlan(cfg, { ...push, block: firstBlock, goal: zone(firstZone), offset: 0 });

@@ -309,7 +309,11 @@ export function writePlayData(dir: string, episodes: number, sc: StudyScene = to
  * One evaluation episode. `anyZone` = any task completed (toy: a zone reached; manip/play: ≥ 1 block placed), `numZones`
  * = tasks completed, `passSide` = the probe's mode (−1 / +1, 0 = none; the names of the modes are the scene's).
  */
-export interface EpisodeOut { seed: number; success: number; anyZone: number; numZones: number; passSide: number; length: number }
+export interface EpisodeOut {
+  seed: number; success: number; anyZone: number; numZones: number; passSide: number; length: number;
+  /** 1 when the episode was cut short because the policy emitted a non-finite action (counted as a failure, reported). */
+  nonFinite?: number;
+}
 
 export interface ArmSettings { guidance?: number; sampler?: EdmSampler; steps?: number; dpInferSteps?: number }
 
@@ -356,8 +360,15 @@ export function evaluateArm(policy: MethodPolicy, episodes: number, seed0: numbe
       const still: number[] = [];
       active.forEach((e, r) => {
         const a = chunk.slice(r * chunkDim + (To - 1) * A, r * chunkDim + To * A);
-        const res = envs[e]!.step(a);
         const o = out[e]!;
+        if (!a.every(Number.isFinite)) {
+          // A policy failure, not a harness error: end this episode as failed and say so (the study reports the count).
+          const obsFinite = win.subarray(r * To * frameDim, (r + 1) * To * frameDim).every(Number.isFinite);
+          process.stderr.write(`beso: ${policy.method} emitted a non-finite action (seed ${o.seed}, step ${o.length}, observation window ${obsFinite ? 'finite' : 'NOT finite'}); episode counted as a failure\n`);
+          o.nonFinite = 1;
+          return;
+        }
+        const res = envs[e]!.step(a);
         o.length++;
         const done = res.terminated || res.truncated;
         trackers[e]!(res, o, done);
@@ -558,6 +569,7 @@ export async function runStudy(o: StudyOptions): Promise<Record<string, unknown>
       goalSuccess: pooled(arm, (e) => e.success), anyTask: pooled(arm, (e) => e.anyZone),
       goalSuccessPerSeed: perSeed(arm, (e) => e.success), anyTaskPerSeed: perSeed(arm, (e) => e.anyZone),
       meanLength: perSeed(arm, (e) => e.length).reduce((a, b) => a + b, 0) / Math.max(1, perSeed(arm, (e) => e.length).length),
+      nonFiniteEpisodes: cells.flatMap((c) => c.arms).filter((a) => a.arm === arm).reduce((s, a) => s + a.episodes.filter((e) => e.nonFinite).length, 0),
       evalWallSec: cells.flatMap((c) => c.arms).filter((a) => a.arm === arm).reduce((s, a) => s + a.wallSec, 0),
     };
     if (a0.probe) {
@@ -661,7 +673,7 @@ function writeFileAtomic(file: string, text: string): void {
 
 interface StudyResult {
   mode: string; command: string; commit: string; backend: string; wallSec: number; budget: BesoBudget;
-  arms: Record<string, { goalSuccess: Rate; anyTask: Rate; goalSuccessPerSeed: number[]; modes?: { left: Rate; right: Rate; none: Rate; entropyNats: number } }>;
+  arms: Record<string, { goalSuccess: Rate; anyTask: Rate; goalSuccessPerSeed: number[]; nonFiniteEpisodes?: number; modes?: { left: Rate; right: Rate; none: Rate; entropyNats: number } }>;
   dataModes: { middleZoneFirst: { episodes: number; left: Rate; right: Rate; entropyNats: number } };
   claims: { id: string; statement: string; measured: number; unit: string; ci95: [number, number]; target: string; met: boolean }[];
 }
@@ -678,6 +690,8 @@ function markdown(r: StudyResult, sc: StudyScene = toyScene): string {
     if (name.endsWith('/probe')) continue;
     lines.push(`| ${name} | ${p(a.goalSuccess.rate)} ${ci(a.goalSuccess.ci95)} | ${a.goalSuccessPerSeed.map(p).join(' / ')} | ${p(a.anyTask.rate)} ${ci(a.anyTask.ci95)} |`);
   }
+  const nonFinite = Object.entries(r.arms).filter(([, a]) => (a.nonFiniteEpisodes ?? 0) > 0).map(([n, a]) => `${n}: ${a.nonFiniteEpisodes}`);
+  if (nonFinite.length) lines.push('', `Episodes cut short because the policy emitted a non-finite action (counted as failures): ${nonFinite.join(', ')}.`);
   const probeText = toy ? 'fixed start (0, −0.8), goal = middle zone' : sc.text.probe;
   lines.push('', `Multimodality probe (${probeText}; ${r.budget.modeRollouts} rollouts per seed):`, '');
   lines.push(`| source | ${sc.text.modeA} % | ${sc.text.modeB} % | ${sc.text.modeNone} % | entropy (nats, ${toy ? 'left/right' : 'two modes'}; max ln 2 = 0.693) |`, '|---|---|---|---|---|');

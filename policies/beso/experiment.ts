@@ -253,7 +253,7 @@ const pushPlayScene = twoBlockPlay({
     modeA: 'block0 first', modeB: 'block1 first', modeNone: 'none (no block moved)', anyTask: '≥ 1 block in a zone',
     dataProbe: 'play episodes with the probe\'s assignment (block0 → zone 0, block1 → zone 1)',
     probeClaim: 'On the fixed start+goal probe with two valid solutions (block0 first / block1 first), BESO produces both modes, each ≥ 25% of rollouts.',
-    setting: 'a CPU-sized stand-in for the paper\'s Block-Push (Rapier table-top arm pushing two blocks into two zones, cartesian end-effector actions, privileged block poses as input, residual-MLP backbone instead of the GPT)',
+    setting: 'a CPU-sized stand-in for the paper\'s Block-Push (Rapier table-top arm pushing two blocks into two zones, cartesian end-effector actions, privileged block positions as input, residual-MLP backbone instead of the GPT)',
   },
 });
 
@@ -634,7 +634,7 @@ export async function runStudy(o: StudyOptions): Promise<Record<string, unknown>
   const result = {
     experiment: 'beso', paper: 'Reuss et al., Goal-Conditioned Imitation Learning using Score-based Diffusion Policies (RSS 2023, arXiv 2304.02532)',
     mode: o.quick ? 'quick' : 'full', scene: sc.id, command: o.command, commit: gitHead(), backend: cells[0]?.backend ?? o.backend,
-    wallSec: (Date.now() - t0) / 1000, cellWallSec: cells.reduce((s, c) => s + c.trainWallSec + c.arms.reduce((a, r) => a + r.wallSec, 0), 0),
+    wallSec: (Date.now() - t0) / 1000, cachedCells: jobs.length - todo.length, cellWallSec: cells.reduce((s, c) => s + c.trainWallSec + c.arms.reduce((a, r) => a + r.wallSec, 0), 0),
     budget, cacheDir: root,
     protocol: {
       data: { episodes: ds.info.numEpisodes, frames: ds.info.numFrames, seeds: [0, ds.info.numEpisodes - 1], overrides: { ...sc.envOverrides, ...sc.playOverrides }, expert: sc.text.expert },
@@ -672,7 +672,7 @@ function writeFileAtomic(file: string, text: string): void {
 }
 
 interface StudyResult {
-  mode: string; command: string; commit: string; backend: string; wallSec: number; budget: BesoBudget;
+  mode: string; command: string; commit: string; backend: string; wallSec: number; cachedCells?: number; cellWallSec?: number; budget: BesoBudget;
   arms: Record<string, { goalSuccess: Rate; anyTask: Rate; goalSuccessPerSeed: number[]; nonFiniteEpisodes?: number; modes?: { left: Rate; right: Rate; none: Rate; entropyNats: number } }>;
   dataModes: { middleZoneFirst: { episodes: number; left: Rate; right: Rate; entropyNats: number } };
   claims: { id: string; statement: string; measured: number; unit: string; ci95: [number, number]; target: string; met: boolean }[];
@@ -684,7 +684,7 @@ function markdown(r: StudyResult, sc: StudyScene = toyScene): string {
   const lines: string[] = [];
   const toy = sc.id === toyScene.id;
   lines.push(`# BESO on ${sc.id} (${r.mode} run)`, '');
-  lines.push(`Command: \`${r.command}\` · commit ${r.commit} · backend ${r.backend} · wall ${(r.wallSec / 60).toFixed(1)} min · ${r.budget.seeds} training seeds × ${r.budget.evalEpisodes} held-out episodes per arm (pooled; 95% Wilson intervals) · ${r.budget.trainSteps} steps × batch ${r.budget.batchSize}, MLP ${r.budget.depth}×${r.budget.width} for every method.`, '');
+  lines.push(`Command: \`${r.command}\` · commit ${r.commit} · backend ${r.backend} · wall ${(r.wallSec / 60).toFixed(1)} min${r.cachedCells ? ` for this invocation (${r.cachedCells} cells cached from earlier ones; all cells together ${((r.cellWallSec ?? 0) / 60).toFixed(0)} min of worker time)` : ''} · ${r.budget.seeds} training seeds × ${r.budget.evalEpisodes} held-out episodes per arm (pooled; 95% Wilson intervals) · ${r.budget.trainSteps} steps × batch ${r.budget.batchSize}, MLP ${r.budget.depth}×${r.budget.width} for every method.`, '');
   lines.push(`| arm | goal success % [95% CI] | per seed % | ${sc.text.anyTask} % [95% CI] |`, '|---|---|---|---|');
   for (const [name, a] of Object.entries(r.arms)) {
     if (name.endsWith('/probe')) continue;

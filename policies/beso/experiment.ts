@@ -120,7 +120,7 @@ export interface StudyScene {
   /** The data's own mode statistics for the probe (key `probe`: { episodes, a, b, entropyNats }). */
   dataModes(ds: Awaited<ReturnType<typeof readDataset>>): Record<string, unknown>;
   /** Human-readable texts for the results. */
-  text: { expert: string; evalGoal: string; probe: string; modeA: string; modeB: string; modeNone: string; anyTask: string; dataProbe: string; setting: string; probeClaim: string };
+  text: { expert: string; evalGoal: string; probe: string; modeA: string; modeB: string; modeNone: string; anyTask: string; dataProbe: string; setting: string; probeClaim: string; partialGoal?: string };
 }
 
 const toyScene: StudyScene = {
@@ -194,6 +194,7 @@ function twoBlockPlay(t: TwoBlockPlay): StudyScene {
         track: (res, o) => {
           const m = res.metrics;
           if (m.block0Zone === gz[0] && m.block1Zone === gz[1]) o.success = 1;
+          o.goalParts = Math.max(o.goalParts ?? 0, +(m.block0Zone === gz[0]) + +(m.block1Zone === gz[1]));
           o.numZones = Math.max(o.numZones, m.blocksPlaced ?? 0);
           o.anyZone = o.numZones >= 1 ? 1 : 0;
           if (o.passSide === 0) {
@@ -228,7 +229,7 @@ const manipPlayScene = twoBlockPlay({
     expert: 'scripted play expert of manip/play: first block and its tray drawn at random (the other block to the other tray), labels recorded; episode ends when both are placed',
     evalGoal: 'final placement [x0, z0, x1, z1] = tray centres of a random assignment (block0 → tray a, block1 → tray 1 − a, a from the seed); goal success = both blocks placed (scene criterion) in their goal trays',
     probe: `fixed start (every rollout resets with the same seed), goal block0 → tray 0 and block1 → tray 1; mode = which block is picked first (the first whose centre rises > ${MANIP_LIFT_M * 100} cm above its start height; "left" = block0, "right" = block1, none = neither lifted)`,
-    modeA: 'block0 first', modeB: 'block1 first', modeNone: 'none (no block lifted)', anyTask: '≥ 1 block placed',
+    modeA: 'block0 first', modeB: 'block1 first', modeNone: 'none (no block lifted)', anyTask: '≥ 1 block placed', partialGoal: '≥ 1 block in its goal tray',
     dataProbe: 'play episodes with the probe\'s assignment (block0 → tray 0, block1 → tray 1)',
     probeClaim: 'On the fixed start+goal probe with two valid solutions (block0 first / block1 first), BESO produces both modes, each ≥ 25% of rollouts.',
     setting: 'a CPU-sized stand-in for the paper\'s benchmarks (Rapier table-top arm, two blocks and two trays, privileged block poses as input, residual-MLP backbone instead of the GPT)',
@@ -250,7 +251,7 @@ const pushPlayScene = twoBlockPlay({
     expert: 'scripted push-play expert of manip/push_play: first block and its zone drawn at random (the other block to the other zone), pushed with the closed fingers, labels recorded; episode ends when both are in zones',
     evalGoal: 'final placement [x0, z0, x1, z1] = zone centres of a random assignment (block0 → zone a, block1 → zone 1 − a, a from the seed); goal success = both blocks in their goal zones (scene criterion: centre within 5 cm)',
     probe: `fixed start (every rollout resets with the same seed), goal block0 → zone 0 and block1 → zone 1; mode = which block is pushed first (the first whose centre moves > ${PUSH_MOVE_M * 100} cm from its start; "left" = block0, "right" = block1, none = neither moved)`,
-    modeA: 'block0 first', modeB: 'block1 first', modeNone: 'none (no block moved)', anyTask: '≥ 1 block in a zone',
+    modeA: 'block0 first', modeB: 'block1 first', modeNone: 'none (no block moved)', anyTask: '≥ 1 block in a zone', partialGoal: '≥ 1 block in its goal zone',
     dataProbe: 'play episodes with the probe\'s assignment (block0 → zone 0, block1 → zone 1)',
     probeClaim: 'On the fixed start+goal probe with two valid solutions (block0 first / block1 first), BESO produces both modes, each ≥ 25% of rollouts.',
     setting: 'a CPU-sized stand-in for the paper\'s Block-Push (Rapier table-top arm pushing two blocks into two zones, cartesian end-effector actions, privileged block positions as input, residual-MLP backbone instead of the GPT)',
@@ -313,6 +314,8 @@ export interface EpisodeOut {
   seed: number; success: number; anyZone: number; numZones: number; passSide: number; length: number;
   /** 1 when the episode was cut short because the policy emitted a non-finite action (counted as a failure, reported). */
   nonFinite?: number;
+  /** Two-block scenes: most blocks in their own goal zone/tray at once during the episode (0–2; goal success = 2). */
+  goalParts?: number;
 }
 
 export interface ArmSettings { guidance?: number; sampler?: EdmSampler; steps?: number; dpInferSteps?: number }
@@ -568,6 +571,8 @@ export async function runStudy(o: StudyOptions): Promise<Record<string, unknown>
       settings: a0.settings, seeds: cells.filter((c) => c.arms.some((a) => a.arm === arm)).map((c) => c.seed),
       goalSuccess: pooled(arm, (e) => e.success), anyTask: pooled(arm, (e) => e.anyZone),
       goalSuccessPerSeed: perSeed(arm, (e) => e.success), anyTaskPerSeed: perSeed(arm, (e) => e.anyZone),
+      // Two-block scenes: ≥ 1 block in its own goal zone (half the goal) — goal-directedness below the full task.
+      ...(a0.episodes[0]?.goalParts !== undefined ? { partialGoal: pooled(arm, (e) => +((e.goalParts ?? 0) >= 1)) } : {}),
       meanLength: perSeed(arm, (e) => e.length).reduce((a, b) => a + b, 0) / Math.max(1, perSeed(arm, (e) => e.length).length),
       nonFiniteEpisodes: cells.flatMap((c) => c.arms).filter((a) => a.arm === arm).reduce((s, a) => s + a.episodes.filter((e) => e.nonFinite).length, 0),
       evalWallSec: cells.flatMap((c) => c.arms).filter((a) => a.arm === arm).reduce((s, a) => s + a.wallSec, 0),
@@ -673,7 +678,7 @@ function writeFileAtomic(file: string, text: string): void {
 
 interface StudyResult {
   mode: string; command: string; commit: string; backend: string; wallSec: number; cachedCells?: number; cellWallSec?: number; budget: BesoBudget;
-  arms: Record<string, { goalSuccess: Rate; anyTask: Rate; goalSuccessPerSeed: number[]; nonFiniteEpisodes?: number; modes?: { left: Rate; right: Rate; none: Rate; entropyNats: number } }>;
+  arms: Record<string, { goalSuccess: Rate; anyTask: Rate; partialGoal?: Rate; goalSuccessPerSeed: number[]; nonFiniteEpisodes?: number; modes?: { left: Rate; right: Rate; none: Rate; entropyNats: number } }>;
   dataModes: { middleZoneFirst: { episodes: number; left: Rate; right: Rate; entropyNats: number } };
   claims: { id: string; statement: string; measured: number; unit: string; ci95: [number, number]; target: string; met: boolean }[];
 }
@@ -685,10 +690,11 @@ function markdown(r: StudyResult, sc: StudyScene = toyScene): string {
   const toy = sc.id === toyScene.id;
   lines.push(`# BESO on ${sc.id} (${r.mode} run)`, '');
   lines.push(`Command: \`${r.command}\` · commit ${r.commit} · backend ${r.backend} · wall ${(r.wallSec / 60).toFixed(1)} min${r.cachedCells ? ` for this invocation (${r.cachedCells} cells cached from earlier ones; all cells together ${((r.cellWallSec ?? 0) / 60).toFixed(0)} min of worker time)` : ''} · ${r.budget.seeds} training seeds × ${r.budget.evalEpisodes} held-out episodes per arm (pooled; 95% Wilson intervals) · ${r.budget.trainSteps} steps × batch ${r.budget.batchSize}, MLP ${r.budget.depth}×${r.budget.width} for every method.`, '');
-  lines.push(`| arm | goal success % [95% CI] | per seed % | ${sc.text.anyTask} % [95% CI] |`, '|---|---|---|---|');
+  const partial = Object.values(r.arms).some((a) => a.partialGoal);
+  lines.push(`| arm | goal success % [95% CI] | per seed % | ${sc.text.anyTask} % [95% CI] |${partial ? ` ${sc.text.partialGoal ?? 'partial goal'} % [95% CI] |` : ''}`, `|---|---|---|---|${partial ? '---|' : ''}`);
   for (const [name, a] of Object.entries(r.arms)) {
     if (name.endsWith('/probe')) continue;
-    lines.push(`| ${name} | ${p(a.goalSuccess.rate)} ${ci(a.goalSuccess.ci95)} | ${a.goalSuccessPerSeed.map(p).join(' / ')} | ${p(a.anyTask.rate)} ${ci(a.anyTask.ci95)} |`);
+    lines.push(`| ${name} | ${p(a.goalSuccess.rate)} ${ci(a.goalSuccess.ci95)} | ${a.goalSuccessPerSeed.map(p).join(' / ')} | ${p(a.anyTask.rate)} ${ci(a.anyTask.ci95)} |${partial ? ` ${a.partialGoal ? `${p(a.partialGoal.rate)} ${ci(a.partialGoal.ci95)}` : '–'} |` : ''}`);
   }
   const nonFinite = Object.entries(r.arms).filter(([, a]) => (a.nonFiniteEpisodes ?? 0) > 0).map(([n, a]) => `${n}: ${a.nonFiniteEpisodes}`);
   if (nonFinite.length) lines.push('', `Episodes cut short because the policy emitted a non-finite action (counted as failures): ${nonFinite.join(', ')}.`);

@@ -54,8 +54,14 @@ export function ddimTimesteps(T: number, n: number): number[] {
 
 /**
  * One DDIM step from t to tPrev (tPrev = −1 means ᾱ = 1, the clean sample) with ε-prediction:
- * x̂₀ = (x − √(1−ᾱ_t)·ε)/√ᾱ_t (clipped to ±clipX0 if > 0), σ = η·√((1−ᾱ_p)/(1−ᾱ_t))·√(1−ᾱ_t/ᾱ_p),
- * x_p = √ᾱ_p·x̂₀ + √(1−ᾱ_p−σ²)·ε + σ·z.
+ * x̂₀ = (x − √(1−ᾱ_t)·ε)/√ᾱ_t, σ = η·√((1−ᾱ_p)/(1−ᾱ_t))·√(1−ᾱ_t/ᾱ_p), x_p = √ᾱ_p·x̂₀ + √(1−ᾱ_p−σ²)·ε + σ·z.
+ *
+ * With clipX0 > 0, an x̂₀ outside ±clipX0 is clipped and that element's ε is re-derived from the clipped x̂₀
+ * (ε = (x − √ᾱ_t·x̂₀)/√(1−ᾱ_t), GLIDE; diffusers' `use_clipped_model_output`). Clipping x̂₀ alone leaves the raw ε in
+ * the update, and a network extrapolating far outside its training data (ε growing with x) then grows x geometrically
+ * from step to step until it overflows to ±Inf and the last step returns NaN (seen with a 50-step Diffusion Policy on
+ * an out-of-distribution state). With the re-derived ε, |x_p| ≤ |x| + 2·clipX0, so samples stay finite; elements
+ * whose x̂₀ is inside the clip range are computed exactly as without it.
  */
 export function ddimStep(s: DdpmSchedule, x: Float32Array, eps: Float32Array, t: number, tPrev: number, eta = 0, rng?: Rng, clipX0 = 0): Float32Array {
   const ab = s.alphaBars[t]!, abp = tPrev >= 0 ? s.alphaBars[tPrev]! : 1;
@@ -63,9 +69,13 @@ export function ddimStep(s: DdpmSchedule, x: Float32Array, eps: Float32Array, t:
   const dirC = Math.sqrt(Math.max(0, 1 - abp - sigma * sigma));
   const out = new Float32Array(x.length);
   for (let i = 0; i < x.length; i++) {
-    let x0 = (x[i]! - Math.sqrt(1 - ab) * eps[i]!) / Math.sqrt(ab);
-    if (clipX0 > 0) x0 = Math.max(-clipX0, Math.min(clipX0, x0));
-    out[i] = Math.sqrt(abp) * x0 + dirC * eps[i]! + (sigma > 0 ? sigma * rng!.normal() : 0);
+    let e = eps[i]!;
+    let x0 = (x[i]! - Math.sqrt(1 - ab) * e) / Math.sqrt(ab);
+    if (clipX0 > 0 && !(Math.abs(x0) <= clipX0)) {
+      x0 = Math.sign(x0) * clipX0; // NaN stays NaN (a broken network is not hidden)
+      e = (x[i]! - Math.sqrt(ab) * x0) / Math.sqrt(1 - ab);
+    }
+    out[i] = Math.sqrt(abp) * x0 + dirC * e + (sigma > 0 ? sigma * rng!.normal() : 0);
   }
   return out;
 }

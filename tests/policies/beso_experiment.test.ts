@@ -116,9 +116,13 @@ describe('stride experiment beso --quick', () => {
       const info = JSON.parse(readFileSync(path.join(res.cacheDir, '..', `data-${res.budget.dataEpisodes}`, 'meta', 'info.json'), 'utf8'));
       expect(info.features.action.shape).toEqual([sc.actionDim]);
       expect(Object.keys(res.arms).sort()).toEqual(['bc', 'bc/probe', 'beso/ddim-3', 'beso/ddim-30', 'beso/lambda-0', 'beso/lambda-1', 'beso/lambda-2', 'beso/probe', 'dp/ddim-10', 'dp/probe']);
-      for (const a of Object.values(res.arms) as { goalSuccess: { k: number; n: number }; anyTask: { k: number } }[]) {
+      for (const a of Object.values(res.arms) as { goalSuccess: { k: number; n: number }; anyTask: { k: number }; partialGoal: { k: number; n: number } }[]) {
         expect(a.goalSuccess.n).toBe(3);
         expect(a.goalSuccess.k).toBeLessThanOrEqual(a.anyTask.k); // goal success needs both blocks placed
+        // half the goal (one block in its own zone) lies between the two: full success ⊂ partial ⊂ any block placed
+        expect(a.partialGoal.n).toBe(3);
+        expect(a.goalSuccess.k).toBeLessThanOrEqual(a.partialGoal.k);
+        expect(a.partialGoal.k).toBeLessThanOrEqual(a.anyTask.k);
       }
       for (const probe of ['beso/probe', 'dp/probe', 'bc/probe']) {
         const md = res.arms[probe].modes;

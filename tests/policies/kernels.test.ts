@@ -9,7 +9,7 @@ import { initBackend } from '../../policies/common/backend.ts';
 import { dense, denseReference } from '../../policies/common/dense.ts';
 import { Normalizer } from '../../policies/common/normalizer.ts';
 import {
-  cfgCombine, cfgMask, ddimStep, ddimTimesteps, ddpmSchedule, edmDenoiser, edmPrecond, edmStep, exponentialSigmas,
+  cfgCombine, cfgMask, ddimStep, ddimTimesteps, sampleDdim, ddpmSchedule, edmDenoiser, edmPrecond, edmStep, exponentialSigmas,
   flowSdeStep, sampleFlowEuler, sampleLogLogistic, sampleEdm,
 } from '../../policies/common/schedules.ts';
 import { RecedingHorizon } from '../../policies/common/chunking.ts';
@@ -120,6 +120,28 @@ describe('DDIM ε-space step', () => {
     const want = Math.sqrt(abp) * x0 + Math.sqrt(1 - abp) * eps;
     expect(ddimStep(s, Float32Array.of(x), Float32Array.of(eps), 2, 0)[0]).toBeCloseTo(want, 6);
     expect(ddimStep(s, Float32Array.of(x), Float32Array.of(eps), 0, -1)[0]).toBeCloseTo((x - Math.sqrt(1 - s.alphaBars[0]!) * eps) / Math.sqrt(s.alphaBars[0]!), 6);
+  });
+
+  it('clipping x̂₀ re-derives ε from it; elements inside the clip range are untouched', () => {
+    const s = ddpmSchedule(3, 'linear', 0.1, 0.3);
+    const ab = s.alphaBars[2]!, abp = s.alphaBars[0]!;
+    const x = Float32Array.of(0.4, 3), eps = Float32Array.of(-0.3, -2); // x̂₀ ≈ 0.7 (inside ±1), ≈ 6 (clipped to 1)
+    const out = ddimStep(s, x, eps, 2, 0, 0, undefined, 1);
+    expect(out[0]).toBe(ddimStep(s, x, eps, 2, 0)[0]);
+    const e1 = (3 - Math.sqrt(ab) * 1) / Math.sqrt(1 - ab);
+    expect(out[1]).toBeCloseTo(Math.sqrt(abp) * 1 + Math.sqrt(1 - abp) * e1, 5);
+  });
+
+  it('a network that extrapolates (ε growing with x) cannot drive a clipped 50-step sample to Inf/NaN', () => {
+    // A ReLU net far outside its training data is locally linear: ε = 20·x. Clipping only x̂₀ and keeping the raw ε
+    // grows x ~20× per step, overflows float32 and ends in NaN (the Diffusion Policy failure this test pins).
+    const s = ddpmSchedule(100);
+    const model = (x: Float32Array) => x.map((v) => 20 * v + 1);
+    const out = sampleDdim(s, model, Float32Array.of(0.5, -1.5, 2), 50, 0, undefined, 1);
+    for (const v of out) {
+      expect(Number.isFinite(v)).toBe(true);
+      expect(Math.abs(v)).toBeLessThanOrEqual(1 + 1e-6); // the last step returns the clipped x̂₀
+    }
   });
 });
 

@@ -84,6 +84,11 @@ describe('stride experiment beso --quick', () => {
     }
     expect(res.dataModes.middleZoneFirst.episodes).toBeGreaterThanOrEqual(0);
     expect(res.cells).toHaveLength(3);
+    // the floor flag is computed from the arms' goal success, and the verdict says so when it is set
+    const best = Math.max(...want.map((arm) => res.arms[arm].goalSuccess.rate));
+    expect(res.goalFloor.bestRate).toBe(best);
+    expect(res.goalFloor.atFloor).toBe(best < res.goalFloor.thresholdRate);
+    expect(readFileSync(file.replace(/\.json$/, '.md'), 'utf8').includes('are not decided by this run')).toBe(res.goalFloor.atFloor);
 
     // --- resume: every cell is cached, same numbers ---
     const r2 = await stride(args, { timeoutMs: 200_000 });

@@ -472,6 +472,20 @@ export function benchDepth(world: World, cfg: ManipConfig): Record<string, numbe
 
 // --- two-block play tasks (manip/play, manip/push_play) ---------------------------------------------------------
 
+/** Horizontal distance from `p` to the nearest of the zone/tray centres `zonesXZ`, metres. */
+export function nearestZoneDistM(zonesXZ: readonly (readonly [number, number])[], p: { x: number; z: number }): number {
+  let best = Infinity;
+  for (const [x, z] of zonesXZ) best = Math.min(best, Math.hypot(p.x - x, p.z - z));
+  return best;
+}
+
+/** Σ over the blocks of their distance to the nearest zone/tray centre, metres (the play tasks' progress term). */
+export function sumNearestZoneDistM(world: World, h: ManipState, zonesXZ: readonly (readonly [number, number])[]): number {
+  let s = 0;
+  for (let b = 0; b < h.blocks.length; b++) s += nearestZoneDistM(zonesXZ, blockPos(world, h, b));
+  return s;
+}
+
 /** Outcome hooks of a two-block play task from its "zone index of each block (−1 = none)" function. */
 export function twoBlockPlayOutcome<C extends ManipConfig>(zonesOf: (world: World, h: ManipState, cfg: C) => number[]) {
   return {

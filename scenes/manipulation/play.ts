@@ -26,7 +26,7 @@ import type { World } from '../../sim/physics/index.ts';
 import { applyArmAction, buildArm, graspPoint, ikTopDown } from './arm.ts';
 import {
   actionRate, addBlock, benchDepth, clearStepCache, addDistractors, addTray, blockPos, commonFeatures, defaultManipConfig, defaultTray, isGrasped,
-  observeCommon, sampleFree, setupWorld, styleCommon, twoBlockPlayOutcome, drawPlayOrder, type ManipConfig, type ManipState, type TrayConfig,
+  nearestZoneDistM, observeCommon, sampleFree, setupWorld, styleCommon, sumNearestZoneDistM, twoBlockPlayOutcome, drawPlayOrder, type ManipConfig, type ManipState, type TrayConfig,
 } from './common.ts';
 import { WaypointFollower, pickPlacePlan } from './expert.ts';
 import { placedIn } from './pick_place.ts';
@@ -67,17 +67,6 @@ export interface PlayState extends ManipState {
 
 const NUM_BLOCKS = 2;
 
-function nearestZoneDist(cfg: PlayConfig, p: { x: number; z: number }): number {
-  let best = Infinity;
-  for (const [x, z] of cfg.zonesXZ) best = Math.min(best, Math.hypot(p.x - x, p.z - z));
-  return best;
-}
-
-function sumDist(world: World, h: PlayState, cfg: PlayConfig): number {
-  let s = 0;
-  for (let b = 0; b < NUM_BLOCKS; b++) s += nearestZoneDist(cfg, blockPos(world, h, b));
-  return s;
-}
 
 /** Tray index each block is placed in (−1 = none). */
 export function zoneOfBlocks(world: World, h: ManipState, cfg: PlayConfig): number[] {
@@ -128,13 +117,13 @@ export const play = defineScene<PlayConfig, PlayState>({
       arm, table, blocks, blockColliders, fixtures, distractors: d.colliders, distractorColors: d.colors,
       prevAction: [0, 0, 0, 0, 0], prevSumM: 0,
     };
-    h.prevSumM = starts.reduce((s, p) => s + nearestZoneDist(cfg, p), 0);
+    h.prevSumM = starts.reduce((s, p) => s + nearestZoneDistM(cfg.zonesXZ, p), 0);
     return h;
   },
 
   applyAction(world, h, action, cfg) {
     clearStepCache(h);
-    h.prevSumM = sumDist(world, h, cfg);
+    h.prevSumM = sumNearestZoneDistM(world, h, cfg.zonesXZ);
     applyArmAction(world, h.arm, cfg.arm, action);
   },
 
@@ -151,7 +140,7 @@ export const play = defineScene<PlayConfig, PlayState>({
       nearest = Math.min(nearest, Math.hypot(g.x - p.x, g.y - p.y, g.z - p.z));
     }
     if (Number.isFinite(nearest)) reach = -nearest;
-    const s = sumDist(world, h, cfg);
+    const s = sumNearestZoneDistM(world, h, cfg.zonesXZ);
     return {
       reach, grasp, progress: h.prevSumM - s,
       place: zones.filter((z) => z >= 0).length,

@@ -25,7 +25,7 @@ import type { World } from '../../sim/physics/index.ts';
 import { applyArmAction, buildArm, graspPoint, ikTopDown } from './arm.ts';
 import {
   actionRate, addBlock, addDistractors, benchDepth, blockPos, clearStepCache, commonFeatures, defaultManipConfig, observeCommon,
-  setupWorld, styleCommon, twoBlockPlayOutcome, drawPlayOrder, type ManipConfig, type ManipState,
+  nearestZoneDistM, setupWorld, styleCommon, sumNearestZoneDistM, twoBlockPlayOutcome, drawPlayOrder, type ManipConfig, type ManipState,
 } from './common.ts';
 import { WaypointFollower, pushPlan } from './expert.ts';
 
@@ -79,17 +79,6 @@ export interface PushPlayState extends ManipState {
 
 const NUM_BLOCKS = 2;
 
-function nearestZoneDist(cfg: PushPlayConfig, p: { x: number; z: number }): number {
-  let best = Infinity;
-  for (const [x, z] of cfg.zonesXZ) best = Math.min(best, Math.hypot(p.x - x, p.z - z));
-  return best;
-}
-
-function sumDist(world: World, h: ManipState, cfg: PushPlayConfig): number {
-  let s = 0;
-  for (let b = 0; b < NUM_BLOCKS; b++) s += nearestZoneDist(cfg, blockPos(world, h, b));
-  return s;
-}
 
 /** Zone index each block is in (−1 = none). */
 export function pushZoneOfBlocks(world: World, h: ManipState, cfg: PushPlayConfig): number[] {
@@ -127,13 +116,13 @@ export const pushPlay = defineScene<PushPlayConfig, PushPlayState>({
       arm, table, blocks, blockColliders, fixtures: [], distractors: d.colliders, distractorColors: d.colors,
       prevAction: [0, 0, 0, 0, 0], prevSumM: 0,
     };
-    h.prevSumM = starts.reduce((s, p) => s + nearestZoneDist(cfg, p), 0);
+    h.prevSumM = starts.reduce((s, p) => s + nearestZoneDistM(cfg.zonesXZ, p), 0);
     return h;
   },
 
   applyAction(world, h, action, cfg) {
     clearStepCache(h);
-    h.prevSumM = sumDist(world, h, cfg);
+    h.prevSumM = sumNearestZoneDistM(world, h, cfg.zonesXZ);
     applyArmAction(world, h.arm, cfg.arm, action);
   },
 
@@ -150,7 +139,7 @@ export const pushPlay = defineScene<PushPlayConfig, PushPlayState>({
     }
     return {
       reach: Number.isFinite(nearest) ? -nearest : 0,
-      progress: h.prevSumM - sumDist(world, h, cfg),
+      progress: h.prevSumM - sumNearestZoneDistM(world, h, cfg.zonesXZ),
       place: zones.filter((z) => z >= 0).length,
       actionRate: actionRate(h, action),
     };

@@ -472,6 +472,9 @@ export function benchDepth(world: World, cfg: ManipConfig): Record<string, numbe
 
 // --- two-block play tasks (manip/play, manip/push_play) ---------------------------------------------------------
 
+/** Viewer overlay colours of the play tasks' zones/trays (saturated: they must read on the tan table under SwiftShader). */
+export const PLAY_ZONE_COLORS = ['#2e9e5b', '#e09a1a'];
+
 /** Horizontal distance from `p` to the nearest of the zone/tray centres `zonesXZ`, metres. */
 export function nearestZoneDistM(zonesXZ: readonly (readonly [number, number])[], p: { x: number; z: number }): number {
   let best = Infinity;

@@ -26,7 +26,7 @@ import type { World } from '../../sim/physics/index.ts';
 import { applyArmAction, buildArm, graspPoint, ikTopDown } from './arm.ts';
 import {
   actionRate, addBlock, benchDepth, clearStepCache, addDistractors, addTray, blockPos, commonFeatures, defaultManipConfig, defaultTray, isGrasped,
-  nearestZoneDistM, observeCommon, sampleFree, setupWorld, styleCommon, sumNearestZoneDistM, twoBlockPlayOutcome, drawPlayOrder, type ManipConfig, type ManipState, type TrayConfig,
+  nearestZoneDistM, observeCommon, PLAY_ZONE_COLORS, sampleFree, setupWorld, styleCommon, sumNearestZoneDistM, twoBlockPlayOutcome, drawPlayOrder, type ManipConfig, type ManipState, type TrayConfig,
 } from './common.ts';
 import { WaypointFollower, pickPlacePlan } from './expert.ts';
 import { placedIn } from './pick_place.ts';
@@ -153,7 +153,7 @@ export const play = defineScene<PlayConfig, PlayState>({
   render(world, h, cfg) {
     const z = zoneOfBlocks(world, h, cfg);
     return {
-      overlays: cfg.zonesXZ.map(([x, zz], i) => ({ kind: 'zone' as const, id: `zone${i}`, center: [x, 0.001, zz] as [number, number, number], halfExtentsM: [cfg.tray.innerHalfM, cfg.tray.innerHalfM] as [number, number], color: i === 0 ? '#e8a0a0' : '#a0b8e8' })),
+      overlays: cfg.zonesXZ.map(([x, zz], i) => ({ kind: 'zone' as const, id: `zone${i}`, center: [x, 0.001, zz] as [number, number, number], halfExtentsM: [cfg.tray.innerHalfM, cfg.tray.innerHalfM] as [number, number], color: PLAY_ZONE_COLORS[i % PLAY_ZONE_COLORS.length]! })),
       hud: { block0Zone: z[0]!, block1Zone: z[1]! },
     };
   },

@@ -25,7 +25,7 @@ import type { World } from '../../sim/physics/index.ts';
 import { applyArmAction, buildArm, graspPoint, ikTopDown } from './arm.ts';
 import {
   actionRate, addBlock, addDistractors, benchDepth, blockPos, clearStepCache, commonFeatures, defaultManipConfig, observeCommon,
-  nearestZoneDistM, setupWorld, styleCommon, sumNearestZoneDistM, twoBlockPlayOutcome, drawPlayOrder, type ManipConfig, type ManipState,
+  nearestZoneDistM, PLAY_ZONE_COLORS, setupWorld, styleCommon, sumNearestZoneDistM, twoBlockPlayOutcome, drawPlayOrder, type ManipConfig, type ManipState,
 } from './common.ts';
 import { WaypointFollower, pushPlan } from './expert.ts';
 
@@ -150,7 +150,7 @@ export const pushPlay = defineScene<PushPlayConfig, PushPlayState>({
   render(world, h, cfg) {
     const z = pushZoneOfBlocks(world, h, cfg);
     return {
-      overlays: cfg.zonesXZ.map(([x, zz], i) => ({ kind: 'zone' as const, id: `zone${i}`, center: [x, 0.001, zz] as [number, number, number], halfExtentsM: [cfg.zoneTolM, cfg.zoneTolM] as [number, number], color: i === 0 ? '#e8a0a0' : '#a0b8e8' })),
+      overlays: cfg.zonesXZ.map(([x, zz], i) => ({ kind: 'zone' as const, id: `zone${i}`, center: [x, 0.001, zz] as [number, number, number], halfExtentsM: [cfg.zoneTolM, cfg.zoneTolM] as [number, number], color: PLAY_ZONE_COLORS[i % PLAY_ZONE_COLORS.length]! })),
       hud: { block0Zone: z[0]!, block1Zone: z[1]! },
     };
   },

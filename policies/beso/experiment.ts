@@ -117,6 +117,12 @@ export interface StudyScene {
   probeSameSeed: boolean;
   /** The goal of an episode from its first observation and its seed, and the tracker of its outcome. */
   episode(env: SceneEnv, obs: Record<string, FeatureArray>, seed: number, probe: boolean): { goal: Float32Array; track: Tracker };
+  /**
+   * Optional: which kind of goal an evaluation episode of `seed` gets (index into `goalVariantNames`), so results can be
+   * split by it (two-block scenes: the "straight" assignment, each block to its near zone, or the crossed one).
+   */
+  goalVariant?(seed: number): number;
+  goalVariantNames?: string[];
   /** The data's own mode statistics for the probe (key `probe`: { episodes, a, b, entropyNats }). */
   dataModes(ds: Awaited<ReturnType<typeof readDataset>>): Record<string, unknown>;
   /** Human-readable texts for the results. */
@@ -170,6 +176,11 @@ interface TwoBlockPlay {
   text: StudyScene['text'];
 }
 
+/** The goal's assignment of an evaluation episode: 0 = block0 → zone 0 and block1 → zone 1, 1 = crossed (from the seed). */
+function twoBlockAssignment(seed: number): number {
+  return new Rng(seed ^ 0x2545f491).int(2);
+}
+
 function twoBlockPlay(t: TwoBlockPlay): StudyScene {
   return {
     id: t.id, resultsName: t.resultsName, cacheSub: t.cacheSub, budgetDefaults: t.budgetDefaults,
@@ -183,9 +194,12 @@ function twoBlockPlay(t: TwoBlockPlay): StudyScene {
     goalHorizon: [10, 200],
     dataSuccess: (ep) => ep.success,
     probeOverrides: {}, probeSameSeed: true,
+    // Block b starts next to zone b, so assignment 0 is the short straight push of each block, 1 the crossed one.
+    goalVariant: twoBlockAssignment,
+    goalVariantNames: ['straight (block0 → zone 0, block1 → zone 1)', 'crossed (block0 → zone 1, block1 → zone 0)'],
     episode(env, obs, seed, probe) {
       const zones = (env.config as unknown as { zonesXZ: [number, number][] }).zonesXZ;
-      const first = probe ? 0 : new Rng(seed ^ 0x2545f491).int(2);
+      const first = probe ? 0 : twoBlockAssignment(seed);
       const gz = [first, 1 - first];
       const goal = Float32Array.of(zones[gz[0]!]![0], zones[gz[0]!]![1], zones[gz[1]!]![0], zones[gz[1]!]![1]);
       const start = Array.from(obs[OBS_OBJECT] as Float32Array);
@@ -562,11 +576,13 @@ export async function runStudy(o: StudyOptions): Promise<Record<string, unknown>
 
   // --- aggregate ---
   const arms: Record<string, Record<string, unknown>> = {};
-  const pooled = (arm: string, f: (e: EpisodeOut) => number): Rate => {
+  /** Σ f over the arm's episodes (of every seed) that pass `keep`, as a rate with its Wilson interval. */
+  const pooledIf = (arm: string, keep: (e: EpisodeOut) => boolean, f: (e: EpisodeOut) => number): Rate => {
     let k = 0, n = 0;
-    for (const c of cells) for (const a of c.arms) if (a.arm === arm) for (const e of a.episodes) { k += f(e); n++; }
+    for (const c of cells) for (const a of c.arms) if (a.arm === arm) for (const e of a.episodes) if (keep(e)) { k += f(e); n++; }
     return rate(k, n);
   };
+  const pooled = (arm: string, f: (e: EpisodeOut) => number): Rate => pooledIf(arm, () => true, f);
   const perSeed = (arm: string, f: (e: EpisodeOut) => number): number[] =>
     cells.flatMap((c) => c.arms.filter((a) => a.arm === arm).map((a) => a.episodes.reduce((s, e) => s + f(e), 0) / a.episodes.length));
   const armNames = [...new Set(cells.flatMap((c) => c.arms.map((a) => a.arm)))];
@@ -578,6 +594,13 @@ export async function runStudy(o: StudyOptions): Promise<Record<string, unknown>
       goalSuccessPerSeed: perSeed(arm, (e) => e.success), anyTaskPerSeed: perSeed(arm, (e) => e.anyZone),
       // Two-block scenes: ≥ 1 block in its own goal zone (half the goal) — goal-directedness below the full task.
       ...(a0.episodes[0]?.goalParts !== undefined ? { partialGoal: pooled(arm, (e) => +((e.goalParts ?? 0) >= 1)) } : {}),
+      // Split by the kind of goal (evaluation arms only: the probe has one fixed goal).
+      ...(sc.goalVariant && !a0.probe ? {
+        byGoalVariant: (sc.goalVariantNames ?? []).map((name, v) => ({
+          name, goalSuccess: pooledIf(arm, (e) => sc.goalVariant!(e.seed) === v, (e) => e.success), anyTask: pooledIf(arm, (e) => sc.goalVariant!(e.seed) === v, (e) => e.anyZone),
+          partialGoal: pooledIf(arm, (e) => sc.goalVariant!(e.seed) === v, (e) => +((e.goalParts ?? 0) >= 1)),
+        })),
+      } : {}),
       meanLength: perSeed(arm, (e) => e.length).reduce((a, b) => a + b, 0) / Math.max(1, perSeed(arm, (e) => e.length).length),
       nonFiniteEpisodes: cells.flatMap((c) => c.arms).filter((a) => a.arm === arm).reduce((s, a) => s + a.episodes.filter((e) => e.nonFinite).length, 0),
       evalWallSec: cells.flatMap((c) => c.arms).filter((a) => a.arm === arm).reduce((s, a) => s + a.wallSec, 0),
@@ -688,7 +711,7 @@ function writeFileAtomic(file: string, text: string): void {
 
 interface StudyResult {
   mode: string; command: string; commit: string; backend: string; wallSec: number; goalFloor?: GoalFloor; cachedCells?: number; cellWallSec?: number; budget: BesoBudget;
-  arms: Record<string, { goalSuccess: Rate; anyTask: Rate; partialGoal?: Rate; goalSuccessPerSeed: number[]; nonFiniteEpisodes?: number; modes?: { left: Rate; right: Rate; none: Rate; entropyNats: number } }>;
+  arms: Record<string, { goalSuccess: Rate; anyTask: Rate; partialGoal?: Rate; byGoalVariant?: { name: string; goalSuccess: Rate; partialGoal: Rate; anyTask: Rate }[]; goalSuccessPerSeed: number[]; nonFiniteEpisodes?: number; modes?: { left: Rate; right: Rate; none: Rate; entropyNats: number } }>;
   dataModes: { middleZoneFirst: { episodes: number; left: Rate; right: Rate; entropyNats: number } };
   claims: { id: string; statement: string; measured: number; unit: string; ci95: [number, number]; target: string; met: boolean }[];
 }
@@ -705,6 +728,15 @@ function markdown(r: StudyResult, sc: StudyScene = toyScene): string {
   for (const [name, a] of Object.entries(r.arms)) {
     if (name.endsWith('/probe')) continue;
     lines.push(`| ${name} | ${p(a.goalSuccess.rate)} ${ci(a.goalSuccess.ci95)} | ${a.goalSuccessPerSeed.map(p).join(' / ')} | ${p(a.anyTask.rate)} ${ci(a.anyTask.ci95)} |${partial ? ` ${a.partialGoal ? `${p(a.partialGoal.rate)} ${ci(a.partialGoal.ci95)}` : '–'} |` : ''}`);
+  }
+  const variants = Object.values(r.arms).find((a) => a.byGoalVariant)?.byGoalVariant;
+  if (variants) {
+    lines.push('', `By the kind of goal (% of that kind's episodes: goal success / ${sc.text.partialGoal ?? 'partial goal'} / ${sc.text.anyTask}; n = episodes):`, '');
+    lines.push(`| arm | ${variants.map((v) => `${v.name} (n = ${v.goalSuccess.n})`).join(' | ')} |`, `|---|${variants.map(() => '---|').join('')}`);
+    for (const [name, a] of Object.entries(r.arms)) {
+      if (!a.byGoalVariant) continue;
+      lines.push(`| ${name} | ${a.byGoalVariant.map((v) => `${p(v.goalSuccess.rate)} / ${p(v.partialGoal.rate)} / ${p(v.anyTask.rate)}`).join(' | ')} |`);
+    }
   }
   const nonFinite = Object.entries(r.arms).filter(([, a]) => (a.nonFiniteEpisodes ?? 0) > 0).map(([n, a]) => `${n}: ${a.nonFiniteEpisodes}`);
   if (nonFinite.length) lines.push('', `Episodes cut short because the policy emitted a non-finite action (counted as failures): ${nonFinite.join(', ')}.`);

@@ -129,6 +129,13 @@ describe('stride experiment beso --quick', () => {
         expect(a.goalSuccess.k).toBeLessThanOrEqual(a.partialGoal.k);
         expect(a.partialGoal.k).toBeLessThanOrEqual(a.anyTask.k);
       }
+      // the split by goal kind (straight / crossed assignment) partitions every evaluation arm's episodes
+      for (const [name, a] of Object.entries(res.arms) as [string, { goalSuccess: { k: number; n: number }; byGoalVariant?: { goalSuccess: { k: number; n: number }; anyTask: { k: number } }[] }][]) {
+        if (name.endsWith('/probe')) { expect(a.byGoalVariant).toBeUndefined(); continue; }
+        expect(a.byGoalVariant).toHaveLength(2);
+        expect(a.byGoalVariant!.reduce((s, v) => s + v.goalSuccess.n, 0)).toBe(a.goalSuccess.n);
+        expect(a.byGoalVariant!.reduce((s, v) => s + v.goalSuccess.k, 0)).toBe(a.goalSuccess.k);
+      }
       for (const probe of ['beso/probe', 'dp/probe', 'bc/probe']) {
         const md = res.arms[probe].modes;
         expect(md.left.k + md.right.k + md.none.k).toBe(3);

@@ -173,6 +173,8 @@ interface TwoBlockPlay {
   /** Per-block "moved" amounts (metres) of observation.object `ob` relative to its start `s`; the first above `moveM` wins. */
   moved(ob: ArrayLike<number>, s: readonly number[]): [number, number];
   moveM: number;
+  /** Names of the two goal assignments (`twoBlockAssignment` 0 and 1). */
+  goalVariantNames: [string, string];
   text: StudyScene['text'];
 }
 
@@ -194,9 +196,8 @@ function twoBlockPlay(t: TwoBlockPlay): StudyScene {
     goalHorizon: [10, 200],
     dataSuccess: (ep) => ep.success,
     probeOverrides: {}, probeSameSeed: true,
-    // Block b starts next to zone b, so assignment 0 is the short straight push of each block, 1 the crossed one.
     goalVariant: twoBlockAssignment,
-    goalVariantNames: ['straight (block0 → zone 0, block1 → zone 1)', 'crossed (block0 → zone 1, block1 → zone 0)'],
+    goalVariantNames: t.goalVariantNames,
     episode(env, obs, seed, probe) {
       const zones = (env.config as unknown as { zonesXZ: [number, number][] }).zonesXZ;
       const first = probe ? 0 : twoBlockAssignment(seed);
@@ -239,6 +240,7 @@ const manipPlayScene = twoBlockPlay({
   // 4000 steps) also stayed at 0% goal success — see results/beso-manip-play.md.
   envOverrides: {},
   moved: (ob, s) => [ob[1]! - s[1]!, ob[8]! - s[8]!], moveM: MANIP_LIFT_M,
+  goalVariantNames: ['block0 → tray 0, block1 → tray 1', 'block0 → tray 1, block1 → tray 0'],
   text: {
     expert: 'scripted play expert of manip/play: first block and its tray drawn at random (the other block to the other tray), labels recorded; episode ends when both are placed',
     evalGoal: 'final placement [x0, z0, x1, z1] = tray centres of a random assignment (block0 → tray a, block1 → tray 1 − a, a from the seed); goal success = both blocks placed (scene criterion) in their goal trays',
@@ -261,6 +263,8 @@ const pushPlayScene = twoBlockPlay({
   // The scene's expert is Markovian (expertAnchor 'measured': its action is a function of the observed state).
   envOverrides: { 'arm.actionSpace': 'cartesian', objectObs: 'position' },
   moved: (ob, s) => [Math.hypot(ob[0]! - s[0]!, ob[2]! - s[2]!), Math.hypot(ob[3]! - s[3]!, ob[5]! - s[5]!)], moveM: PUSH_MOVE_M,
+  // Block b starts next to zone b: assignment 0 is each block's short straight push, 1 the crossed one.
+  goalVariantNames: ['straight (block0 → zone 0, block1 → zone 1)', 'crossed (block0 → zone 1, block1 → zone 0)'],
   text: {
     expert: 'scripted push-play expert of manip/push_play: first block and its zone drawn at random (the other block to the other zone), pushed with the closed fingers, labels recorded; episode ends when both are in zones',
     evalGoal: 'final placement [x0, z0, x1, z1] = zone centres of a random assignment (block0 → zone a, block1 → zone 1 − a, a from the seed); goal success = both blocks in their goal zones (scene criterion: centre within 5 cm)',

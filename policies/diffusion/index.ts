@@ -18,7 +18,7 @@ export interface DiffusionConfig extends ChunkedConfig {
   /** DDIM steps at inference. */
   inferSteps: number;
   betaSchedule: BetaSchedule;
-  /** Clip the predicted clean sample to ±clipSample during sampling (normalised actions live in [-1, 1]). */
+  /** Clip the predicted clean sample to ±clipSample during sampling (normalised actions live in [-1, 1]); a clipped x̂₀ also re-derives its ε (see ddimStep), so sampling stays finite far outside the training data. */
   clipSample: number;
   /** Width of the sinusoidal timestep embedding. */
   embDim: number;

@@ -1,0 +1,93 @@
+/**
+ * What the viewer plots, as plain data (no DOM, unit-tested): a run's metrics.jsonl rows grouped by namespace
+ * (`losses/…`, `eval/…`, `perf/…`: one chart per namespace, x = the row's `step`, else its index), and the tables of an
+ * arbitrary results JSON:
+ * - every array of records with ≥ 2 numeric fields → a chart of those fields against the first one;
+ * - `{ armA: { rate, ci95 }, armB: … }` → one bar per arm, with its 95% interval;
+ * - `{ armA: { metricX: { rate, ci95 }, … }, … }` with ≥ 3 arms (a study's arms) → one such bar chart per metric
+ *   that every arm has (`arms · goalSuccess`, …); nothing below an arm is charted on its own.
+ */
+
+export interface Series { name: string; ys: (number | null)[]; bars?: boolean }
+
+/** Group metrics rows by namespace; numeric fields only. */
+export function groupRows(rows: Record<string, unknown>[]): { xs: number[]; xLabel: string; groups: Map<string, Series[]> } {
+  const hasStep = rows.some((r) => typeof r.step === 'number');
+  const xs = rows.map((r, i) => (hasStep && typeof r.step === 'number' ? r.step : i));
+  const keys = new Set<string>();
+  for (const r of rows) for (const [k, v] of Object.entries(r)) if (typeof v === 'number' && k !== 'step') keys.add(k);
+  const groups = new Map<string, Series[]>();
+  const rank = (k: string) => (k.startsWith('losses/') ? 0 : k.startsWith('eval/') ? 1 : 2);
+  for (const k of [...keys].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))) {
+    const ns = k.includes('/') ? k.slice(0, k.indexOf('/')) : 'other';
+    let list = groups.get(ns);
+    if (!list) groups.set(ns, (list = []));
+    list.push({ name: k, ys: rows.map((r) => (typeof r[k] === 'number' && Number.isFinite(r[k]) ? (r[k] as number) : null)) });
+  }
+  return { xs, xLabel: hasStep ? 'step' : 'row', groups };
+}
+
+/** Find plottable tables in an arbitrary results JSON. */
+export interface Table { title: string; xLabel: string; xs: number[]; series: Series[]; xNames?: string[] }
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Bars of one value per entry (the first of VALUE_KEYS that every entry has) and its 95% interval; null if none. */
+function barTable(title: string, entries: [string, Record<string, unknown>][]): Table | null {
+  const key = VALUE_KEYS.find((k) => entries.every(([, e]) => typeof e[k] === 'number'));
+  if (!key) return null;
+  const series: Series[] = [{ name: key, ys: entries.map(([, e]) => e[key] as number), bars: true }];
+  const ci = entries.every(([, e]) => Array.isArray(e.ci95) && (e.ci95 as unknown[]).length === 2);
+  if (ci) series.push({ name: 'ci95 low', ys: entries.map(([, e]) => (e.ci95 as number[])[0]!) }, { name: 'ci95 high', ys: entries.map(([, e]) => (e.ci95 as number[])[1]!) });
+  return { title, xLabel: '', xs: entries.map((_, i) => i), series, xNames: entries.map(([k]) => k) };
+}
+
+const VALUE_KEYS = ['successRate', 'success_rate', 'rate', 'success', 'returnMean', 'mean', 'value'];
+
+export function findTables(data: unknown, path = ''): Table[] {
+  const out: Table[] = [];
+  const visit = (v: unknown, p: string, depth: number) => {
+    if (depth > 6 || v === null || typeof v !== 'object') return;
+    if (Array.isArray(v)) {
+      const recs = v.filter((e) => e && typeof e === 'object' && !Array.isArray(e)) as Record<string, unknown>[];
+      if (recs.length >= 2 && recs.length === v.length) {
+        const numKeys = Object.keys(recs[0]!).filter((k) => recs.every((r) => typeof r[k] === 'number'));
+        if (numKeys.length >= 2) {
+          const [xk, ...yks] = numKeys;
+          const sorted = [...recs].sort((a, b) => (a[xk!] as number) - (b[xk!] as number));
+          out.push({ title: p || 'results', xLabel: xk!, xs: sorted.map((r) => r[xk!] as number), series: yks.map((k) => ({ name: k, ys: sorted.map((r) => r[k] as number) })) });
+          return;
+        }
+      }
+      if (v.length >= 4 && v.every((e) => typeof e === 'number')) {
+        out.push({ title: p || 'results', xLabel: 'index', xs: v.map((_, i) => i), series: [{ name: p.split('.').pop() || 'value', ys: v as number[] }] });
+        return;
+      }
+      v.forEach((e, i) => visit(e, `${p}[${i}]`, depth + 1));
+      return;
+    }
+    // { armA: { rate, ci95 }, armB: { rate, ci95 }, … } → one bar per arm (with its 95% interval when present).
+    const entries = Object.entries(v as Record<string, unknown>).filter(([, e]) => isRecord(e)) as [string, Record<string, unknown>][];
+    if (entries.length >= 2) {
+      const bars = barTable(p || 'results', entries);
+      if (bars) {
+        out.push(bars);
+        return;
+      }
+    }
+    // { armA: { goalSuccess: { rate, ci95 }, … }, armB: … } (a study's arms) → one bar chart per metric all arms share.
+    if (entries.length >= 3) {
+      const metrics = Object.keys(entries[0]![1]).filter((m) => entries.every(([, e]) => isRecord(e[m])));
+      const tables = metrics.map((m) => barTable(`${p || 'results'} · ${m}`, entries.map(([k, e]) => [k, e[m] as Record<string, unknown>])));
+      if (tables.some((t) => t)) {
+        for (const t of tables) if (t) out.push(t);
+        return;
+      }
+    }
+    for (const [k, e] of Object.entries(v as Record<string, unknown>)) visit(e, p ? `${p}.${k}` : k, depth + 1);
+  };
+  visit(data, path, 0);
+  return out;
+}

@@ -600,10 +600,10 @@ export async function runStudy(o: StudyOptions): Promise<Record<string, unknown>
       ...(a0.episodes[0]?.goalParts !== undefined ? { partialGoal: pooled(arm, (e) => +((e.goalParts ?? 0) >= 1)) } : {}),
       // Split by the kind of goal (evaluation arms only: the probe has one fixed goal).
       ...(sc.goalVariant && !a0.probe ? {
-        byGoalVariant: (sc.goalVariantNames ?? []).map((name, v) => ({
-          name, goalSuccess: pooledIf(arm, (e) => sc.goalVariant!(e.seed) === v, (e) => e.success), anyTask: pooledIf(arm, (e) => sc.goalVariant!(e.seed) === v, (e) => e.anyZone),
-          partialGoal: pooledIf(arm, (e) => sc.goalVariant!(e.seed) === v, (e) => +((e.goalParts ?? 0) >= 1)),
-        })),
+        byGoalVariant: (sc.goalVariantNames ?? []).map((name, v) => {
+          const ofKind = (e: EpisodeOut) => sc.goalVariant!(e.seed) === v;
+          return { name, goalSuccess: pooledIf(arm, ofKind, (e) => e.success), anyTask: pooledIf(arm, ofKind, (e) => e.anyZone), partialGoal: pooledIf(arm, ofKind, (e) => +((e.goalParts ?? 0) >= 1)) };
+        }),
       } : {}),
       meanLength: perSeed(arm, (e) => e.length).reduce((a, b) => a + b, 0) / Math.max(1, perSeed(arm, (e) => e.length).length),
       nonFiniteEpisodes: cells.flatMap((c) => c.arms).filter((a) => a.arm === arm).reduce((s, a) => s + a.episodes.filter((e) => e.nonFinite).length, 0),

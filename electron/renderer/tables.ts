@@ -27,7 +27,7 @@ export function groupRows(rows: Record<string, unknown>[]): { xs: number[]; xLab
   return { xs, xLabel: hasStep ? 'step' : 'row', groups };
 }
 
-/** Find plottable tables in an arbitrary results JSON. */
+/** A plottable table: named series against xs (bar charts name their xs with `xNames`). */
 export interface Table { title: string; xLabel: string; xs: number[]; series: Series[]; xNames?: string[] }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -46,12 +46,13 @@ function barTable(title: string, entries: [string, Record<string, unknown>][]): 
 
 const VALUE_KEYS = ['successRate', 'success_rate', 'rate', 'success', 'returnMean', 'mean', 'value'];
 
+/** Find plottable tables in an arbitrary results JSON (the rules are in the header). */
 export function findTables(data: unknown, path = ''): Table[] {
   const out: Table[] = [];
   const visit = (v: unknown, p: string, depth: number) => {
     if (depth > 6 || v === null || typeof v !== 'object') return;
     if (Array.isArray(v)) {
-      const recs = v.filter((e) => e && typeof e === 'object' && !Array.isArray(e)) as Record<string, unknown>[];
+      const recs = v.filter(isRecord);
       if (recs.length >= 2 && recs.length === v.length) {
         const numKeys = Object.keys(recs[0]!).filter((k) => recs.every((r) => typeof r[k] === 'number'));
         if (numKeys.length >= 2) {

@@ -7,13 +7,11 @@
  */
 import { createHash } from 'node:crypto';
 import { Rng } from '../math/rng.ts';
-import {
-  createWorld, describeColliders, colliderPoses, restoreWorld, snapshotWorld, worldDiverged, type World,
-} from '../physics/index.ts';
+import { createWorld, restoreWorld, snapshotWorld, worldDiverged, type World } from '../physics/index.ts';
 import { applyOverrides, cloneConfig } from './config.ts';
 import type { Env, ExpertHandle, ResetOptions, StepResult } from './env.ts';
 import { ACTION, featureSize, validateObservation, type Features, type Observation } from './features.ts';
-import type { RenderFrame, RenderScene } from './render.ts';
+import { colliderPoses, describeColliders, type RenderFrame, type RenderScene } from './render.ts';
 import type { SceneConfigBase, SceneDef, ScriptedExpert } from './scene.ts';
 import { decodeState, encodeState } from './state_codec.ts';
 

@@ -9,7 +9,6 @@
  * World: re-fetch bodies/colliders by handle afterwards (keep handles, not objects, in scene state).
  */
 import RAPIER_NS from '@dimforge/rapier3d-deterministic-compat';
-import type { RenderShape, RenderVisual } from '../core/render.ts';
 
 export type Rapier = typeof RAPIER_NS;
 export type World = InstanceType<Rapier['World']>;
@@ -222,52 +221,4 @@ export function revoluteAngle(world: World, jointHandle: number): number {
   const ang = (j as unknown as { angle?: () => number }).angle;
   if (typeof ang === 'function') return ang.call(j);
   throw new Error('physics: revolute joint angle unavailable');
-}
-
-// --- rendering ------------------------------------------------------------------------------------------------------
-
-function renderShapeOf(c: Collider): RenderShape | null {
-  const R = rapier();
-  const s = c.shape as unknown as { type: number; halfExtents?: V3; radius?: number; halfHeight?: number };
-  switch (s.type) {
-    case R.ShapeType.Cuboid: { const h = s.halfExtents!; return { kind: 'box', halfExtentsM: [h.x, h.y, h.z] }; }
-    case R.ShapeType.Ball: return { kind: 'sphere', radiusM: s.radius! };
-    case R.ShapeType.Capsule: return { kind: 'capsule', radiusM: s.radius!, halfHeightM: s.halfHeight! };
-    case R.ShapeType.Cylinder: return { kind: 'cylinder', radiusM: s.radius!, halfHeightM: s.halfHeight! };
-    default: return null;
-  }
-}
-
-/**
- * One visual per collider (in creation order), id = collider handle. `style` lets a scene name and colour its colliders.
- */
-export function describeColliders(world: World, style: (handle: number) => { name?: string; color?: string; hidden?: boolean } | undefined = () => undefined): RenderVisual[] {
-  const out: RenderVisual[] = [];
-  world.forEachCollider((c) => {
-    const st = style(c.handle);
-    if (st?.hidden || c.isSensor()) return;
-    const shape = renderShapeOf(c);
-    if (!shape) return;
-    const parent = c.parent();
-    const isStatic = !parent || parent.isFixed();
-    const t = c.translation(), r = c.rotation();
-    out.push({
-      id: c.handle, name: st?.name ?? `collider${c.handle}`, shape, color: st?.color ?? (isStatic ? '#8a8f98' : '#4a90d9'), isStatic,
-      pose: [t.x, t.y, t.z, r.x, r.y, r.z, r.w],
-    });
-  });
-  out.sort((a, b) => a.id - b.id);
-  return out;
-}
-
-/** Flat [px,py,pz,qx,qy,qz,qw] per id. */
-export function colliderPoses(world: World, ids: readonly number[]): number[] {
-  const out = new Array<number>(ids.length * 7);
-  for (let i = 0; i < ids.length; i++) {
-    const c = world.getCollider(ids[i]!);
-    const t = c.translation(), r = c.rotation();
-    out[i * 7] = t.x; out[i * 7 + 1] = t.y; out[i * 7 + 2] = t.z;
-    out[i * 7 + 3] = r.x; out[i * 7 + 4] = r.y; out[i * 7 + 5] = r.z; out[i * 7 + 6] = r.w;
-  }
-  return out;
 }

@@ -3,7 +3,7 @@
  * Runs a method's reproduction study end to end (data, every arm, every seed, evaluation) and writes
  * `<out>/<name>.json` + `<out>/<name>.md`. Finished cells are cached under `--cache`, so an interrupted run resumes.
  *
- * Each method adds ONE line to `EXPERIMENTS` below: its `policies/<method>/experiment.ts` exports `experiment`.
+ * Each method adds ONE line to `EXPERIMENTS` below: its `experiments/<method>/study.ts` exports `experiment`.
  */
 import type { Command } from 'commander';
 import { action, CliError, collect, info, printJson } from './util.ts';
@@ -32,7 +32,7 @@ export interface ExperimentRunOptions {
 }
 
 const EXPERIMENTS: Record<string, () => Promise<{ experiment: ExperimentDef }>> = {
-  beso: () => import('../policies/beso/experiment.ts'),
+  beso: () => import('../experiments/beso/study.ts'),
 };
 
 interface Opts { quick?: boolean; json?: boolean; budget?: string[]; out: string; cache: string; backend: string; scene?: string }

@@ -27,14 +27,14 @@ import { fileURLToPath } from 'node:url';
 import { ACTION, OBS_GOAL, OBS_OBJECT, OBS_STATE, makeEnv, runEpisode, type EpisodeSummary, type FeatureArray, type Features, type SceneEnv, type StepResult } from '../../sim/core/index.ts';
 import { Rng } from '../../sim/math/rng.ts';
 import { DatasetWriter, readDataset } from '../../sim/data/dataset.ts';
-import { initBackend } from '../common/backend.ts';
-import type { MethodPolicy } from '../common/policy.ts';
-import type { ChunkedPolicy } from '../common/chunked.ts';
-import { runParallel } from '../train/data_parallel.ts';
-import { wilson } from '../train/evaluate.ts';
-import type { EdmSampler } from '../common/schedules.ts';
-import type { BesoActOptions } from './index.ts';
-import { trainGoalConditioned } from './train.ts';
+import { initBackend } from '../../policies/common/backend.ts';
+import type { MethodPolicy } from '../../policies/common/policy.ts';
+import type { ChunkedPolicy } from '../../policies/common/chunked.ts';
+import { runParallel } from '../../policies/train/data_parallel.ts';
+import { wilson } from '../../policies/train/evaluate.ts';
+import type { EdmSampler } from '../../policies/common/schedules.ts';
+import type { BesoActOptions } from '../../policies/beso/index.ts';
+import { trainGoalConditioned } from '../../policies/beso/train.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** Held-out evaluation seeds start here; play data uses seeds 0 … dataEpisodes − 1. */
@@ -464,7 +464,7 @@ export function armsOf(method: string, b: BesoBudget): { arm: string; settings: 
 
 /** Worker entry (runParallel): train one model and evaluate its arms; writes the cell atomically and returns it. */
 export async function runJob(input: JobInput): Promise<Cell> {
-  const { loadScenes } = await import('../../cli/util.ts');
+  const { loadScenes } = await import('../harness/scenes.ts');
   const backend = await initBackend(input.backend);
   await loadScenes();
   const ds = await readDataset(input.dataDir);
@@ -554,7 +554,7 @@ export async function runStudy(o: StudyOptions): Promise<Record<string, unknown>
   const key = createHash('sha256').update(JSON.stringify({ budget: { ...budget, workers: 0 }, v: 1 })).digest('hex').slice(0, 12);
   const root = path.join(cacheDir, `${o.quick ? 'quick' : 'full'}-${key}`);
   mkdirSync(root, { recursive: true });
-  const { loadScenes } = await import('../../cli/util.ts');
+  const { loadScenes } = await import('../harness/scenes.ts');
   await loadScenes();
 
   // --- data ---
@@ -574,7 +574,7 @@ export async function runStudy(o: StudyOptions): Promise<Record<string, unknown>
   const todo = jobs.filter((j) => !existsSync(j.cellFile));
   o.log(`beso: ${jobs.length} cells (${jobs.length - todo.length} cached), ${budget.workers} workers, cache ${root}`);
   if (todo.length) {
-    await runParallel<JobInput, Cell>(path.join(here, 'experiment.ts'), todo, budget.workers);
+    await runParallel<JobInput, Cell>(path.join(here, 'study.ts'), todo, budget.workers);
   }
   const cells: Cell[] = jobs.map((j) => JSON.parse(readFileSync(j.cellFile, 'utf8')) as Cell);
 
@@ -702,7 +702,7 @@ export async function runStudy(o: StudyOptions): Promise<Record<string, unknown>
 function gitHead(): string {
   try {
     const c = execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'policies/beso', 'scenes/toy', 'scenes/manipulation', 'cli/experiment.ts'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'policies/beso', 'experiments', 'scenes/toy', 'scenes/manipulation', 'cli/experiment.ts'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
     return dirty ? `${c}+dirty` : c;
   } catch { return 'unknown'; }
 }

@@ -20,8 +20,7 @@ import { INTENTS, labelIntent } from './intents.ts';
 import { generateTrajectory, lanesWithTurn, cachedPath, type Maneuver } from './planner.ts';
 import { RFS_DT_SEC, RFS_T } from './rfs.ts';
 import { egoPose, leaderOnPath } from './world.ts';
-import type { DrivingConfig, DrivingState } from './intersection.ts';
-import { mapOf } from './intersection.ts';
+import { mapOf, type DrivingConfig, type DrivingState } from './state.ts';
 
 export interface DriverParams {
   /** IDM of the scripted driver. */

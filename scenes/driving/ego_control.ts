@@ -4,9 +4,9 @@
  * speed-PID tracker of the plan or the direct [accel, steer] command, written to the vehicle's wheels
  * (`controlSubstep`). See intersection.ts's header for the control law.
  */
+import { wrapAngle } from '../../sim/math/vec.ts';
 import type { World } from '../../sim/physics/index.ts';
 import { createRaycastVehicle, setVehicleInputs, updateVehicle, type VehicleController, type WheelSpec } from '../../sim/physics/vehicle.ts';
-import { wrap } from './geometry.ts';
 import { RFS_DT_SEC, RFS_T } from './rfs.ts';
 import { G_EGO, G_GROUND, groups, type DrivingConfig, type DrivingState } from './state.ts';
 import { egoPoseFast, type EgoPose } from './world.ts';
@@ -116,7 +116,7 @@ function trackPlan(h: DrivingState, cfg: DrivingConfig, ego: EgoPose, dt: number
     }
   }
   const dx = tx - ego.x, dy = ty - ego.y;
-  const alpha = wrap(Math.atan2(dy, dx) - ego.h);
+  const alpha = wrapAngle(Math.atan2(dy, dx) - ego.h);
   const dist = Math.max(Math.sqrt(dx * dx + dy * dy), 1e-3);
   let steer = total < 0.3 ? ctrl.steerRad : Math.atan((2 * e.wheelBaseM * Math.sin(alpha)) / dist);
   steer = Math.max(-e.maxSteerRad, Math.min(e.maxSteerRad, steer));

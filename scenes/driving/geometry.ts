@@ -13,6 +13,7 @@
  * median is wide enough, a U-turn (innermost incoming → second outgoing lane of the same arm, or the only one).
  */
 import type { Rng } from '../../sim/math/rng.ts';
+import { wrapAngle } from '../../sim/math/vec.ts';
 
 export type Turn = 'straight' | 'left' | 'right' | 'uturn' | 'none';
 
@@ -208,7 +209,7 @@ function offsetLine(l: Line, d: number, reverse: boolean): Line {
     const h = l.hs[j]!;
     xs[i] = l.xs[j]! - Math.sin(h) * d;
     ys[i] = l.ys[j]! + Math.cos(h) * d;
-    hs[i] = reverse ? wrap(h + Math.PI) : h;
+    hs[i] = reverse ? wrapAngle(h + Math.PI) : h;
   }
   return finishLine(xs, ys, hs);
 }
@@ -254,14 +255,6 @@ function connect(lanes: Lane[], from: Lane, to: Lane, turn: Turn, toArm: number)
   from.next.push(id);
 }
 
-export function wrap(a: number): number {
-  const t = 2 * Math.PI;
-  a = a % t;
-  if (a <= -Math.PI) a += t;
-  else if (a > Math.PI) a -= t;
-  return a;
-}
-
 // --- queries ----------------------------------------------------------------------------------------------------
 
 /** Sample index i with ss[i] ≤ s < ss[i+1] (clamped). */
@@ -285,7 +278,7 @@ export function pointAt(l: Line, s: number, out: { x: number; y: number; h: numb
   out.x = x0 + (x1 - x0) * f;
   out.y = y0 + (y1 - y0) * f;
   const h0 = l.hs[i]!;
-  out.h = f <= 0 ? l.hs[0]! : f >= 1 ? l.hs[i + 1]! : h0 + wrap(l.hs[i + 1]! - h0) * f;
+  out.h = f <= 0 ? l.hs[0]! : f >= 1 ? l.hs[i + 1]! : h0 + wrapAngle(l.hs[i + 1]! - h0) * f;
 }
 
 export interface Projection { s: number; d: number; dist: number; h: number }

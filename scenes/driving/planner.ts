@@ -16,9 +16,10 @@
  *   (> 3.5 m/s²), and speeding. The three best candidates with distinct labelled intents become the references.
  * An intent is "feasible" in a scenario when its candidate is labelled with that intent and rates ≥ 3.
  */
+import { wrapAngle } from '../../sim/math/vec.ts';
 import { INTENTS, INTENT_ID, labelIntent, NUM_INTENTS } from './intents.ts';
 import { RFS_DT_SEC, RFS_T, type RfsScenario } from './rfs.ts';
-import { pointAt, project, segIndex, wrap, type Lane, type Projection, type RoadMap, type Turn } from './geometry.ts';
+import { pointAt, project, segIndex, type Lane, type Projection, type RoadMap, type Turn } from './geometry.ts';
 import { boxesOverlap, chooseNext, idmAccel, type IdmParams, type Veh } from './traffic.ts';
 
 export interface Line { xs: Float64Array; ys: Float64Array; hs: Float64Array; ss: Float64Array; lengthM: number }
@@ -107,7 +108,7 @@ function curveLimit(path: Line, s: number, latAcc: number, b: number, previewM: 
     if (ss >= path.lengthM - 1) break;
     const i = segIndex(path.ss, ss);
     const ds = path.ss[i + 1]! - path.ss[i]!;
-    const k = Math.abs(wrap(path.hs[i + 1]! - path.hs[i]!)) / Math.max(ds, 1e-6);
+    const k = Math.abs(wrapAngle(path.hs[i + 1]! - path.hs[i]!)) / Math.max(ds, 1e-6);
     const vc = Math.sqrt(latAcc / Math.max(k, 1e-4));
     const v = Math.sqrt(vc * vc + 2 * b * a);
     if (v < lim) lim = v;
@@ -162,7 +163,7 @@ export function generateTrajectory(
     out[2 * k] = dx * c0 + dy * si0;
     out[2 * k + 1] = -dx * si0 + dy * c0;
     const i = segIndex(m.path.ss, s);
-    const kap = Math.abs(wrap(m.path.hs[i + 1]! - m.path.hs[i]!)) / Math.max(m.path.ss[i + 1]! - m.path.ss[i]!, 1e-6);
+    const kap = Math.abs(wrapAngle(m.path.hs[i + 1]! - m.path.hs[i]!)) / Math.max(m.path.ss[i + 1]! - m.path.ss[i]!, 1e-6);
     if (v * v * kap > maxLat) maxLat = v * v * kap;
   }
   if (stats) { stats.sEnd = s - s0; stats.maxAcc = maxAcc; stats.maxLatAcc = maxLat; stats.vMax = vMax; }

@@ -2,9 +2,9 @@
  * Shared runtime helpers of the driving scenes: ego pose from Rapier, agent lists, nearest-lane queries, the
  * leader-on-path query used by the scripted driver and the rater.
  */
-import { yawOf } from '../../sim/math/vec.ts';
+import { wrapAngle, yawOf } from '../../sim/math/vec.ts';
 import type { World } from '../../sim/physics/index.ts';
-import { project, pointAt, segIndex, wrap, type Projection, type RoadMap } from './geometry.ts';
+import { project, pointAt, segIndex, type Projection, type RoadMap } from './geometry.ts';
 import type { Line, StaticObstacle } from './planner.ts';
 import type { Veh } from './traffic.ts';
 
@@ -52,7 +52,7 @@ export function nearestLane(map: RoadMap, x: number, y: number, h: number, prefe
         project(ln, x, y, pj, Math.max(0, i - 8), Math.min(n - 1, i + 12));
       } else project(ln, x, y, pj);
       if (pj.s < -0.5 || pj.s > ln.lengthM + 0.5) return;
-      const dh = wrap(h - pj.h);
+      const dh = wrapAngle(h - pj.h);
       if (Math.abs(dh) > (75 * Math.PI) / 180) return;
       if (pj.dist < best) { best = pj.dist; out = { lane: id, s: pj.s, d: pj.d, dh }; }
     };
@@ -68,7 +68,7 @@ export function nearestLane(map: RoadMap, x: number, y: number, h: number, prefe
     if (x < bb[o]! - 8 || y < bb[o + 1]! - 8 || x > bb[o + 2]! + 8 || y > bb[o + 3]! + 8) continue;
     project(l, x, y, pj);
     if (pj.s < -1 || pj.s > l.lengthM + 1) continue;
-    const dh = wrap(h - pj.h);
+    const dh = wrapAngle(h - pj.h);
     if (Math.abs(dh) > (75 * Math.PI) / 180) continue;
     if (pj.dist < best) { best = pj.dist; out = { lane: l.id, s: pj.s, d: pj.d, dh }; }
   }

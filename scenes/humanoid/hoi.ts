@@ -29,6 +29,7 @@
  */
 import { ACTION, OBS_GOAL, OBS_STATE, defineScene, type FeatureSpec, type SceneConfigBase } from '../../sim/core/index.ts';
 import type { Rng } from '../../sim/math/rng.ts';
+import { wrapAngle } from '../../sim/math/vec.ts';
 import { addBody, addCollider, addGround, type World } from '../../sim/physics/index.ts';
 import {
   GROUP_GROUND, GROUP_OBJECT, PROPRIO_SIZE, actionRate, buildHumanoid, defaultHumanoidConfig, fallReason, maybePush,
@@ -203,7 +204,6 @@ function boxYaw(b: Float64Array): number {
   return Math.atan2(-(2 * (x * z - w * y)), 1 - 2 * (y * y + z * z));
 }
 
-const wrap = (a: number) => { a %= 2 * Math.PI; return a > Math.PI ? a - 2 * Math.PI : a <= -Math.PI ? a + 2 * Math.PI : a; };
 
 /** The clip frame the current state is compared with (after this step's substeps). */
 const frameNow = (h: HoiState) => h.hum.t;
@@ -254,7 +254,7 @@ export function trackingTerms(world: World, h: HoiState, cfg: HoiConfig, f: numb
   const b = rt.box; // read once per step in afterStep
   const obx = b[0]! - ref.box[0]!, oby = b[1]! - ref.box[1]!, obz = b[2]! - ref.box[2]!;
   const tilt = 1 - 2 * (b[3]! * b[3]! + b[5]! * b[5]!); // box up-axis y component
-  const objAng = Math.abs(wrap(boxYaw(b) - ref.box[3]!)) + Math.acos(Math.max(-1, Math.min(1, tilt)));
+  const objAng = Math.abs(wrapAngle(boxYaw(b) - ref.box[3]!)) + Math.acos(Math.max(-1, Math.min(1, tilt)));
   const touch = rt.touch; // refreshed with the state (see `refresh`)
   const cm = ((touch[0] === ref.contact[0] ? 1 : 0) + (touch[1] === ref.contact[1] ? 1 : 0)) / 2;
   return {
@@ -338,7 +338,7 @@ export function writeGoal(s: HumanoidReadout, yaw: number, clip: Clip, f: number
   if (!mask[0]) {
     const p = o + GOAL_LAYOUT.snapshot[0];
     toHeading(s, yaw, g.box[0]!, g.box[1]!, g.box[2]!, out, p);
-    const dyaw = wrap(g.box[3]! - yaw);
+    const dyaw = wrapAngle(g.box[3]! - yaw);
     out[p + 3] = Math.sin(dyaw); out[p + 4] = Math.cos(dyaw);
     toHeading(s, yaw, g.root[0]!, g.root[1]!, g.root[2]!, GOAL_TMP, 0);
     out[p + 5] = GOAL_TMP[0]!; out[p + 6] = GOAL_TMP[2]!;
@@ -385,7 +385,7 @@ function isFinished(world: World, h: HoiState, cfg: HoiConfig): boolean {
   const b = rt.box; // read once per step in afterStep
   const g = clipFrame(rt.clip, goalFrame(rt.clip));
   const dp = Math.hypot(b[0]! - g.box[0]!, b[1]! - g.box[1]!, b[2]! - g.box[2]!);
-  const dyaw = Math.abs(wrap(boxYaw(b) - g.box[3]!)) * (180 / Math.PI);
+  const dyaw = Math.abs(wrapAngle(boxYaw(b) - g.box[3]!)) * (180 / Math.PI);
   const speed = Math.hypot(b[7]!, b[8]!, b[9]!);
   return dp <= cfg.success.posTolM && dyaw <= cfg.success.yawTolDeg && speed <= cfg.success.maxSpeedMps && fallReason(readout(world, h.hum), cfg.humanoid) === null;
 }
@@ -485,7 +485,7 @@ export const hoi = defineScene<HoiConfig, HoiState>({
     const nf = clipFrame(rt.clip, f + 1);
     for (let i = 0; i < NUM_DOFS; i++) ref[i] = nf.q[i]!;
     toHeading(s, yaw, nf.box[0]!, nf.box[1]!, nf.box[2]!, ref, NUM_DOFS);
-    const dyaw = wrap(nf.box[3]! - yaw);
+    const dyaw = wrapAngle(nf.box[3]! - yaw);
     ref[NUM_DOFS + 3] = Math.sin(dyaw); ref[NUM_DOFS + 4] = Math.cos(dyaw);
     ref[NUM_DOFS + 5] = nf.contact[0]!; ref[NUM_DOFS + 6] = nf.contact[1]!;
     ref[NUM_DOFS + 7] = Math.min(1, (f + 1) / rt.clip.length);
@@ -518,7 +518,7 @@ export const hoi = defineScene<HoiConfig, HoiState>({
     const b = rt.box;
     return {
       boxGoalDistM: Math.hypot(b[0]! - g.box[0]!, b[1]! - g.box[1]!, b[2]! - g.box[2]!),
-      boxGoalYawDeg: Math.abs(wrap(boxYaw(b) - g.box[3]!)) * (180 / Math.PI),
+      boxGoalYawDeg: Math.abs(wrapAngle(boxYaw(b) - g.box[3]!)) * (180 / Math.PI),
       clipLift: h.clip.kind === 'lift' ? 1 : 0,
     };
   },

@@ -2,7 +2,6 @@
  * Shared CLI plumbing: one-line errors with a non-zero exit, JSON on stdout only, human output on stderr when --json.
  */
 import { InvalidArgumentError } from 'commander';
-import { initPhysics } from '../sim/physics/index.ts';
 
 /** A user-facing error: printed as one line, exit code 1 (2 for usage errors). */
 export class CliError extends Error {
@@ -40,10 +39,12 @@ export function parseIntOpt(name: string, min = 0): (v: string) => number {
   };
 }
 
-/** Load physics and register every scene. */
+/**
+ * Load physics and register every scene: `loadScenes()` of scenes/index.ts, imported lazily so that loading the CLI
+ * (e.g. `stride --help`) does not load every scene module.
+ */
 export async function loadScenes(): Promise<void> {
-  await initPhysics();
-  await import('../scenes/index.ts');
+  await (await import('../scenes/index.ts')).loadScenes();
 }
 
 export function collect(v: string, prev: string[] = []): string[] {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CHANNELS, validateRequest, type EventName, type Events } from '../shared/ipc.ts';
 import { ViewerHost } from './host.ts';
-import { loadScenes } from '../../cli/util.ts';
+import { loadScenes } from '../../scenes/index.ts';
 
 /* Minimal structural types of the Electron APIs used (electron is an optional dependency, not always installed). */
 interface WebContents {

@@ -14,7 +14,7 @@ import { Adam } from '../common/params.ts';
 import { RunningMeanStd, gae, gaussianLogProbJs } from '../common/rl.ts';
 import { Normalizer } from '../common/normalizer.ts';
 import type { SafetyEnvelope } from '../common/policy.ts';
-import { gitCommit, readTrainState, resolveCheckpoint, saveCheckpoint } from '../train/checkpoint.ts';
+import { gitCommit, packTrainArrays, resolveCheckpoint, restoreTrainState, saveCheckpoint } from '../train/checkpoint.ts';
 import { MetricsLog } from '../train/metrics_log.ts';
 import type { TrainConfig } from '../train/run.ts';
 import { trainStep } from '../train/step.ts';
@@ -44,11 +44,7 @@ export async function trainPpo(runDir: string, cfg: TrainConfig, resume: boolean
   // --- resume ---
   if (resume && existsSync(path.join(runDir, 'latest'))) {
     const ck = resolveCheckpoint(runDir);
-    const st = readTrainState(ck);
-    const w: Record<string, Float32Array> = {}, m: Record<string, Float32Array> = {}, v: Record<string, Float32Array> = {};
-    for (const n of policy.params.names) { w[n] = st.arrays[`param/${n}`]!; m[n] = st.arrays[`adam_m/${n}`]!; v[n] = st.arrays[`adam_v/${n}`]!; }
-    policy.params.assignArrays(w, `${ck}/train_state.bin`);
-    opt.setState({ step: st.adamStep, m, v }, `${ck}/train_state.bin`);
+    const st = restoreTrainState(ck, policy, opt);
     const tr = st.trainer as { rng: number[]; rms: ReturnType<RunningMeanStd['toJSON']>; iter: number };
     if (!Array.isArray(tr?.rng) || !tr.rms) throw new Error(`corrupt ${ck}/train_state.json: missing RNG/normaliser state`);
     rng.setState(tr.rng);
@@ -143,8 +139,7 @@ export async function trainPpo(runDir: string, cfg: TrainConfig, resume: boolean
       // --- checkpoint ---
       if (iter % ckptEveryIters === 0 || iter === iters) {
         const st = opt.state(), weights = policy.params.toArrays();
-        const arrays: Record<string, Float32Array> = {};
-        for (const n of policy.params.names) { arrays[`param/${n}`] = weights[n]!; arrays[`adam_m/${n}`] = st.m[n]!; arrays[`adam_v/${n}`] = st.v[n]!; }
+        const arrays = packTrainArrays(policy.params.names, { weights, m: st.m, v: st.v, ema: null });
         const dir = await saveCheckpoint(runDir, envSteps, policy, { safetyEnvelope: envelope, trainingCommand: cfg.command, gitCommit: gitCommit(), backend: backendName(), sceneId: cfg.sceneId },
           { step: envSteps, adamStep: st.step, trainer: { rng: rng.getState(), rms: rms.toJSON(), iter }, arrays });
         cb.onCheckpoint?.(envSteps, dir, { 'eval/rollout_return_mean': returnMean, 'eval/success_rate': successRate });

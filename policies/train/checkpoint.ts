@@ -11,10 +11,10 @@
  * - `train_state.json` + `train_state.bin` (optional): live weights, Adam moments, EMA, RNG and sampler states —
  *   everything `--resume` needs to continue bit-identically.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { gitCommit, writeAtomic, writeDurable as writeFileDurable } from '../../sim/data/atomic.ts';
 import type { Features } from '../../sim/core/features.ts';
 import type { Horizons } from '../common/chunking.ts';
 import type { NormalizerJson } from '../common/normalizer.ts';
@@ -63,29 +63,8 @@ export interface TrainState {
   arrays: Record<string, Float32Array>;
 }
 
-let commitCache: string | null = null;
-export function gitCommit(): string {
-  if (commitCache) return commitCache;
-  try {
-    commitCache = execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-  } catch {
-    commitCache = 'unknown';
-  }
-  return commitCache;
-}
-
-function writeFileDurable(file: string, data: string | Uint8Array): void {
-  writeFileSync(file, data);
-  const fd = openSync(file, 'r');
-  try { fsyncSync(fd); } finally { closeSync(fd); }
-}
-
-/** Replace `file` atomically (temp + rename). */
-export function writeAtomic(file: string, data: string | Uint8Array): void {
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`;
-  writeFileDurable(tmp, data);
-  renameSync(tmp, file);
-}
+/** The git probe and the atomic writer live in sim/data/atomic.ts; re-exported for the trainers that import them here. */
+export { gitCommit, writeAtomic };
 
 function shapesOf(policy: MethodPolicy): Record<string, number[]> {
   const s: Record<string, number[]> = {};
@@ -190,4 +169,49 @@ export function readTrainState(ckptDir: string): TrainState {
   const entry = j.weightsManifest[0]!;
   const bin = path.join(ckptDir, entry.paths[0]!);
   return { step: j.step, adamStep: j.adamStep, trainer: j.trainer, arrays: decodeWeights(readBin(bin), entry.weights, bin) };
+}
+
+// --- resume state: the one layout of train_state.bin ('param/', 'adam_m/', 'adam_v/', 'ema/' per parameter) ---
+
+/** Live weights, Adam moments and (when the method keeps one) the EMA shadow, each name → data. */
+export interface ResumeArrays {
+  weights: Record<string, Float32Array>;
+  m: Record<string, Float32Array>;
+  v: Record<string, Float32Array>;
+  ema: Record<string, Float32Array> | null;
+}
+
+/** Lay out `s` for `TrainState.arrays`, parameter by parameter in `names` order (the order fixes the file's bytes). */
+export function packTrainArrays(names: readonly string[], s: ResumeArrays): Record<string, Float32Array> {
+  const a: Record<string, Float32Array> = {};
+  for (const n of names) {
+    a[`param/${n}`] = s.weights[n]!; a[`adam_m/${n}`] = s.m[n]!; a[`adam_v/${n}`] = s.v[n]!;
+    if (s.ema) a[`ema/${n}`] = s.ema[n]!;
+  }
+  return a;
+}
+
+/** Inverse of packTrainArrays; `ema` is null unless asked for and present for every parameter. */
+export function unpackTrainArrays(names: readonly string[], st: TrainState, withEma: boolean): ResumeArrays {
+  const weights: Record<string, Float32Array> = {}, m: Record<string, Float32Array> = {}, v: Record<string, Float32Array> = {};
+  let ema: Record<string, Float32Array> | null = withEma ? {} : null;
+  for (const n of names) {
+    weights[n] = st.arrays[`param/${n}`]!; m[n] = st.arrays[`adam_m/${n}`]!; v[n] = st.arrays[`adam_v/${n}`]!;
+    if (ema) { const e = st.arrays[`ema/${n}`]; if (!e) ema = null; else ema[n] = e; }
+  }
+  return { weights, m, v, ema };
+}
+
+/**
+ * Restore a policy's live weights, its optimiser and its EMA (when both sides have one) from checkpoint `ck`; returns
+ * the training state so the trainer can restore its own RNG/sampler states from `trainer`.
+ */
+export function restoreTrainState(ck: string, policy: MethodPolicy, opt: { setState(s: { step: number; m: Record<string, Float32Array>; v: Record<string, Float32Array> }, where?: string): void }): TrainState {
+  const st = readTrainState(ck);
+  const where = `${ck}/train_state.bin`;
+  const u = unpackTrainArrays(policy.params.names, st, !!policy.ema);
+  policy.params.assignArrays(u.weights, where);
+  opt.setState({ step: st.adamStep, m: u.m, v: u.v }, where);
+  if (policy.ema && u.ema) policy.ema.assignArrays(u.ema, where);
+  return st;
 }

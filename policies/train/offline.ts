@@ -16,7 +16,7 @@ import { Normalizer } from '../common/normalizer.ts';
 import { Adam } from '../common/params.ts';
 import type { MethodPolicy, PolicySpec, SafetyEnvelope } from '../common/policy.ts';
 import { getMethod } from '../registry.ts';
-import { gitCommit, readTrainState, resolveCheckpoint, saveCheckpoint, type TrainState } from './checkpoint.ts';
+import { gitCommit, packTrainArrays, resolveCheckpoint, restoreTrainState, saveCheckpoint } from './checkpoint.ts';
 import { DataParallelTrainer } from './data_parallel.ts';
 import { evaluate } from './evaluate.ts';
 import { MetricsLog } from './metrics_log.ts';
@@ -66,25 +66,6 @@ export function buildSpec(cfg: TrainConfig, ds: Dataset): PolicySpec {
   };
 }
 
-function pack(policy: MethodPolicy, opt: { step: number; m: Record<string, Float32Array>; v: Record<string, Float32Array> }, weights: Record<string, Float32Array>, ema: Record<string, Float32Array> | null): Record<string, Float32Array> {
-  const a: Record<string, Float32Array> = {};
-  for (const n of policy.params.names) {
-    a[`param/${n}`] = weights[n]!; a[`adam_m/${n}`] = opt.m[n]!; a[`adam_v/${n}`] = opt.v[n]!;
-    if (ema) a[`ema/${n}`] = ema[n]!;
-  }
-  return a;
-}
-
-function unpack(policy: MethodPolicy, st: TrainState): { weights: Record<string, Float32Array>; m: Record<string, Float32Array>; v: Record<string, Float32Array>; ema: Record<string, Float32Array> | null } {
-  const weights: Record<string, Float32Array> = {}, m: Record<string, Float32Array> = {}, v: Record<string, Float32Array> = {};
-  let ema: Record<string, Float32Array> | null = policy.ema ? {} : null;
-  for (const n of policy.params.names) {
-    weights[n] = st.arrays[`param/${n}`]!; m[n] = st.arrays[`adam_m/${n}`]!; v[n] = st.arrays[`adam_v/${n}`]!;
-    if (ema) { const e = st.arrays[`ema/${n}`]; if (!e) ema = null; else ema[n] = e; }
-  }
-  return { weights, m, v, ema };
-}
-
 export async function trainOffline(runDir: string, cfg: TrainConfig, resume: boolean, cb: TrainCallbacks = {}): Promise<{ step: number; policy: MethodPolicy }> {
   // --- data ---
   if (!cfg.data) throw new Error(`method ${cfg.method} needs --data DIR (a dataset written by \`stride demos\`)`);
@@ -111,11 +92,7 @@ export async function trainOffline(runDir: string, cfg: TrainConfig, resume: boo
   // --- resume ---
   if (resume && existsSync(path.join(runDir, 'latest'))) {
     const ck = resolveCheckpoint(runDir);
-    const st = readTrainState(ck);
-    const u = unpack(policy, st);
-    policy.params.assignArrays(u.weights, `${ck}/train_state.bin`);
-    opt.setState({ step: st.adamStep, m: u.m, v: u.v }, `${ck}/train_state.bin`);
-    if (policy.ema && u.ema) policy.ema.assignArrays(u.ema, `${ck}/train_state.bin`);
+    const st = restoreTrainState(ck, policy, opt);
     const tr = st.trainer as { rng: number[]; sampler: number[] };
     if (!Array.isArray(tr?.rng) || !Array.isArray(tr?.sampler)) throw new Error(`corrupt ${ck}/train_state.json: missing RNG states`);
     rng.setState(tr.rng);
@@ -174,7 +151,7 @@ export async function trainOffline(runDir: string, cfg: TrainConfig, resume: boo
         }
         const dir = await saveCheckpoint(runDir, step, policy, {
           safetyEnvelope: envelope, trainingCommand: cfg.command, gitCommit: gitCommit(), backend: backendName(), sceneId: cfg.sceneId,
-        }, { step, adamStep: optState.step, trainer: { rng: rng.getState(), sampler: batchState.getState() }, arrays: pack(policy, optState, weights, ema) });
+        }, { step, adamStep: optState.step, trainer: { rng: rng.getState(), sampler: batchState.getState() }, arrays: packTrainArrays(policy.params.names, { weights, m: optState.m, v: optState.v, ema }) });
         cb.onCheckpoint?.(step, dir, evalOut);
       }
     }

@@ -6,11 +6,12 @@
  * Web mode prints `Viewer: <url>` and serves until Ctrl-C.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { writeAtomic } from '../sim/data/atomic.ts';
 import { action, CliError, loadScenes, parseIntOpt } from './util.ts';
 
 interface ViewOpts { web?: boolean; port: number; run?: string }
@@ -97,9 +98,7 @@ export async function bundleElectron(outDir = join(repoRoot, 'node_modules', '.c
   });
   const files = await buildRenderer({ connect: null });
   for (const [name, text] of Object.entries(files)) {
-    const tmp = join(outDir, `.${name}.tmp`);
-    writeFileSync(tmp, text);
-    renameSync(tmp, join(outDir, name));
+    writeAtomic(join(outDir, name), text);
   }
   return { main, preload, rendererDir: outDir };
 }

@@ -9,7 +9,8 @@
  * behaviour) a command with floor(d / ctrlDtSec) ≥ 1 is dropped instead of applied late.
  * The policy always sees the newest observation (the bridge acts on each observation as it arrives).
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeAtomic } from '../data/atomic.ts';
 import { Rng } from '../math/rng.ts';
 import type { Env, ResetOptions, StepResult } from '../core/env.ts';
 import type { Features, Observation } from '../core/features.ts';
@@ -29,10 +30,9 @@ export interface LatencyProfile {
   summary?: Record<string, LatencySummary>;
 }
 
+/** Write a latency profile as one line of JSON, atomically. */
 export function saveLatencyProfile(file: string, p: LatencyProfile): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${JSON.stringify(p)}\n`);
-  renameSync(tmp, file);
+  writeAtomic(file, `${JSON.stringify(p)}\n`);
 }
 
 export function loadLatencyProfile(file: string): LatencyProfile {

@@ -8,9 +8,10 @@
  *
  * Bad input (wrong magic, unsupported dtype/order, data length ≠ shape) is a one-line error naming the file.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import type { DType, FeatureArray } from '../core/features.ts';
+import { writeAtomic } from './atomic.ts';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 /** Data starts at a multiple of this (numpy's own alignment). */
@@ -81,19 +82,7 @@ export function encodeNpy(data: FeatureArray, shape: readonly number[]): Uint8Ar
 /** Write `data` with `shape` to `file` atomically (temp file + rename). */
 export function writeNpy(file: string, data: FeatureArray, shape: readonly number[]): void {
   checkShape(data, shape);
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
-  try {
-    writeSync(fd, npyHeader(dtypeOf(data), shape));
-    writeSync(fd, bytesOf(data));
-    fsyncSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-  closeSync(fd);
-  renameSync(tmp, file);
+  writeAtomic(file, [npyHeader(dtypeOf(data), shape), bytesOf(data)]);
 }
 
 /** Parse `.npy` bytes; `name` (the file path) prefixes every error. */

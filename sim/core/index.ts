@@ -7,3 +7,4 @@ export * from './registry.ts';
 export * from './config.ts';
 export * from './check_env.ts';
 export * from './rollout.ts';
+export * from './policy.ts';

@@ -4,6 +4,7 @@
  */
 import type { Observation } from './features.ts';
 import type { StepResult } from './env.ts';
+import type { ActionSource } from './policy.ts';
 import type { SceneEnv } from './scene_env.ts';
 
 export interface EpisodeSummary {
@@ -20,7 +21,7 @@ export interface EpisodeSummary {
   finalStateHash: string;
 }
 
-export type ActionSource = (obs: Observation, t: number) => Float32Array;
+export type { ActionSource } from './policy.ts';
 
 export interface EpisodeHooks {
   /** After reset, before the first step. */

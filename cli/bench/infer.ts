@@ -10,6 +10,7 @@
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../sim/math/rng.ts';
+import { percentile } from '../../sim/math/stats.ts';
 import { initBackend } from '../../policies/common/backend.ts';
 import { JsMlp } from '../../policies/common/js_mlp.ts';
 import { Mlp, defaultMlp } from '../../policies/common/nn.ts';
@@ -22,10 +23,8 @@ interface Opts { json?: boolean; iters: number; backend: string }
 
 const CHUNK = 128, OBS = 64, ACT = 8;
 
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
-}
+/** The p-quantile by sim/math/stats.ts's one rank rule (R-7, linear interpolation). */
+const pct = (xs: number[], p: number): number => percentile(xs, p);
 
 export function register(bench: Command): void {
   bench

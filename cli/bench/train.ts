@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../sim/math/rng.ts';
+import { percentile } from '../../sim/math/stats.ts';
 import { initBackend } from '../../policies/common/backend.ts';
 import { Adam, defaultAdam } from '../../policies/common/params.ts';
 import { createTrainable } from '../../policies/train/bench_mlp.ts';
@@ -21,10 +22,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 interface Opts { json?: boolean; steps: number; batch: number; backend: string; workers: number }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
+/** Median by sim/math/stats.ts's one rank rule (R-7: the mean of the middle two for an even count). */
+const median = (xs: number[]): number => percentile(xs, 0.5);
 
 function makeBatch(rng: Rng, shapes: number[], batch: number): Batch {
   const inD = shapes[0]!, outD = shapes[shapes.length - 1]!;

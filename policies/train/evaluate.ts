@@ -5,6 +5,7 @@
 import { EpisodeTally, makeEnv, type SceneEnv, type EpisodeSummary } from '../../sim/core/index.ts';
 import { ACTION, featureSize } from '../../sim/core/features.ts';
 import type { Policy } from '../common/policy.ts';
+import { wilson } from '../../sim/math/stats.ts';
 
 export interface EvalResult {
   episodes: number;
@@ -16,13 +17,8 @@ export interface EvalResult {
   perEpisode: { seed: number; return: number; length: number; success: boolean; reason: string }[];
 }
 
-/** Wilson score interval for k successes out of n (z = 1.96). */
-export function wilson(k: number, n: number, z = 1.959964): [number, number] {
-  if (n === 0) return [0, 1];
-  const p = k / n, z2 = z * z, den = 1 + z2 / n;
-  const c = (p + z2 / (2 * n)) / den, h = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / den;
-  return [Math.max(0, c - h), Math.min(1, c + h)];
-}
+/** Wilson score interval: one home in sim/math/stats.ts, re-exported for the code that imports it from here. */
+export { wilson };
 
 export interface EvalOptions {
   sceneId: string;

@@ -1,6 +1,9 @@
 /**
- * Latency bookkeeping: exact percentiles over kept samples (nearest-rank), bounded memory.
+ * Latency bookkeeping: exact percentiles over kept samples (sim/math/stats.ts's one rank rule: R-7, linear
+ * interpolation), bounded memory.
  */
+import { percentile } from '../math/stats.ts';
+
 export interface LatencySummary { p50: number; p95: number; p99: number; max: number; n: number }
 
 export class Percentiles {
@@ -21,11 +24,10 @@ export class Percentiles {
   }
 }
 
-/** Nearest-rank percentiles, rounded to microseconds (values in ms). Zeros when empty. */
+/** p50/p95/p99 (`percentile`, R-7) and max, rounded to microseconds (values in ms). Zeros when empty. */
 export function summarize(xs: readonly number[]): LatencySummary {
   if (xs.length === 0) return { p50: 0, p95: 0, p99: 0, max: 0, n: 0 };
-  const s = [...xs].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!;
+  const s = [...xs].sort((a, b) => a - b); // sorted once; percentile's own sort of sorted input is linear (TimSort)
   const r = (v: number) => Math.round(v * 1000) / 1000;
-  return { p50: r(q(0.5)), p95: r(q(0.95)), p99: r(q(0.99)), max: r(s[s.length - 1]!), n: s.length };
+  return { p50: r(percentile(s, 0.5)), p95: r(percentile(s, 0.95)), p99: r(percentile(s, 0.99)), max: r(s[s.length - 1]!), n: s.length };
 }

@@ -15,7 +15,7 @@ import type { Command } from 'commander';
 import { chromium, type Browser } from 'playwright-core';
 import { getScene, listScenes, makeEnv } from '../../sim/core/registry.ts';
 import type { RenderFrame, RenderScene, RenderVisual } from '../../sim/core/render.ts';
-import { builtinPolicy } from '../policies.ts';
+import { builtinPolicy } from '../../sim/core/policy.ts';
 import { action, CliError, info, loadScenes, parseIntOpt, printJson } from '../util.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';

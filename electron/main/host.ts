@@ -11,7 +11,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { makeEnv, listScenes, type SceneEnv, type EpisodeHooks, type Observation } from '../../sim/core/index.ts';
 import type { StepResult } from '../../sim/core/env.ts';
 import type { EpisodeSummary } from '../../sim/core/rollout.ts';
-import { builtinPolicy, BUILTIN_POLICIES } from '../../cli/policies.ts';
+import { builtinPolicy, BUILTIN_POLICIES, type ActOptions } from '../../sim/core/policy.ts';
 import type { Channel, EpisodeData, EventName, Events, ForkResult, RecordingInfo, RecordingStep, Req, Responses, SceneInfo } from '../shared/ipc.ts';
 import { readRecording, type Recording } from '../../sim/data/replay.ts';
 import { EpisodeRecorder } from '../../sim/data/recorder.ts';
@@ -24,7 +24,7 @@ export async function loadRecording(file: string): Promise<Recording> {
 
 // --- policies -------------------------------------------------------------------------------------------------------
 
-type ActOpts = { goal?: Float32Array; intent?: number; guidance?: number };
+type ActOpts = ActOptions;
 interface BoundPolicy { act(obs: Observation): Promise<Float32Array>; dispose(): void }
 
 interface LoadedPolicy { act(obs: Observation, opts?: ActOpts): Promise<Float32Array>; reset(): void; dispose(): void }

@@ -1,32 +1,16 @@
 /**
- * The one policy contract shared by the trainer, the evaluator, the viewer and the robot bridge (DESIGN.md §2),
- * plus what the training machinery needs from a method (`MethodPolicy`).
+ * What the training machinery needs from a method (`MethodPolicy`, `PolicySpec`, `SafetyEnvelope`). The policy
+ * contract itself (`Policy`, `ActOptions`) lives in sim/core/policy.ts and is re-exported here.
  */
 import type { Features, Observation } from '../../sim/core/features.ts';
+import type { ActOptions, Policy } from '../../sim/core/policy.ts';
 import type { Rng } from '../../sim/math/rng.ts';
 import type { Horizons } from './chunking.ts';
 import type { Normalizer } from './normalizer.ts';
 import type { Ema, Params } from './params.ts';
 import type { Batch, Trainable } from '../train/trainable.ts';
 
-export interface ActOptions {
-  /** Goal for goal-conditioned policies. */
-  goal?: Float32Array;
-  /** Discrete intent/skill id. */
-  intent?: number;
-  /** Classifier-free guidance weight (0 = unconditional, 1 = conditional). */
-  guidance?: number;
-}
-
-export interface Policy {
-  readonly name: string;
-  readonly inputFeatures: Features;
-  readonly outputFeatures: Features;
-  /** Clear history/queues at an episode start. */
-  reset(): void;
-  act(obs: Observation, opts?: ActOptions): Promise<Float32Array>;
-  dispose(): void;
-}
+export type { ActOptions, Policy } from '../../sim/core/policy.ts';
 
 /** What the robot bridge enforces; shipped in every checkpoint manifest. Per action element. */
 export interface SafetyEnvelope {

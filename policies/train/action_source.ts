@@ -1,21 +1,31 @@
 /**
- * A trained run as a synchronous action source for sim/core's runEpisode (`stride rollout --policy RUNDIR`,
- * `stride view`). Loading is synchronous; without `initBackend` TensorFlow.js uses its default backend.
+ * Policies by name as synchronous action sources for sim/core's runEpisode (`stride rollout --policy NAME|RUNDIR`,
+ * `stride view`): a built-in (random, zero, expert — sim/core/policy.ts) or a trained run/checkpoint directory.
+ * TensorFlow.js and the checkpoint loader are imported only when a run directory is asked for, so importing this
+ * module (and every command that only uses built-ins) stays free of TensorFlow.js. Loading a run is synchronous once
+ * those modules are in; without `initBackend` TensorFlow.js uses its default backend.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { ActionSource, SceneEnv } from '../../sim/core/index.ts';
-import * as tf from '@tensorflow/tfjs';
-import { loadPolicy } from './load.ts';
+import { builtinPolicy, isBuiltinPolicy, type ActionSource } from '../../sim/core/policy.ts';
+import type { SceneEnv } from '../../sim/core/scene_env.ts';
 
 /** True when `dir` looks like a run folder (has `latest`) or a checkpoint folder (has manifest.json). */
 export function isRunDir(dir: string): boolean {
   return existsSync(path.join(dir, 'latest')) || existsSync(path.join(dir, 'manifest.json'));
 }
 
+/** A built-in policy or a trained run/checkpoint directory; an unknown name throws the built-ins' one-line error. */
+export async function policyByName(name: string): Promise<(env: SceneEnv) => ActionSource> {
+  if (isBuiltinPolicy(name) || !isRunDir(name)) return builtinPolicy(name);
+  return runDirPolicy(name);
+}
+
 /** Load the run's latest checkpoint once; each episode resets the policy and seeds its noise with the episode seed. */
-export function runDirPolicy(dir: string): (env: SceneEnv) => ActionSource {
+export async function runDirPolicy(dir: string): Promise<(env: SceneEnv) => ActionSource> {
+  const tf = await import('@tensorflow/tfjs');
   tf.env().set('PROD', true); // no "install tfjs-node" banner from the default cpu backend
+  const { loadPolicy } = await import('./load.ts');
   const policy = loadPolicy(dir);
   return (env) => {
     policy.reset();

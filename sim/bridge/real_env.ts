@@ -9,20 +9,16 @@
  *   non-finite values, the e-stop topic, or a state outside the workspace ⇒ send the hold command and stop.
  * - Dry run: everything is computed and logged, nothing is published (not even the hold).
  */
-import type { Features, Observation } from '../core/features.ts';
+import type { Policy } from '../core/policy.ts';
 import { EstopError, StallError, monoSec, type EpisodeEnd, type Robot, type TimedObservation } from './robot.ts';
 import type { SafetyEnvelope } from './safety.ts';
 import { Percentiles, summarize, type LatencySummary } from './stats.ts';
 import { OBS_STATE } from '../core/features.ts';
 import type { LatencyProfile } from './latency.ts';
 
-/** What the bridge needs of a policy (the Policy contract of DESIGN.md §2; policies/ implement it). */
-export interface BridgePolicy {
+/** What the bridge needs of a policy: sim/core's Policy contract with `name` and `dispose` optional. */
+export interface BridgePolicy extends Omit<Policy, 'name' | 'dispose'> {
   name?: string;
-  inputFeatures: Features;
-  outputFeatures: Features;
-  reset(): void;
-  act(obs: Observation, opts?: { goal?: Float32Array; intent?: number; guidance?: number }): Promise<Float32Array>;
   dispose?(): void;
 }
 

@@ -14,7 +14,7 @@ import { initPhysics } from '../../sim/physics/index.ts';
 import { listScenes, makeEnv } from '../../sim/core/registry.ts';
 import { runEpisode } from '../../sim/core/rollout.ts';
 import { EpisodeRecorder } from '../../sim/data/recorder.ts';
-import { builtinPolicy } from '../../cli/policies.ts';
+import { builtinPolicy } from '../../sim/core/policy.ts';
 import { readRecording, type Recording } from '../../sim/data/replay.ts';
 import type { RenderVisual } from '../../sim/core/render.ts';
 

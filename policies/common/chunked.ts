@@ -12,7 +12,7 @@
  * ```
  */
 import * as tf from '@tensorflow/tfjs';
-import { ACTION, featureSize, type FeatureArray, type Features, type Observation } from '../../sim/core/features.ts';
+import { ACTION, OBS_GOAL, featureSize, type FeatureArray, type Features, type Observation } from '../../sim/core/features.ts';
 import { Rng } from '../../sim/math/rng.ts';
 import { RecedingHorizon, checkHorizons, type Horizons } from './chunking.ts';
 import { Normalizer, type NormMode, type NormStats } from './normalizer.ts';
@@ -167,7 +167,7 @@ export abstract class ChunkedPolicy<C extends ChunkedConfig = ChunkedConfig> imp
 
   /** Synchronous act() (the computation is synchronous; for sync action sources such as `stride rollout`). */
   actSync(obs: Observation, opts: ActOptions = {}): Float32Array {
-    const window = this.rh.observe(obs);
+    const window = this.rh.observe(withGoal(obs, this.obsKeys, opts.goal));
     if (this.rh.needsPlan()) {
       const flat = new Float32Array(this.obsDim);
       window.forEach((f, i) => this.flattenFrame(f, flat, i * this.frameDim));
@@ -185,7 +185,9 @@ export abstract class ChunkedPolicy<C extends ChunkedConfig = ChunkedConfig> imp
 
   /**
    * One action per env for a batch observation (rows × feature size per key). Envs whose plan ran out are re-planned
-   * together in one batched sampler call. Rows with active[i] = 0 get zeros and keep their state.
+   * together in one batched sampler call. Rows with active[i] = 0 get zeros and keep their state. `opts.goal` holds
+   * one goal per row (rows × goal size) — a policy that takes its goal as the `observation.goal` input reads it from
+   * there when the observation has none.
    */
   actBatch(obs: Readonly<Record<string, FeatureArray>>, rows: number, active?: Uint8Array, opts: ActOptions = {}): Float32Array {
     if (this.rhs.length !== rows) this.resetBatch(rows);
@@ -197,7 +199,9 @@ export abstract class ChunkedPolicy<C extends ChunkedConfig = ChunkedConfig> imp
       const o: Record<string, FeatureArray> = {};
       for (const k of this.obsKeys) {
         const size = featureSize(this.spec.features.observation[k]!);
-        o[k] = obs[k]!.subarray(i * size, (i + 1) * size);
+        const src = obs[k] ?? (k === OBS_GOAL ? opts.goal : undefined);
+        if (!src) throw new Error(`${this.method}: observation has no '${k}'${k === OBS_GOAL ? ' (and no goal in the act options)' : ''}`);
+        o[k] = src.subarray(i * size, (i + 1) * size);
       }
       windows[i] = this.rhs[i]!.observe(o);
       if (this.rhs[i]!.needsPlan()) plan.push(i);
@@ -205,7 +209,9 @@ export abstract class ChunkedPolicy<C extends ChunkedConfig = ChunkedConfig> imp
     if (plan.length) {
       const flat = new Float32Array(plan.length * this.obsDim);
       plan.forEach((i, r) => windows[i]!.forEach((f, t) => this.flattenFrame(f, flat, r * this.obsDim + t * this.frameDim)));
-      const chunks = this.predictRaw(flat, plan.length, opts);
+      const G = opts.goal ? opts.goal.length / rows : 0;
+      const planOpts = opts.goal ? { ...opts, goal: Float32Array.from(plan.flatMap((i) => Array.from(opts.goal!.subarray(i * G, (i + 1) * G)))) } : opts;
+      const chunks = this.predictRaw(flat, plan.length, planOpts);
       plan.forEach((i, r) => this.rhs[i]!.setPlan(chunks.subarray(r * this.chunkDim, (r + 1) * this.chunkDim), this.actDim));
     }
     for (let i = 0; i < rows; i++) if (!active || active[i]) out.set(this.rhs[i]!.next(), i * this.actDim);
@@ -217,6 +223,11 @@ export abstract class ChunkedPolicy<C extends ChunkedConfig = ChunkedConfig> imp
     this.ema?.dispose();
     for (const n of [...Object.values(this.normalizers), this.obsNormW, this.actNormW]) n.dispose();
   }
+}
+
+/** `obs` with the act options' goal as its `observation.goal` when the policy reads one and the observation has none. */
+function withGoal(obs: Observation, keys: readonly string[], goal: Float32Array | undefined): Observation {
+  return goal && keys.includes(OBS_GOAL) && !obs[OBS_GOAL] ? { ...obs, [OBS_GOAL]: goal } : obs;
 }
 
 /** Build the training batch for a chunked policy from a SequenceSampler batch (obs keys concatenated per frame). */

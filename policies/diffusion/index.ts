@@ -72,9 +72,10 @@ export class DiffusionPolicy extends ChunkedPolicy<DiffusionConfig> {
     return { loss: mse, metrics: { 'losses/eps_mse': tf.clone(mse) } };
   }
 
-  protected predict(obsN: Float32Array, rows: number, _opts: ActOptions): Float32Array {
+  /** DDIM sampling with `opts.steps` steps (default the config's inferSteps). */
+  protected predict(obsN: Float32Array, rows: number, opts: ActOptions): Float32Array {
     const w = this.weights();
-    const ts = ddimTimesteps(this.cfg.trainSteps, this.cfg.inferSteps);
+    const ts = ddimTimesteps(this.cfg.trainSteps, opts.steps ?? this.cfg.inferSteps);
     let x = randn(this.noise, rows * this.chunkDim);
     const obsT = tf.tensor2d(obsN, [rows, this.obsDim]);
     try {

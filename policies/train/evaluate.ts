@@ -1,10 +1,11 @@
 /**
  * Evaluation: roll a Policy out in a scene for N episodes (episode i seeded seed + i), success rate with a 95%
  * Wilson interval, mean return/length and episode-mean metrics. Optional MCAP recording through sim/data.
+ * `evaluateEpisodes` is the studies' evaluator: given starts, lock-step batched, per-episode act options from a hook.
  */
-import { EpisodeTally, makeEnv, type SceneEnv, type EpisodeSummary } from '../../sim/core/index.ts';
-import { ACTION, featureSize } from '../../sim/core/features.ts';
-import type { Policy } from '../common/policy.ts';
+import { EpisodeTally, makeEnv, type SceneEnv, type EpisodeSummary, type StepResult } from '../../sim/core/index.ts';
+import { ACTION, featureSize, type Observation } from '../../sim/core/features.ts';
+import type { ActOptions, Policy } from '../common/policy.ts';
 import { wilson } from '../../sim/math/stats.ts';
 
 export interface EvalResult {
@@ -155,4 +156,103 @@ export async function evaluateVec(policy: Policy & { resetBatch?(rows: number): 
     episodes: n, successRate: k / n, ci95: wilson(k, n), returnMean: eps.reduce((a, e) => a + e.return, 0) / n,
     lengthMean: eps.reduce((a, e) => a + e.length, 0) / n, metrics, perEpisode: eps,
   };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// lock-step evaluation on given starts, with per-episode act options (the studies' evaluator)
+// ---------------------------------------------------------------------------------------------------------------
+
+/** What `evaluateEpisodes` needs of a policy: batched acting (every built-in method has it). */
+export interface BatchActor {
+  readonly name: string;
+  resetBatch?(rows: number): void;
+  actBatch?(obs: Readonly<Record<string, import('../../sim/core/features.ts').FeatureArray>>, rows: number, active?: Uint8Array, opts?: ActOptions): Float32Array;
+  seedNoise?(seed: number): void;
+}
+
+export interface EpisodeEvalOptions {
+  sceneId: string;
+  /** Scene config overrides of every episode. */
+  overrides?: Record<string, unknown>;
+  /** One episode per seed, in this order (a study's held-out or validation starts). */
+  seeds: readonly number[];
+  /** Episodes stepped together, one batched policy call per control step (default: all of them). */
+  batch?: number;
+  /** Seed of the policy's own sampling noise, set once before the first episode (diffusion methods). */
+  noiseSeed?: number;
+  /**
+   * Act options of one episode from its seed and first observation (goal, intent, guidance, sampler steps). Within a
+   * batch, goals are stacked row by row (every episode gives one of the same length, or none does); every other field
+   * must be the same for all episodes of the evaluation.
+   */
+  actOptions?(seed: number, obs: Observation): ActOptions;
+  /** After every step of episode `i` (outcomes beyond the scene's metrics, e.g. which way a probe went). */
+  onStep?(i: number, r: StepResult, done: boolean): void;
+}
+
+/** One evaluated episode: the shared summary + whether it was cut short by a non-finite policy action. */
+export interface EpisodeEval extends EpisodeSummary {
+  /** True when the policy emitted a non-finite action: the episode ends there and counts as a failure. */
+  nonFinite: boolean;
+}
+
+/**
+ * Roll `policy` out once per seed, `batch` episodes in lock step (env i reset with seeds[i]), counting every episode
+ * with the shared EpisodeTally. A non-finite action ends that episode as a failure (`nonFinite`), never the run.
+ */
+export function evaluateEpisodes(policy: BatchActor, o: EpisodeEvalOptions): EpisodeEval[] {
+  const out: EpisodeEval[] = [];
+  const { resetBatch, actBatch } = policy;
+  if (!resetBatch || !actBatch) throw new Error(`policy ${policy.name} has no actBatch (batched acting is needed for lock-step evaluation)`);
+  if (o.noiseSeed !== undefined) policy.seedNoise?.(o.noiseSeed);
+  const B = Math.max(1, o.batch ?? o.seeds.length);
+  for (let s0 = 0; s0 < o.seeds.length; s0 += B) {
+    const seeds = o.seeds.slice(s0, s0 + B), R = seeds.length;
+    const envs = seeds.map(() => makeEnv(o.sceneId, o.overrides ?? {}));
+    try {
+      const first = envs.map((env, i) => env.reset({ seed: seeds[i]! }).obs);
+      const opts = envs.map((_, i) => o.actOptions?.(seeds[i]!, first[i]!) ?? {});
+      const shared = batchOptions(opts);
+      const keys = Object.keys(first[0]!);
+      const size = Object.fromEntries(keys.map((k) => [k, first[0]![k]!.length]));
+      const batchObs: Record<string, Float32Array> = Object.fromEntries(keys.map((k) => [k, new Float32Array(R * size[k]!)]));
+      const put = (i: number, obs: Observation) => { for (const k of keys) batchObs[k]!.set(obs[k]! as ArrayLike<number>, i * size[k]!); };
+      first.forEach((obs, i) => put(i, obs));
+      const tallies = envs.map(() => new EpisodeTally());
+      const active = new Uint8Array(R).fill(1);
+      const nonFinite = new Array<boolean>(R).fill(false);
+      resetBatch.call(policy, R);
+      const A = featureSize(envs[0]!.actionFeatures[ACTION]!);
+      while (active.some((a) => a)) {
+        const acts = actBatch.call(policy, batchObs, R, active, shared);
+        for (let i = 0; i < R; i++) {
+          if (!active[i]) continue;
+          const a = acts.subarray(i * A, (i + 1) * A);
+          if (!a.every(Number.isFinite)) { nonFinite[i] = true; active[i] = 0; continue; }
+          const r = envs[i]!.step(a.slice());
+          const done = tallies[i]!.add(r);
+          o.onStep?.(s0 + i, r, done);
+          if (done) active[i] = 0; else put(i, r.obs);
+        }
+      }
+      envs.forEach((env, i) => out.push({ ...tallies[i]!.summary(env, seeds[i]!), ...(nonFinite[i] ? { success: false, reason: 'non-finite-action' } : {}), nonFinite: nonFinite[i]! }));
+    } finally {
+      for (const e of envs) e.dispose();
+    }
+  }
+  return out;
+}
+
+/** The batch's act options: goals stacked row by row, every other field shared (refused when episodes disagree). */
+function batchOptions(opts: ActOptions[]): ActOptions {
+  const { goal: _g, ...rest } = opts[0]!;
+  for (const op of opts) {
+    const { goal: _, ...r } = op;
+    if (JSON.stringify(r) !== JSON.stringify(rest)) throw new Error(`evaluateEpisodes: act options other than the goal must be the same for every episode (${JSON.stringify(rest)} vs ${JSON.stringify(r)})`);
+    if (!!op.goal !== !!opts[0]!.goal || (op.goal && op.goal.length !== opts[0]!.goal!.length)) throw new Error('evaluateEpisodes: every episode needs a goal of the same length, or none does');
+  }
+  if (!opts[0]!.goal) return rest;
+  const G = opts[0]!.goal.length, goal = new Float32Array(opts.length * G);
+  opts.forEach((op, i) => goal.set(op.goal!, i * G));
+  return { ...rest, goal };
 }

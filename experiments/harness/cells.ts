@@ -1,0 +1,70 @@
+/**
+ * Cells: the independent jobs of a study — one (method, model seed, condition, budget) each: train a model, evaluate
+ * its arms, return JSON. A cell's input is serialisable and its output is JSON, so the job boundary stays clean
+ * (worker threads today via `runParallel`; a distributed queue later).
+ *
+ * Cache: every finished cell is written (atomically) to `<cacheDir>/cells/<id>-<key>.json`, key = hash of the cell's
+ * protocol slice + the identity of the code it runs (commit, plus a hash of any uncommitted change under the code
+ * folders). A study cut off mid-way continues where it stopped; `--quick` uses the same pipeline.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gitCommit } from '../../sim/data/atomic.ts';
+import { runParallel } from '../../policies/train/data_parallel.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '..', '..');
+/** Folders whose code a cell runs: an uncommitted change in any of them changes every cache key. */
+const CODE_PATHS = ['sim', 'scenes', 'policies', 'experiments'];
+
+/** One cell: a stable id (file name), the protocol slice it depends on, and the job's input. */
+export interface CellSpec<I> { id: string; slice: unknown; input: I }
+
+let codeCache: string | null = null;
+/** The commit of the code, + '+' and a hash of the uncommitted diff (tracked and untracked files) when there is one. */
+export function codeIdentity(): string {
+  if (codeCache) return codeCache;
+  const commit = gitCommit();
+  let dirty = '';
+  try {
+    const diff = execFileSync('git', ['diff', 'HEAD', '--', ...CODE_PATHS], { cwd: repoRoot, maxBuffer: 1 << 28 });
+    const untracked = execFileSync('git', ['ls-files', '--others', '--exclude-standard', '--', ...CODE_PATHS], { cwd: repoRoot }).toString().split('\n').filter(Boolean);
+    if (diff.length || untracked.length) {
+      const h = createHash('sha256').update(diff);
+      for (const f of untracked) h.update(f).update(readFileSync(path.join(repoRoot, f)));
+      dirty = `+${h.digest('hex').slice(0, 12)}`;
+    }
+  } catch { /* not a git checkout: the commit ('unknown') is all we know */ }
+  codeCache = `${commit}${dirty}`;
+  return codeCache;
+}
+
+/** Cache key of a cell: hash of its protocol slice and the code identity. */
+export function cellKey(slice: unknown, code = codeIdentity()): string {
+  return createHash('sha256').update(JSON.stringify({ slice, code })).digest('hex').slice(0, 16);
+}
+
+export function cellFile(cacheDir: string, c: CellSpec<unknown>, code?: string): string {
+  return path.join(cacheDir, 'cells', `${c.id}-${cellKey(c.slice, code)}.json`);
+}
+
+/** What the harness's worker entry (cell_worker.ts) receives. */
+export interface CellJob { module: string; input: unknown; file: string }
+
+/**
+ * Run the cells that are not cached yet on `workers` worker threads (each writes its output file as soon as it is
+ * done, so an interruption loses only the cells in flight) and return every cell's output, in order.
+ * `module` exports `runCell(input): Promise<output>`.
+ */
+export async function runCells<I, O>(module: string, cells: CellSpec<I>[], o: { cacheDir: string; workers: number; log(line: string): void }): Promise<{ outputs: O[]; cached: number }> {
+  const code = codeIdentity();
+  const files = cells.map((c) => cellFile(o.cacheDir, c, code));
+  const todo: CellJob[] = [];
+  cells.forEach((c, i) => { if (!existsSync(files[i]!)) todo.push({ module, input: c.input, file: files[i]! }); });
+  o.log(`${cells.length} cells (${cells.length - todo.length} cached), ${Math.min(o.workers, Math.max(1, todo.length))} workers, code ${code}`);
+  if (todo.length) await runParallel<CellJob, unknown>(path.join(here, 'cell_worker.ts'), todo, o.workers);
+  return { outputs: files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as O), cached: cells.length - todo.length };
+}

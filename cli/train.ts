@@ -1,9 +1,11 @@
 /**
- * `stride train --method bc|diffusion|ppo --scene ID [--data DIR] --steps N --out RUN [--seed S] [--resume]
+ * `stride train --method bc|diffusion|ppo|beso --scene ID [--data DIR] --steps N --out RUN [--seed S] [--resume | --init RUN[:STEP]]
  *   [--backend B] [--workers W] [--batch N] [--lr X] [--checkpoint-every N] [--eval-episodes N]
- *   [--config key=value …] [--set key=value …] [--json]`
+ *   [--config key=value …] [--config stage=NAME] [--set key=value …] [--json]`
  * Writes RUN/config.json, RUN/metrics.jsonl and atomic checkpoints with a `latest` pointer. `--resume` continues the
- * run in RUN from its latest checkpoint, bit-identically (its config.json wins; --steps may extend it).
+ * run in RUN from its latest checkpoint, bit-identically (its config.json wins; --steps may extend it). `--init` starts
+ * a fresh run from another run's inference weights. This file only parses: defaults (lr, batch, checkpoint cadence)
+ * and the training loop come from the method's stage in policies/registry.ts.
  */
 import type { Command } from 'commander';
 import { existsSync, rmSync } from 'node:fs';
@@ -13,12 +15,13 @@ import { applyOverrides, parseOverrides } from '../sim/core/index.ts';
 import { BACKEND_CHOICES, initBackend } from '../policies/common/backend.ts';
 import { defaultAdam } from '../policies/common/params.ts';
 import { getMethod, listMethods } from '../policies/registry.ts';
+import { resolveInit } from '../policies/train/checkpoint.ts';
 import { readRunConfig, writeRunConfig, type TrainConfig } from '../policies/train/run.ts';
 import { action, collect, CliError, info, loadScenes, parseIntOpt, printJson } from './util.ts';
 
 interface TrainOpts {
-  method: string; scene: string; data?: string; steps: number; out: string; seed: number; resume?: boolean; backend: string;
-  workers: number; batch: number; lr?: string; checkpointEvery?: number; evalEpisodes: number; config?: string[]; set?: string[]; json?: boolean;
+  method: string; scene: string; data?: string; steps: number; out: string; seed: number; resume?: boolean; init?: string; backend: string;
+  workers: number; batch?: number; lr?: string; checkpointEvery?: number; evalEpisodes: number; config?: string[]; set?: string[]; json?: boolean;
 }
 
 export function register(program: Command): void {
@@ -32,13 +35,14 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'run folder')
     .option('--seed <s>', 'seed', parseIntOpt('seed', 0), 0)
     .option('--resume', 'continue the run in --out from its latest checkpoint')
+    .option('--init <run[:step]>', "start a fresh run from another run's inference (EMA) weights, matched by parameter name")
     .option('--backend <name>', `TensorFlow.js backend: ${BACKEND_CHOICES.join(' | ')}`, 'auto')
     .option('--workers <n>', 'data-parallel workers (offline) / env workers (ppo)', parseIntOpt('workers', 1), 1)
-    .option('--batch <n>', 'batch size', parseIntOpt('batch', 1), 256)
+    .option('--batch <n>', "batch size (default: the method stage's, 256 offline)", parseIntOpt('batch', 1))
     .option('--lr <x>', 'learning rate')
     .option('--checkpoint-every <n>', 'checkpoint (and evaluate) every N steps', parseIntOpt('checkpoint-every', 1))
     .option('--eval-episodes <n>', 'evaluation episodes at each checkpoint', parseIntOpt('eval-episodes', 0), 0)
-    .option('--config <key=value>', 'method config override (repeatable), e.g. --config inferSteps=10', collect)
+    .option('--config <key=value>', 'method config override (repeatable), e.g. --config inferSteps=10; --config stage=NAME picks a training stage', collect)
     .option('--set <key=value>', 'scene config override (repeatable)', collect)
     .option('--json', 'print a JSON summary on stdout')
     .action(action(async (opts: TrainOpts) => {
@@ -46,27 +50,36 @@ export function register(program: Command): void {
       const command = `stride ${process.argv.slice(2).join(' ')}`;
       let cfg: TrainConfig;
       if (opts.resume) {
+        if (opts.init) throw new CliError('--init starts a fresh run; --resume continues one: pass only one of them', 2);
         cfg = readRunConfig(runDir);
         if (cfg.method !== opts.method || cfg.sceneId !== opts.scene) throw new CliError(`--resume: ${runDir}/config.json is a ${cfg.method} run on ${cfg.sceneId}, not ${opts.method} on ${opts.scene}`);
         cfg.steps = Math.max(cfg.steps, opts.steps);
       } else {
         if (existsSync(path.join(runDir, 'config.json'))) throw new CliError(`${runDir} already holds a run (config.json); pass --resume or choose another --out`);
         const def = getMethod(opts.method);
-        if (def.kind === 'offline' && !opts.data) throw new CliError(`method ${opts.method} trains from a dataset: pass --data DIR`);
+        // --- the stage (`--config stage=NAME`) is the method's choice of training loop, not a policy setting ---
+        const overrides = parseOverrides(opts.config);
+        const stageName = overrides.stage === undefined ? def.defaultStage : String(overrides.stage);
+        delete overrides.stage;
+        if (!(stageName in def.stages)) throw new CliError(`--config stage=${stageName}: method ${opts.method} has stages ${Object.keys(def.stages).join(', ')}`, 2);
+        const stage = def.stage(stageName);
+        if (stage.source === 'dataset' && !opts.data) throw new CliError(`method ${opts.method} (stage ${stageName}) trains from a dataset: pass --data DIR`);
         let methodConfig: Record<string, unknown>;
         try {
-          methodConfig = applyOverrides(def.defaultConfig(), parseOverrides(opts.config));
+          methodConfig = applyOverrides(def.defaultConfig() as Record<string, unknown>, overrides);
         } catch (e) {
-          throw new CliError(`--config: ${(e as Error).message} (method ${opts.method} keys: ${Object.keys(def.defaultConfig()).join(', ')})`, 2);
+          throw new CliError(`--config: ${(e as Error).message} (method ${opts.method} keys: stage, ${Object.keys(def.defaultConfig()).join(', ')})`, 2);
         }
         const lr = opts.lr !== undefined ? Number(opts.lr) : undefined;
         if (lr !== undefined && !(lr > 0)) throw new CliError(`--lr must be a positive number, got '${opts.lr}'`, 2);
+        const d = stage.trainDefaults();
         cfg = {
           method: opts.method, sceneId: opts.scene, data: opts.data ? path.resolve(opts.data) : null, steps: opts.steps, seed: opts.seed,
-          batchSize: opts.batch, optim: { ...defaultAdam(), ...(def.kind === 'online' ? { lr: 3e-4, clipGradNorm: 0.5 } : {}), ...(lr ? { lr } : {}) },
-          checkpointEvery: opts.checkpointEvery ?? Math.max(1, Math.min(opts.steps, def.kind === 'online' ? opts.steps : 1000)),
-          evalEpisodes: opts.evalEpisodes, logEvery: 10, workers: opts.workers, backend: opts.backend, backendRunning: '',
-          methodConfig, overrides: parseOverrides(opts.set) as Record<string, unknown>, command,
+          batchSize: opts.batch ?? d.batchSize, optim: { ...defaultAdam(), ...d.optim, ...(lr ? { lr } : {}) },
+          checkpointEvery: opts.checkpointEvery ?? Math.max(1, Math.min(opts.steps, d.checkpointEvery || opts.steps)),
+          evalEpisodes: opts.evalEpisodes, logEvery: d.logEvery, workers: opts.workers, backend: opts.backend, backendRunning: '',
+          methodConfig, overrides: parseOverrides(opts.set) as Record<string, unknown>, command, stage: stageName,
+          init: opts.init ? resolveInit(opts.init) : null,
         };
       }
       if (!listMethods().includes(cfg.method)) throw new CliError(`unknown method '${cfg.method}' (known: ${listMethods().join(', ')})`);
@@ -76,7 +89,7 @@ export function register(program: Command): void {
       cfg.backendRunning = backend;
       const created = !existsSync(runDir);
       writeRunConfig(runDir, cfg);
-      info(!!opts.json, `training ${cfg.method} on ${cfg.sceneId} → ${runDir} (backend ${backend}, ${cfg.workers} worker${cfg.workers > 1 ? 's' : ''})`);
+      info(!!opts.json, `training ${cfg.method}${cfg.stage ? ` (${cfg.stage})` : ''} on ${cfg.sceneId} → ${runDir} (backend ${backend}, ${cfg.workers} worker${cfg.workers > 1 ? 's' : ''})${cfg.init ? `, from ${cfg.init.checkpoint}` : ''}`);
 
       const bar = process.stderr.isTTY && !opts.json
         ? new cliProgress.SingleBar({ format: '{bar} {value}/{total} | loss {loss} | {sps} samples/s', hideCursor: true }, cliProgress.Presets.shades_classic)
@@ -95,14 +108,8 @@ export function register(program: Command): void {
         },
       };
       try {
-        if (getMethod(cfg.method).kind === 'online') {
-          const { trainOnline } = await import('../policies/train/online.ts');
-          await trainOnline(runDir, cfg, !!opts.resume, cb);
-        } else {
-          const { trainOffline } = await import('../policies/train/offline.ts');
-          const r = await trainOffline(runDir, cfg, !!opts.resume, cb);
-          r.policy.dispose();
-        }
+        const r = await getMethod(cfg.method).train(runDir, cfg, !!opts.resume, cb);
+        r.policy.dispose();
       } catch (e) {
         // A fresh run that failed before its first checkpoint (bad dataset, bad config) leaves no folder behind.
         if (created && !existsSync(path.join(runDir, 'latest'))) rmSync(runDir, { recursive: true, force: true });

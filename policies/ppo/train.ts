@@ -2,7 +2,8 @@
  * PPO training loop (CleanRL-style, readable in one sitting) over sim/vec environments.
  * Each iteration restarts every env from a seed derived from (run seed, iteration) and collects `rolloutSteps`
  * steps per env (same-step autoreset; truncation bootstraps with γ·V(final obs)); so an iteration is a pure function
- * of (weights, normaliser, RNG) and a resumed run is bit-identical to an uninterrupted one.
+ * of (weights, normaliser, RNG) and a resumed run is bit-identical to an uninterrupted one. A warm start (`cfg.init`)
+ * takes the parent checkpoint's inference weights (the observation normaliser starts afresh) and writes checkpoint 0.
  */
 import path from 'node:path';
 import { existsSync } from 'node:fs';
@@ -14,11 +15,10 @@ import { Adam } from '../common/params.ts';
 import { RunningMeanStd, gae, gaussianLogProbJs } from '../common/rl.ts';
 import { Normalizer } from '../common/normalizer.ts';
 import type { SafetyEnvelope } from '../common/policy.ts';
-import { gitCommit, packTrainArrays, resolveCheckpoint, restoreTrainState, saveCheckpoint } from '../train/checkpoint.ts';
+import { applyInit, gitCommit, packTrainArrays, resolveCheckpoint, restoreTrainState, saveCheckpoint } from '../train/checkpoint.ts';
 import { MetricsLog } from '../train/metrics_log.ts';
-import type { TrainConfig } from '../train/run.ts';
+import type { TrainCallbacks, TrainConfig } from '../train/run.ts';
 import { trainStep } from '../train/step.ts';
-import type { TrainCallbacks } from '../train/offline.ts';
 import { PPO_BATCH, PpoPolicy, defaultPpoConfig, type PpoConfig } from './index.ts';
 
 export async function trainPpo(runDir: string, cfg: TrainConfig, resume: boolean, cb: TrainCallbacks = {}): Promise<{ policy: PpoPolicy; history: { iter: number; returnMean: number; successRate: number }[] }> {
@@ -41,7 +41,8 @@ export async function trainPpo(runDir: string, cfg: TrainConfig, resume: boolean
   };
   let start = 0;
 
-  // --- resume ---
+  // --- resume, or warm start from another run's inference weights ---
+  let warm = false;
   if (resume && existsSync(path.join(runDir, 'latest'))) {
     const ck = resolveCheckpoint(runDir);
     const st = restoreTrainState(ck, policy, opt);
@@ -52,6 +53,14 @@ export async function trainPpo(runDir: string, cfg: TrainConfig, resume: boolean
     rms.mean = r.mean; rms.var = r.var; rms.count = r.count;
     start = tr.iter;
     log.truncateAfter(start * perIter);
+  } else if (cfg.init) {
+    try {
+      applyInit(cfg.init, policy);
+    } catch (e) {
+      opt.dispose(); policy.dispose();
+      throw e;
+    }
+    warm = true;
   }
   const syncNorm = () => {
     policy.obsNorm.dispose();
@@ -67,7 +76,18 @@ export async function trainPpo(runDir: string, cfg: TrainConfig, resume: boolean
   const obsBuf = new Float32Array(T * N * D), actBuf = new Float32Array(T * N * A), logpBuf = new Float32Array(T * N);
   const rewBuf = new Float32Array(T * N), valBuf = new Float32Array(T * N), doneBuf = new Uint8Array(T * N);
 
+  // --- checkpoint (every ckptEveryIters iterations, at the end, and at iteration 0 of a warm start) ---
+  const checkpoint = async (iter: number, ev?: Record<string, number>): Promise<void> => {
+    const envSteps = iter * perIter;
+    const st = opt.state(), weights = policy.params.toArrays();
+    const arrays = packTrainArrays(policy.params.names, { weights, m: st.m, v: st.v, ema: null });
+    const dir = await saveCheckpoint(runDir, envSteps, policy, { safetyEnvelope: envelope, trainingCommand: cfg.command, gitCommit: gitCommit(), backend: backendName(), sceneId: cfg.sceneId, ...(cfg.init ? { init: cfg.init } : {}) },
+      { step: envSteps, adamStep: st.step, trainer: { rng: rng.getState(), rms: rms.toJSON(), iter }, arrays });
+    cb.onCheckpoint?.(envSteps, dir, ev);
+  };
+
   try {
+    if (warm) await checkpoint(0);
     for (let iter = start + 1; iter <= iters; iter++) {
       const t0 = performance.now();
       // --- rollout ---
@@ -137,13 +157,7 @@ export async function trainPpo(runDir: string, cfg: TrainConfig, resume: boolean
       await new Promise((r) => setImmediate(r));
 
       // --- checkpoint ---
-      if (iter % ckptEveryIters === 0 || iter === iters) {
-        const st = opt.state(), weights = policy.params.toArrays();
-        const arrays = packTrainArrays(policy.params.names, { weights, m: st.m, v: st.v, ema: null });
-        const dir = await saveCheckpoint(runDir, envSteps, policy, { safetyEnvelope: envelope, trainingCommand: cfg.command, gitCommit: gitCommit(), backend: backendName(), sceneId: cfg.sceneId },
-          { step: envSteps, adamStep: st.step, trainer: { rng: rng.getState(), rms: rms.toJSON(), iter }, arrays });
-        cb.onCheckpoint?.(envSteps, dir, { 'eval/rollout_return_mean': returnMean, 'eval/success_rate': successRate });
-      }
+      if (iter % ckptEveryIters === 0 || iter === iters) await checkpoint(iter, { 'eval/rollout_return_mean': returnMean, 'eval/success_rate': successRate });
     }
   } finally {
     await venv.close();

@@ -37,6 +37,8 @@ export interface CheckpointManifest {
   backend: string;
   sceneId: string;
   createdAt: string;
+  /** The checkpoint a warm-started run began from (`stride train --init`); absent for runs from scratch. */
+  init?: InitRef;
 }
 
 export interface ModelJson {
@@ -214,4 +216,63 @@ export function restoreTrainState(ck: string, policy: MethodPolicy, opt: { setSt
   opt.setState({ step: st.adamStep, m: u.m, v: u.v }, where);
   if (policy.ema && u.ema) policy.ema.assignArrays(u.ema, where);
   return st;
+}
+
+// --- warm start: `stride train --init RUN[:STEP]` ---
+
+/** Where a fresh run's starting weights came from; recorded in config.json (`init`) and in every checkpoint manifest. */
+export interface InitRef {
+  /** The parent run (or checkpoint) folder, absolute. */
+  run: string;
+  /** The parent checkpoint's step. */
+  step: number;
+  /** The parent checkpoint folder whose inference weights (model.json + weights.bin: EMA when kept, else live) seed the run. */
+  checkpoint: string;
+}
+
+/** Parse `RUN[:STEP]` (RUN may also be a checkpoint folder) and resolve it to a checkpoint; one-line errors. */
+export function resolveInit(arg: string): InitRef {
+  const m = /^(.+):(\d+)$/.exec(arg);
+  const run = path.resolve(m ? m[1]! : arg);
+  try {
+    const checkpoint = resolveCheckpoint(run, m ? Number(m[2]) : undefined);
+    return { run, step: readManifest(checkpoint).step, checkpoint };
+  } catch (e) {
+    throw new Error(`--init ${arg}: ${(e as Error).message}`);
+  }
+}
+
+/** Inference weights of a checkpoint with their shapes (name → data, name → shape). */
+export function readModelWeightsWithShapes(ckptDir: string): { arrays: Record<string, Float32Array>; shapes: Record<string, number[]> } {
+  const f = path.join(ckptDir, 'model.json');
+  const mj = readJsonFile<ModelJson>(f, 'checkpoint model');
+  need(mj && mj.format === 'stride-policy' && Array.isArray(mj.weightsManifest) && mj.weightsManifest.length === 1, f, 'not a stride-policy model.json');
+  const entry = mj.weightsManifest[0]!;
+  need(Array.isArray(entry.paths) && entry.paths.length === 1 && Array.isArray(entry.weights), f, 'bad weightsManifest');
+  const bin = path.join(ckptDir, entry.paths[0]!);
+  return { arrays: decodeWeights(readBin(bin), entry.weights, bin), shapes: Object.fromEntries(entry.weights.map((w) => [w.name, w.shape])) };
+}
+
+/**
+ * The parent checkpoint's inference weights for every parameter of `policy`, matched by name. A parameter the
+ * checkpoint lacks, or holds with another shape, is a one-line error naming the checkpoint and the parameter.
+ */
+export function initWeights(ref: InitRef, policy: MethodPolicy): Record<string, Float32Array> {
+  const { arrays, shapes } = readModelWeightsWithShapes(ref.checkpoint);
+  const out: Record<string, Float32Array> = {};
+  for (const n of policy.params.names) {
+    const want = policy.params.get(n).shape, have = shapes[n];
+    if (!arrays[n] || !have) throw new Error(`--init ${ref.checkpoint}: no parameter '${n}' in the checkpoint (a ${policy.method} run needs it)`);
+    if (have.length !== want.length || have.some((d, i) => d !== want[i])) throw new Error(`--init ${ref.checkpoint}: parameter '${n}' has shape [${have.join(', ')}], this run's is [${want.join(', ')}]`);
+    out[n] = arrays[n]!;
+  }
+  return out;
+}
+
+/** Start `policy` from `ref`: its live weights and its EMA shadow both become the parent's inference weights. */
+export function applyInit(ref: InitRef, policy: MethodPolicy): void {
+  const w = initWeights(ref, policy);
+  const where = `--init ${ref.checkpoint}`;
+  policy.params.assignArrays(w, where);
+  policy.ema?.assignArrays(w, where);
 }

@@ -58,6 +58,13 @@ export interface DataParallelOptions {
   adam: AdamConfig;
 }
 
+/** One replica's weights, optimiser state and EMA (null when the method keeps none). */
+export interface ReplicaState {
+  weights: Record<string, Float32Array>;
+  opt: { step: number; m: Record<string, Float32Array>; v: Record<string, Float32Array> };
+  ema: Record<string, Float32Array> | null;
+}
+
 export class DataParallelTrainer {
   private replicas: Replica[] = [];
   private pending: Record<string, Float32Array> | null = null;
@@ -108,18 +115,33 @@ export class DataParallelTrainer {
     return { loss, metrics };
   }
 
-  /** Apply any pending update and return the (identical) weights and optimiser state of replica 0. */
-  async state(): Promise<{ weights: Record<string, Float32Array>; opt: { step: number; m: Record<string, Float32Array>; v: Record<string, Float32Array> }; ema: Record<string, Float32Array> | null }> {
+  /**
+   * Apply any pending update and return the (identical) weights and optimiser state of replica 0. `verify` reads every
+   * replica back and throws unless all hold bit-identical weights and EMA (a warm start's step 0 checks it).
+   */
+  async state(verify = false): Promise<ReplicaState> {
     if (this.pending) {
       const apply = this.pending;
       this.pending = null;
       await Promise.all(this.replicas.map((r) => r.send({ kind: 'step', apply, rngSeed: 0 })));
     }
-    const r = await this.replicas[0]!.send({ kind: 'weights' });
-    return r as unknown as { weights: Record<string, Float32Array>; opt: { step: number; m: Record<string, Float32Array>; v: Record<string, Float32Array> }; ema: Record<string, Float32Array> | null };
+    const states = (await Promise.all((verify ? this.replicas : this.replicas.slice(0, 1)).map((r) => r.send({ kind: 'weights' })))) as unknown as ReplicaState[];
+    const s0 = states[0]!;
+    states.slice(1).forEach((s, k) => {
+      for (const [what, a, b] of [['weights', s0.weights, s.weights], ['EMA', s0.ema, s.ema]] as const) {
+        if (!a || !b) { if (a !== b) throw new Error(`data-parallel replica ${k + 1} has ${b ? 'an' : 'no'} EMA, replica 0 ${a ? 'has' : 'has not'}`); continue; }
+        for (const n of Object.keys(a)) {
+          const x = a[n]!, y = b[n];
+          if (!y || y.length !== x.length || !Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength))) {
+            throw new Error(`data-parallel replica ${k + 1} disagrees with replica 0 on ${what} '${n}'`);
+          }
+        }
+      }
+    });
+    return s0;
   }
 
-  /** Set every replica's weights/optimiser/EMA (resume). */
+  /** Set every replica's weights/optimiser/EMA (resume, warm start). */
   async setState(weights: Record<string, Float32Array>, opt: { step: number; m: Record<string, Float32Array>; v: Record<string, Float32Array> }, ema: Record<string, Float32Array> | null): Promise<void> {
     this.pending = null;
     await Promise.all(this.replicas.map((r) => r.send({ kind: 'setState', weights, opt, ema })));

@@ -4,8 +4,9 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { AdamConfig } from '../common/params.ts';
+import type { MethodPolicy } from '../common/policy.ts';
 import { readJsonFile } from '../common/weights_io.ts';
-import { writeAtomic } from './checkpoint.ts';
+import { writeAtomic, type InitRef } from './checkpoint.ts';
 
 export interface TrainConfig {
   method: string;
@@ -33,7 +34,21 @@ export interface TrainConfig {
   /** Scene config overrides (dotted paths). */
   overrides: Record<string, unknown>;
   command: string;
+  /** Training stage of the method (`--config stage=NAME`); absent = the method's default stage. */
+  stage?: string;
+  /** Warm start (`--init RUN[:STEP]`): a fresh run begins from this checkpoint's inference weights; absent/null = from the seed. */
+  init?: InitRef | null;
 }
+
+/** Progress hooks of every training loop (the CLI's progress bar, a job's final loss). */
+export interface TrainCallbacks {
+  onStart?(total: number, start: number): void;
+  onProgress?(step: number, loss: number, samplesPerSec: number): void;
+  onCheckpoint?(step: number, dir: string, evalResult?: Record<string, number>): void;
+}
+
+/** What a training loop hands back: the last step and the trained policy (the caller disposes it). */
+export interface TrainResult { step: number; policy: MethodPolicy }
 
 export function writeRunConfig(runDir: string, cfg: TrainConfig): void {
   mkdirSync(runDir, { recursive: true });
@@ -49,5 +64,7 @@ export function readRunConfig(runDir: string): TrainConfig {
   if (typeof c.method !== 'string' || typeof c.sceneId !== 'string') throw bad('missing method/sceneId');
   for (const k of ['steps', 'seed', 'batchSize', 'checkpointEvery', 'workers'] as const) if (!Number.isInteger(c[k])) throw bad(`'${k}' is not an integer`);
   if (!c.optim || typeof c.optim.lr !== 'number') throw bad('missing optim');
+  if (c.stage !== undefined && typeof c.stage !== 'string') throw bad("'stage' is not a string");
+  if (c.init != null && (typeof c.init.checkpoint !== 'string' || !Number.isInteger(c.init.step))) throw bad("'init' is not { run, step, checkpoint }");
   return c;
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { initBackend } from '../../policies/common/backend.ts';
 import { defaultAdam } from '../../policies/common/params.ts';
 import { runParallel } from '../../policies/train/data_parallel.ts';
-import { TRAIN_JOB_MODULE, type TrainJob, type TrainJobResult } from '../../policies/train/train_job.ts';
+import { TRAIN_JOB_MODULE, type TrainJob, type TrainJobResult } from '../../experiments/harness/train_job.ts';
 import { trainOffline } from '../../policies/train/offline.ts';
 import type { TrainConfig } from '../../policies/train/run.ts';
 import { loadScenesForTest, tmp, writeExpertDemos } from './helpers.ts';

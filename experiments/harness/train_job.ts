@@ -1,6 +1,7 @@
 /**
  * A training run as a `runParallel` job: experiments run independent seeds/configs in parallel worker threads,
- * each with its own TensorFlow.js backend:
+ * each with its own TensorFlow.js backend. It lives in experiments/ because it registers the scenes (policies/
+ * imports no scene); the training itself is the method's stage (`getMethod(cfg.method).train`).
  *
  * ```ts
  * const results = await runParallel<TrainJob, TrainJobResult>(TRAIN_JOB_MODULE, seeds.map((seed) => ({ runDir: `runs/x-${seed}`, cfg: { ...cfg, seed } })), 2);
@@ -9,13 +10,16 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initPhysics } from '../../sim/physics/index.ts';
-import { initBackend } from '../common/backend.ts';
-import type { TrainConfig } from './run.ts';
-import { writeRunConfig } from './run.ts';
+import { initBackend } from '../../policies/common/backend.ts';
+import type { TrainConfig } from '../../policies/train/run.ts';
+import { writeRunConfig } from '../../policies/train/run.ts';
 
+/** Absolute path of this module, for `runParallel`. */
 export const TRAIN_JOB_MODULE = fileURLToPath(import.meta.url);
 
+/** One job: train `cfg` into `runDir` from scratch (or from `cfg.init`). */
 export interface TrainJob { runDir: string; cfg: TrainConfig }
+/** A job's JSON result: last logged loss, last checkpoint folder and its evaluation (null when none ran). */
 export interface TrainJobResult { runDir: string; seed: number; finalLoss: number; backend: string; checkpoint: string | null; eval: Record<string, number> | null }
 
 export async function runJob(job: TrainJob): Promise<TrainJobResult> {
@@ -29,13 +33,7 @@ export async function runJob(job: TrainJob): Promise<TrainJobResult> {
     onProgress: (_s: number, l: number) => { finalLoss = l; },
     onCheckpoint: (_s: number, d: string, e?: Record<string, number>) => { checkpoint = path.resolve(d); ev = e ?? null; },
   };
-  const { getMethod } = await import('../registry.ts');
-  if (getMethod(cfg.method).kind === 'online') {
-    const { trainOnline } = await import('./online.ts');
-    await trainOnline(job.runDir, cfg, false, cb);
-  } else {
-    const { trainOffline } = await import('./offline.ts');
-    (await trainOffline(job.runDir, cfg, false, cb)).policy.dispose();
-  }
+  const { getMethod } = await import('../../policies/registry.ts');
+  (await getMethod(cfg.method).train(job.runDir, cfg, false, cb)).policy.dispose();
   return { runDir: job.runDir, seed: cfg.seed, finalLoss, backend, checkpoint, eval: ev };
 }

@@ -1,0 +1,149 @@
+/**
+ * The study harness itself: protocols with overlapping splits are refused, starts are per model seed and paired,
+ * claims at the floor and claims after a failed floor guard are `met: null`, ratio intervals come from the bootstrap,
+ * and a study cut off mid-way resumes from its cache with identical numbers. Cells are real Rapier episodes
+ * (tests/experiments/fixtures/tiny_cell.ts).
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decideClaims, floorGuard, summarizeArms, type ArmRun } from '../../experiments/harness/claims.ts';
+import { startsFor, validateProtocol, type Protocol } from '../../experiments/harness/protocol.ts';
+import { runStudy, type StudyDef } from '../../experiments/harness/study.ts';
+import { pairedRatioCi } from '../../sim/math/stats.ts';
+import type { TinyInput } from './fixtures/tiny_cell.ts';
+
+const CELL = fileURLToPath(new URL('./fixtures/tiny_cell.ts', import.meta.url));
+const tmp = mkdtempSync(path.join(tmpdir(), 'harness-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function protocol(over: Partial<Protocol> = {}): Protocol {
+  return {
+    name: 'tiny', title: 'tiny study', paper: 'none',
+    splits: { train: { start: 0, count: 10 }, validation: { start: 100, count: 20 }, heldOut: { start: 1000, count: 40 } },
+    modelSeeds: [0, 1], episodesPerSeed: 5,
+    arms: [
+      { id: 'expert', method: 'builtin', settings: { policy: 'expert' } },
+      { id: 'random', method: 'builtin', settings: { policy: 'random' } },
+      { id: 'zero', method: 'builtin', settings: { policy: 'zero' } },
+      { id: 'expert/val', method: 'builtin', settings: { policy: 'expert' }, split: 'validation' },
+    ],
+    budget: { steps: 1 },
+    claims: [
+      { id: 'expert-beats-random', statement: 'The expert beats random.', paperValue: '-', source: 'R', comparison: { kind: 'difference', a: 'expert', b: 'random', metric: 'success', op: '>', value: 0.3, ciBeyond: true } },
+      { id: 'random-vs-zero', statement: 'Random is as good as zero.', paperValue: '-', source: 'R', comparison: { kind: 'difference', a: 'random', b: 'zero', metric: 'success', op: '>=', value: 0 } },
+      { id: 'ratio', statement: 'Expert over itself.', paperValue: '-', source: 'R', comparison: { kind: 'ratio', a: 'expert', b: 'expert/val', metric: 'success', op: '>=', value: 0.8 } },
+    ],
+    floorGuard: { arm: 'expert/val', metric: 'success', minRate: 0.5, split: 'validation' },
+    floorRate: 0.1, simplifications: [],
+    ...over,
+  };
+}
+
+function tinyDef(p: Protocol): StudyDef<TinyInput> {
+  return {
+    protocol: p, cellModule: CELL,
+    prepare: async () => ({}),
+    cells: () => p.modelSeeds.map((seed, seedIndex) => ({ id: `m-s${seed}`, slice: { seed, arms: p.arms, splits: p.splits }, input: { protocol: p, arms: p.arms, seed, seedIndex } })),
+    text: { setting: 'test', metrics: { success: 'reached', long: '≥ 20 steps' } },
+  };
+}
+
+const quiet = { log: () => {}, command: 'test', workers: 2, mode: 'quick' as const };
+
+describe('protocol', () => {
+  it('refuses overlapping seed splits, unknown arms and too few starts', () => {
+    expect(() => validateProtocol(protocol())).not.toThrow();
+    expect(() => validateProtocol(protocol({ splits: { train: { start: 0, count: 10 }, validation: { start: 5, count: 20 }, heldOut: { start: 1000, count: 40 } } }))).toThrow(/train \[0, 10\) and validation \[5, 25\) overlap/);
+    expect(() => validateProtocol(protocol({ floorGuard: { arm: 'nope', metric: 'success', minRate: 0.1, split: 'validation' } }))).toThrow(/unknown arm 'nope'/);
+    expect(() => validateProtocol(protocol({ episodesPerSeed: 30 }))).toThrow(/needs 30 × 2 starts/);
+  });
+
+  it('gives every model seed its own block of starts, the same for every arm', () => {
+    const p = protocol();
+    expect(startsFor(p, 'heldOut', 0, 5)).toEqual([1000, 1001, 1002, 1003, 1004]);
+    expect(startsFor(p, 'heldOut', 1, 5)).toEqual([1005, 1006, 1007, 1008, 1009]);
+    expect(() => startsFor(p, 'validation', 4, 5)).toThrow(/split validation has 20 seeds/);
+  });
+});
+
+describe('claims', () => {
+  const p = protocol();
+  const runs = (rates: Record<string, number[][]>): ArmRun[] => Object.entries(rates).flatMap(([arm, perSeed]) =>
+    perSeed.map((xs, seedIndex) => ({ arm, method: 'builtin', seed: seedIndex, seedIndex, episodes: xs.map((v, i) => ({ start: 1000 + seedIndex * 5 + i, success: v, long: 0 })) })));
+
+  it('a comparison at the floor is not decided; a failed floor guard makes every claim null and the verdict says so', () => {
+    const r = runs({ expert: [[1, 1, 1, 1, 1], [1, 1, 1, 1, 0]], random: [[0, 0, 0, 0, 0], [0, 0, 0, 0, 0]], zero: [[0, 0, 0, 0, 0], [0, 0, 0, 0, 0]], 'expert/val': [[1, 1, 1, 1, 1], [1, 1, 1, 1, 1]] });
+    const arms = summarizeArms(p, r);
+    const g = floorGuard(p, arms);
+    expect(g.passed).toBe(true);
+    const c = decideClaims(p, r, arms, g);
+    expect(c.find((x) => x.id === 'random-vs-zero')!.met).toBeNull();
+    expect(c.find((x) => x.id === 'random-vs-zero')!.undecided).toMatch(/below the floor/);
+    expect(c.find((x) => x.id === 'expert-beats-random')!.met).toBe(true);
+    const failed = { ...g, passed: false, rate: 0 };
+    const all = decideClaims(p, r, arms, failed);
+    expect(all.every((x) => x.met === null)).toBe(true);
+    expect(all[0]!.undecided).toMatch(/floor guard failed/);
+  });
+
+  it('a ratio claim carries the paired cluster-bootstrap interval, not a rate interval', () => {
+    const a = [[1, 1, 0, 1, 1], [1, 0, 1, 1, 1]], b = [[1, 1, 1, 1, 1], [1, 1, 0, 1, 1]];
+    const r = runs({ expert: a, random: [[0, 0, 0, 0, 0], [0, 0, 0, 0, 0]], zero: [[0, 0, 0, 0, 0], [0, 0, 0, 0, 0]], 'expert/val': b });
+    const arms = summarizeArms(p, r);
+    const c = decideClaims(p, r, arms, floorGuard(p, arms)).find((x) => x.id === 'ratio')!;
+    const boot = pairedRatioCi(a, b, { reps: 2000, seed: 12345 });
+    expect(c.interval).toBe('bootstrap');
+    expect(c.measured).toBeCloseTo(8 / 9, 12);
+    expect(c.ci95).toEqual(boot.ci);
+    expect(c.ci95).not.toEqual(arms.expert!.metrics.success!.pooled.ci95);
+    expect(c.met).toBe(true);
+  });
+
+  it('mode claims are judged per model', () => {
+    const pm: Protocol = { ...p, claims: [{ id: 'both', statement: 'both modes', paperValue: '-', source: 'R', comparison: { kind: 'modes', arm: 'expert', modes: ['a', 'b'], expect: 'both', minShare: 0.25, models: 'all' } }] };
+    const mk = (seedIndex: number, a: number[], b: number[]): ArmRun => ({ arm: 'expert', method: 'x', seed: seedIndex, seedIndex, episodes: a.map((v, i) => ({ start: i, a: v, b: b[i]!, success: 1 })) });
+    // Pooled, the two models give 50/50; alone, each collapsed onto one mode.
+    const r = [mk(0, [1, 1, 1, 1], [0, 0, 0, 0]), mk(1, [0, 0, 0, 0], [1, 1, 1, 1]), ...runs({ 'expert/val': [[1, 1, 1, 1, 1], [1, 1, 1, 1, 1]] })];
+    const arms = summarizeArms(pm, r);
+    const c = decideClaims(pm, r, arms, floorGuard(pm, arms))[0]!;
+    expect(c.perModel!.map((m) => m.has)).toEqual([false, false]);
+    expect(c.met).toBe(false);
+  });
+});
+
+describe('runStudy', () => {
+  it('runs real cells, writes the report, and resumes a cut-off study from its cache with identical numbers', async () => {
+    const p = protocol();
+    const out = path.join(tmp, 'results'), cache = path.join(tmp, 'cache');
+    const first = await runStudy(tinyDef(p), { ...quiet, outDir: out, cacheDir: cache });
+    expect(first.provenance.cachedCells).toBe(0);
+    expect(first.floorGuard.passed).toBe(true);
+    expect(first.arms.expert!.metrics.success!.pooled.n).toBe(10);
+    // Model seed 1's episodes ran on its own starts.
+    expect(first.runs.filter((r) => r.arm === 'expert').map((r) => r.episodes.map((e) => e.start))).toEqual([[1000, 1001, 1002, 1003, 1004], [1005, 1006, 1007, 1008, 1009]]);
+    const json = JSON.parse(readFileSync(path.join(out, 'tiny.json'), 'utf8'));
+    expect(json.schema).toBe('stride.study/1');
+    expect(readFileSync(path.join(out, 'tiny.md'), 'utf8')).toContain('**Floor guard**');
+
+    // Cut off: one finished cell is lost; the rerun computes only that one and ends with the same numbers.
+    const cells = readdirSync(path.join(cache, 'cells'));
+    expect(cells).toHaveLength(2);
+    unlinkSync(path.join(cache, 'cells', cells[1]!));
+    const second = await runStudy(tinyDef(p), { ...quiet, outDir: out, cacheDir: cache });
+    expect(second.provenance.cachedCells).toBe(1);
+    expect(second.arms).toEqual(first.arms);
+    expect(second.claims).toEqual(first.claims);
+    expect(second.runs).toEqual(first.runs);
+    expect(existsSync(path.join(cache, 'cells', cells[1]!))).toBe(true);
+
+    // A failed floor guard (random on validation cannot reach 50%) leaves every claim undecided, and says so.
+    const q = protocol({ name: 'tiny-floor', arms: [...p.arms, { id: 'random/val', method: 'builtin', settings: { policy: 'random' }, split: 'validation' }], floorGuard: { arm: 'random/val', metric: 'success', minRate: 0.5, split: 'validation' } });
+    const third = await runStudy(tinyDef(q), { ...quiet, outDir: out, cacheDir: path.join(tmp, 'cache2') });
+    expect(third.floorGuard.passed).toBe(false);
+    expect(third.claims.every((c) => c.met === null)).toBe(true);
+    expect(third.verdict).toMatch(/floor guard failed/);
+  });
+});

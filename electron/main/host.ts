@@ -10,7 +10,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { makeEnv, listScenes, type SceneEnv, type EpisodeHooks, type Observation } from '../../sim/core/index.ts';
 import type { StepResult } from '../../sim/core/env.ts';
-import type { EpisodeSummary } from '../../sim/core/rollout.ts';
+import { EpisodeTally, type EpisodeSummary } from '../../sim/core/rollout.ts';
 import { builtinPolicy, BUILTIN_POLICIES, type ActOptions } from '../../sim/core/policy.ts';
 import type { Channel, EpisodeData, EventName, Events, ForkResult, RecordingInfo, RecordingStep, Req, Responses, SceneInfo } from '../shared/ipc.ts';
 import { readRecording, type Recording } from '../../sim/data/replay.ts';
@@ -90,9 +90,8 @@ class LiveSession {
   private paused = false;
   private stopped = false;
   private seq = 0;
-  private ret = 0;
-  private length = 0;
-  private success = false;
+  /** The shared episode bookkeeping (sim/core/rollout.ts): recordings get the same summary and metrics as the CLI's. */
+  private tally = new EpisodeTally();
   private policy: BoundPolicy | null = null;
   private ids: number[] = [];
   private hooks: EpisodeHooks = {};
@@ -136,14 +135,12 @@ class LiveSession {
       const a = await this.policy!.act(this.s.obs);
       if (this.stopped) return;
       const r: StepResult = this.s.env.step(a);
-      this.hooks.onStep?.(this.length, a, r);
-      this.length++;
-      this.ret += r.reward;
-      if (r.metrics.success) this.success = true;
+      this.hooks.onStep?.(this.tally.length, a, r);
+      const done = this.tally.add(r);
       this.s.obs = r.obs;
       this.emit('live:frame', { frame: this.s.env.renderFrame(this.ids), reward: r.reward, metrics: { ...r.metrics }, seq: this.seq++, sentAtMs: Date.now() });
-      if (r.terminated || r.truncated) {
-        await this.finish(String(r.info.reason ?? 'time-limit'));
+      if (done) {
+        await this.finish();
         return;
       }
     } catch (e) {
@@ -156,18 +153,15 @@ class LiveSession {
     this.schedule(periodMs - (Date.now() - t0));
   }
 
-  private async finish(reason: string): Promise<void> {
-    const summary = {
-      seed: this.s.seed, return: this.ret, length: this.length, success: this.success, reason,
-      metrics: {}, finalStateHash: this.s.env.stateHash(),
-    };
+  private async finish(): Promise<void> {
+    const summary = this.tally.summary(this.s.env, this.s.seed);
     if (this.s.recorder) {
       this.s.recorder.endEpisode(summary);
       await this.s.recorder.close();
       this.s.recorder = undefined;
     }
     this.stopped = true;
-    this.emit('live:ended', { seed: this.s.seed, return: this.ret, length: this.length, success: this.success, reason, file: this.s.recordFile });
+    this.emit('live:ended', { seed: summary.seed, return: summary.return, length: summary.length, success: summary.success, reason: summary.reason, file: this.s.recordFile });
   }
 
   /** Stop ticking; a recording in progress is finished as it stands (abort = drop it). */
@@ -180,7 +174,7 @@ class LiveSession {
       this.stopped = true;
       if (abort) await rec.abort();
       else {
-        rec.endEpisode({ seed: this.s.seed, return: this.ret, length: this.length, success: this.success, reason: 'stopped', metrics: {}, finalStateHash: this.s.env.stateHash() });
+        rec.endEpisode(this.tally.summary(this.s.env, this.s.seed, 'stopped'));
         await rec.close();
       }
     }

@@ -7,6 +7,7 @@ import { EpisodeTally, makeEnv, type SceneEnv, type EpisodeSummary, type StepRes
 import { ACTION, featureSize, type Observation } from '../../sim/core/features.ts';
 import type { ActOptions, Policy } from '../common/policy.ts';
 import { wilson } from '../../sim/math/stats.ts';
+import { runEpisodeAsync, type EpisodeHooks } from '../../sim/core/rollout.ts';
 
 export interface EvalResult {
   episodes: number;
@@ -35,21 +36,9 @@ export interface EvalOptions {
   wrapEnv?(env: SceneEnv): SceneEnv;
 }
 
-/** One episode with an async policy (same counting as sim/core's runEpisode). */
-export async function runPolicyEpisode(env: SceneEnv, policy: Policy, seed: number, hooks: { onReset?(o: unknown): void; onStep?(t: number, a: Float32Array, r: ReturnType<SceneEnv['step']>): void } = {}): Promise<EpisodeSummary> {
-  let { obs } = env.reset({ seed });
-  policy.reset();
-  hooks.onReset?.(obs);
-  const tally = new EpisodeTally();
-  for (;;) {
-    const t = tally.length;
-    const a = await policy.act(obs);
-    const r = env.step(a);
-    hooks.onStep?.(t, a, r);
-    obs = r.obs;
-    if (tally.add(r)) break;
-  }
-  return tally.summary(env, seed);
+/** One episode with an async policy: sim/core's runEpisodeAsync (the one episode loop and tally). */
+export function runPolicyEpisode(env: SceneEnv, policy: Policy, seed: number, hooks: EpisodeHooks = {}): Promise<EpisodeSummary> {
+  return runEpisodeAsync(env, seed, policy, hooks);
 }
 
 export async function evaluate(policy: Policy, opts: EvalOptions): Promise<EvalResult> {

@@ -1,6 +1,11 @@
 /**
- * Run one episode of an env with a synchronous action source. Shared by `stride rollout`, `stride demos`, the
- * recorder and evaluation, so every tool counts returns, lengths and success the same way.
+ * The episode loop and its bookkeeping, once for every tool (`stride rollout`, `stride demos`, the recorder,
+ * evaluation, the viewer's live sessions), so all of them count returns, lengths, success and metrics the same way:
+ * - `runEpisode` — synchronous action source (built-in policies, scripted experts);
+ * - `runEpisodeAsync` — an async actor (a `Policy`: reset once per episode, `await act(obs)` per step) or a factory of
+ *   an async action source; same order of reset / hooks / steps as `runEpisode`;
+ * - `EpisodeTally` — the per-step bookkeeping, for loops that step an episode themselves (the viewer's timer-driven
+ *   live session).
  */
 import type { Observation } from './features.ts';
 import type { StepResult } from './env.ts';
@@ -54,13 +59,18 @@ export class EpisodeTally {
     return done;
   }
 
+  /** Steps counted so far. */
   get length(): number { return this.t; }
 
-  summary(env: SceneEnv, seed: number): EpisodeSummary {
+  /**
+   * The episode so far as an EpisodeSummary. `reason` replaces the end reason (e.g. 'stopped' for an episode cut off
+   * by the user); by default it is the last step's `info.reason`, or 'time-limit'.
+   */
+  summary(env: SceneEnv, seed: number, reason?: string): EpisodeSummary {
     const metrics: Record<string, number> = {};
     for (const [k, v] of Object.entries(this.last)) if (!k.startsWith('reward/') && k !== 'success') metrics[k] = v;
     Object.assign(metrics, this.sums);
-    return { seed, return: this.ret, length: this.t, success: this.success, metrics, reason: this.reason, finalStateHash: env.stateHash() };
+    return { seed, return: this.ret, length: this.t, success: this.success, metrics, reason: reason ?? this.reason, finalStateHash: env.stateHash() };
   }
 }
 
@@ -76,6 +86,42 @@ export function runEpisode(env: SceneEnv, seed: number, policy: (env: SceneEnv) 
   for (;;) {
     const t = tally.length;
     const a = act(obs, t);
+    const r = env.step(a);
+    hooks.onStep?.(t, a, r);
+    obs = r.obs;
+    if (tally.add(r)) break;
+  }
+  return tally.summary(env, seed);
+}
+
+/** An asynchronous actor over episodes — what `runEpisodeAsync` needs of a `Policy` (sim/core/policy.ts). */
+export interface AsyncActor {
+  /** Clear history at the episode start (called once, after the env reset). */
+  reset(): void;
+  /** The action for an observation. */
+  act(obs: Observation): Promise<Float32Array>;
+}
+
+/** An asynchronous action source: the action at control step t. */
+export type AsyncActionSource = (obs: Observation, t: number) => Promise<Float32Array> | Float32Array;
+
+/**
+ * `runEpisode` for asynchronous policies: reset with `seed`, then (an actor) `policy.reset()` or (a factory)
+ * `policy(env)` once, `hooks.onReset`, then `await act` / step until terminated or truncated.
+ */
+export async function runEpisodeAsync(env: SceneEnv, seed: number, policy: AsyncActor | ((env: SceneEnv) => AsyncActionSource), hooks: EpisodeHooks = {}, options?: Record<string, unknown>): Promise<EpisodeSummary> {
+  let { obs } = env.reset({ seed, options });
+  let act: AsyncActionSource;
+  if (typeof policy === 'function') act = policy(env);
+  else {
+    policy.reset();
+    act = (o) => policy.act(o);
+  }
+  hooks.onReset?.(obs);
+  const tally = new EpisodeTally();
+  for (;;) {
+    const t = tally.length;
+    const a = await act(obs, t);
     const r = env.step(a);
     hooks.onStep?.(t, a, r);
     obs = r.obs;

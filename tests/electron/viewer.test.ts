@@ -197,6 +197,13 @@ describe('stride view --web in Chromium', () => {
     expect(branch.meta.parent).toEqual({ file: r.file, episode: 0, step: t });
     expect(branch.episodes[0]!.initialStateHash).toBe(r.rec.episodes[0]!.steps[t - 1]!.stateHash);
     expect(branch.episodes[0]!.steps.length).toBeGreaterThan(0);
+    // The live session counts with the shared EpisodeTally: real episode metrics, not `metrics: {}`.
+    const sum = branch.episodes[0]!.summary!;
+    const steps = branch.episodes[0]!.steps;
+    expect(sum.length).toBe(steps.length);
+    expect(sum.return).toBeCloseTo(steps.reduce((acc, st) => acc + st.reward, 0), 9);
+    expect(Object.keys(sum.metrics).filter((k) => k.startsWith('reward/')).length).toBeGreaterThan(0);
+    expect(sum.reason).not.toBe('stopped');
   }, 240_000);
 
   it('the host rejects malformed WebSocket requests and does nothing', async () => {

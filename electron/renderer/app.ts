@@ -12,7 +12,7 @@ import type { EpisodeData, Events, RecordingInfo, Responses, StrideApi } from '.
 import type { RenderFrame, RenderScene } from '../../sim/core/render.ts';
 import { Stage, defaultStageOptions } from './stage.ts';
 import { connect } from './transport.ts';
-import { Chart, findTables, groupRows } from './plots.ts';
+import { Chart, findTables, groupRows, studyView } from './plots.ts';
 
 type Tab = 'replay' | 'live' | 'training' | 'results';
 
@@ -363,8 +363,17 @@ class App {
     root.replaceChildren();
     $('results-info').textContent = r.files.length ? `${r.files.length} file(s) in ${r.dir}` : `no results/*.json in ${r.dir} yet`;
     for (const f of r.files) {
-      const tables = findTables(f.data);
+      const study = studyView(f.data);
+      const tables = study ? study.tables : findTables(f.data);
       root.append(el('h3', {}, f.name));
+      if (study) {
+        root.append(el('p', { className: 'muted study-guard' }, `${study.title} · ${study.guard}`));
+        const t = el('table', { className: 'study-claims' });
+        const row = (cells: string[], tag: 'th' | 'td', className = '') => { const tr = el('tr', { className }); tr.append(...cells.map((x) => el(tag, {}, x))); t.append(tr); };
+        row(['claim', 'met', 'measured [95% CI]'], 'th');
+        for (const c of study.claims) row([c.id, c.met, c.measured], 'td', `claim-${c.met.replace(' ', '-')}`);
+        root.append(t, el('p', { className: 'muted' }, study.verdict));
+      }
       if (!tables.length) root.append(el('pre', { className: 'json' }, JSON.stringify(f.data, null, 1).slice(0, 1500)));
       tables.slice(0, 12).forEach((t, i) => {
         const c = new Chart(root, `${f.name}: ${t.title}`, t.xLabel, t.xNames ?? null);

@@ -6,7 +6,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { Series } from './tables.ts';
 
-export { findTables, groupRows, type Series, type Table } from './tables.ts';
+export { findTables, groupRows, studyView, type Series, type StudyView, type Table } from './tables.ts';
 
 const PALETTE = ['#2f6fd0', '#d0452f', '#2f9d57', '#9a4fd0', '#d08a1f', '#1fa3a3', '#c43c8a', '#6b7a2a'];
 

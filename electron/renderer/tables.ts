@@ -92,3 +92,35 @@ export function findTables(data: unknown, path = ''): Table[] {
   visit(data, path, 0);
   return out;
 }
+
+/** A study result (`stride.study/1`, experiments/harness/report.ts) as the Results page shows it. */
+export interface StudyView {
+  title: string;
+  /** The floor-guard line. */
+  guard: string;
+  /** One row per claim: id, the verdict word, the measured value with its interval. */
+  claims: { id: string; met: 'met' | 'not met' | 'not decided'; measured: string }[];
+  /** One bar chart per metric, over the arms (pooled rate and its 95% Wilson interval). */
+  tables: Table[];
+  verdict: string;
+}
+
+/** The study view of a results JSON, or null when it is not a `stride.study/1` file (then `findTables` applies). */
+export function studyView(data: unknown): StudyView | null {
+  if (!isRecord(data) || data.schema !== 'stride.study/1' || !isRecord(data.arms) || !Array.isArray(data.claims)) return null;
+  const arms = Object.entries(data.arms).filter(([, a]) => isRecord(a) && isRecord(a.metrics)) as [string, { metrics: Record<string, { pooled: { rate: number; ci95: [number, number] } }> }][];
+  const metrics = arms.length ? Object.keys(arms[0]![1].metrics).filter((m) => arms.every(([, a]) => isRecord(a.metrics[m]?.pooled))) : [];
+  const tables = metrics.map((m) => barTable(`arms · ${m}`, arms.map(([k, a]) => [k, a.metrics[m]!.pooled as unknown as Record<string, unknown>]))).filter((t): t is Table => !!t);
+  const g = isRecord(data.floorGuard) ? data.floorGuard : {};
+  const pct = (x: unknown) => (typeof x === 'number' ? `${(x * 100).toFixed(1)}%` : '?');
+  const claims = (data.claims as Record<string, unknown>[]).filter(isRecord).map((c) => {
+    const ci = Array.isArray(c.ci95) ? c.ci95 as number[] : [];
+    const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(3) : 'n/a');
+    return { id: String(c.id), met: c.met === true ? 'met' as const : c.met === false ? 'not met' as const : 'not decided' as const, measured: `${num(c.measured)} [${ci.map(num).join(', ')}]` };
+  });
+  return {
+    title: `${String(data.title ?? data.name)} (${String(data.mode ?? '')})`,
+    guard: `floor guard: ${String(g.arm)} ${String(g.metric)} on ${String(g.split)} = ${pct(g.rate)} (min ${pct(g.minRate)}) → ${g.passed ? 'passed' : 'FAILED'}`,
+    claims, tables, verdict: String(data.verdict ?? ''),
+  };
+}

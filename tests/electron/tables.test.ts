@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { findTables, groupRows } from '../../electron/renderer/tables.ts';
+import { findTables, groupRows, studyView } from '../../electron/renderer/tables.ts';
 
 describe('results tables', () => {
   it('an array of records becomes one chart of its numeric fields against the first', () => {
@@ -44,5 +44,27 @@ describe('metrics rows', () => {
     expect(g.xs).toEqual([1, 2]);
     expect([...g.groups.keys()]).toEqual(['losses', 'eval']);
     expect(g.groups.get('eval')![0]!.ys).toEqual([0.5, null]);
+  });
+});
+
+describe('studyView', () => {
+  const pooled = (rate: number) => ({ pooled: { k: rate * 10, n: 10, rate, ci95: [rate / 2, (1 + rate) / 2] } });
+  const study = {
+    schema: 'stride.study/1', name: 's', title: 'S', mode: 'full', verdict: 'v',
+    floorGuard: { arm: 'a', metric: 'success', split: 'validation', minRate: 0.1, rate: 0.05, n: 20, passed: false },
+    arms: { a: { metrics: { success: pooled(0.5), only: pooled(0.1) } }, b: { metrics: { success: pooled(0.25) } } },
+    claims: [{ id: 'c1', met: false, measured: -0.1, ci95: [-0.3, 0.1] }, { id: 'c2', met: null, measured: Number.NaN, ci95: [Number.NaN, Number.NaN] }],
+  };
+  it('shows the guard, every claim with its verdict word, and one bar chart per metric all arms share', () => {
+    const v = studyView(study)!;
+    expect(v.guard).toMatch(/FAILED/);
+    expect(v.claims).toEqual([{ id: 'c1', met: 'not met', measured: '-0.100 [-0.300, 0.100]' }, { id: 'c2', met: 'not decided', measured: 'n/a [n/a, n/a]' }]);
+    expect(v.tables.map((t) => t.title)).toEqual(['arms · success']);
+    expect(v.tables[0]!.xNames).toEqual(['a', 'b']);
+    expect(v.tables[0]!.series[0]!.ys).toEqual([0.5, 0.25]);
+  });
+  it('is null for any other results file', () => {
+    expect(studyView({ arms: {}, claims: [] })).toBeNull();
+    expect(studyView([1, 2, 3])).toBeNull();
   });
 });

@@ -264,6 +264,19 @@ describe('stride view --web in Chromium', () => {
     await page.click('#tab-results');
     await page.waitForFunction(() => document.querySelectorAll('#plots .chart canvas').length >= 1, null, { timeout: 60_000 });
     expect((await page.textContent('#results-info'))!).toContain('1 file');
+    // A study result (stride.study/1): the floor-guard line, the claims table with its verdict words, a chart per metric.
+    const pooled = (rate: number) => ({ pooled: { k: rate * 10, n: 10, rate, ci95: [Math.max(0, rate - 0.2), Math.min(1, rate + 0.2)] }, perSeed: [rate], ci95Cluster: [0, 1] });
+    writeFileSync(join(work, 'results', 'study.json'), JSON.stringify({
+      schema: 'stride.study/1', name: 'study', title: 'A study', mode: 'quick', verdict: 'Met (1/2): a. Not decided: b.',
+      floorGuard: { arm: 'x', metric: 'success', split: 'validation', minRate: 0.1, rate: 0.5, n: 10, passed: true },
+      arms: Object.fromEntries(['x', 'y', 'z'].map((a, i) => [a, { arm: a, metrics: { success: pooled(0.2 * (i + 1)), anyTask: pooled(0.3) } }])),
+      claims: [{ id: 'a', met: true, measured: 0.4, ci95: [0.1, 0.6] }, { id: 'b', met: null, measured: 0, ci95: [0, 0] }],
+    }));
+    await page.click('#results-refresh');
+    await page.waitForFunction(() => document.querySelectorAll('table.study-claims tr').length === 3, null, { timeout: 60_000 });
+    expect(await page.$$eval('table.study-claims td:nth-child(2)', (els) => els.map((e) => e.textContent))).toEqual(['met', 'not decided']);
+    expect((await page.textContent('.study-guard'))!).toContain('passed');
+    expect(await page.$$eval('#plots .chart', (els) => els.map((e) => (e as HTMLElement).dataset.title))).toEqual(expect.arrayContaining(['study.json: arms · success', 'study.json: arms · anyTask']));
     await page.screenshot({ path: join(SHOTS, 'results.png') });
   }, 120_000);
   it('draws every overlay kind (marker, zone, dashed polyline, arrow, depth-camera frustum, humanoid ghost)', async () => {

@@ -14,11 +14,13 @@ import type { Command } from 'commander';
 import { ACTION, featureSize, makeEnv, runEpisode, type SceneEnv } from '../../sim/core/index.ts';
 import { EpisodeRecorder } from '../../sim/data/recorder.ts';
 import { Rng } from '../../sim/math/rng.ts';
+import { percentile } from '../../sim/math/stats.ts';
 import { action, info, loadScenes, parseIntOpt, printJson } from '../util.ts';
 
 interface RecordBenchOpts { scene: string; episodes: number; rounds: number; json?: boolean }
 
-const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+/** Median by sim/math/stats.ts's one rank rule (R-7: the mean of the middle two for an even count). */
+const median = (a: number[]): number => percentile(a, 0.5);
 
 function cpuSec(f: () => Promise<number> | number): Promise<{ sec: number; steps: number }> {
   const t0 = process.cpuUsage();

@@ -16,6 +16,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { getScene, listScenes, makeEnv } from '../../sim/core/registry.ts';
 import type { RenderFrame, RenderScene, RenderVisual } from '../../sim/core/render.ts';
 import { builtinPolicy } from '../../sim/core/policy.ts';
+import { percentile } from '../../sim/math/stats.ts';
 import { action, CliError, info, loadScenes, parseIntOpt, printJson } from '../util.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -217,7 +218,7 @@ export async function benchView(o: { seconds: number; humanoids: number }, log: 
       await live.close();
       const sorted = delays.slice(1).sort((x, y) => x - y);
       const mean = sorted.reduce((a, x) => a + x, 0) / Math.max(1, sorted.length);
-      const p95 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))] ?? NaN;
+      const p95 = percentile(sorted, 0.95); // NaN when no frame was drawn
       log(`live delay ${mean.toFixed(1)} ms mean, p95 ${p95.toFixed(1)} ms over ${sorted.length} drawn frames (${sceneId}, control period ${getScene(sceneId).defaultConfig().ctrlDtSec * 1000} ms)`);
       return { mean, p95, n: sorted.length };
     };

@@ -11,8 +11,10 @@ import { featureSize } from '../../sim/core/features.ts';
 import { SequenceSampler, type Dataset } from '../../sim/data/dataset.ts';
 import { Rng } from '../../sim/math/rng.ts';
 import { BATCH_ACTION, BATCH_OBS } from '../common/chunked.ts';
+import type { PolicySpec } from '../common/policy.ts';
+import type { OfflineBatcher } from '../train/offline_loop.ts';
 import type { Batch } from '../train/trainable.ts';
-import { BATCH_GOAL } from './index.ts';
+import { BATCH_GOAL, type BesoConfig } from './index.ts';
 
 export interface RelabelOptions {
   /** Observation keys of one frame, in order (flattened). */
@@ -98,14 +100,18 @@ export class GoalRelabeler {
   setState(s: { sampler: number[]; rng: number[] }): void { this.sampler.setState(s.sampler); this.rng.setState(s.rng); }
 }
 
-/** The offline trainer's batch source for BESO (`stride train --method beso`): hindsight goals from the spec's config. */
-export function besoBatcher(ds: Dataset, spec: import('../common/policy.ts').PolicySpec, seed: number): { sample(n: number): Batch; getState(): number[]; setState(s: readonly number[]): void } {
-  const c = spec.config as unknown as import('./index.ts').BesoConfig;
-  const obsKeys = c.obsKeys.length ? [...c.obsKeys] : Object.keys(spec.features.observation).sort();
-  const r = new GoalRelabeler(ds, { obsKeys, obsHorizon: c.obsHorizon, predHorizon: c.predHorizon, goalDims: c.goalDims, goalHorizonMin: c.goalHorizonMin, goalHorizonMax: c.goalHorizonMax, seed });
+/** A relabeler as the offline loop's batch source (its state flattened to 8 numbers: sampler, then goal RNG). */
+export function relabelBatcher(r: GoalRelabeler): OfflineBatcher {
   return {
     sample: (n) => r.sample(n),
     getState: () => { const s = r.getState(); return [...s.sampler, ...s.rng]; },
-    setState: (s) => { if (s.length !== 8) throw new Error(`beso batcher: expected 8 state words, got ${s.length}`); r.setState({ sampler: s.slice(0, 4), rng: s.slice(4) }); },
+    setState: (s) => { if (s.length !== 8) throw new Error(`relabel batcher: expected 8 state words, got ${s.length}`); r.setState({ sampler: s.slice(0, 4), rng: s.slice(4) }); },
   };
+}
+
+/** The offline trainer's batch source for BESO (`stride train --method beso`): hindsight goals from the spec's config. */
+export function besoBatcher(ds: Dataset, spec: PolicySpec, seed: number): OfflineBatcher {
+  const c = spec.config as unknown as BesoConfig;
+  const obsKeys = c.obsKeys.length ? [...c.obsKeys] : Object.keys(spec.features.observation).sort();
+  return relabelBatcher(new GoalRelabeler(ds, { obsKeys, obsHorizon: c.obsHorizon, predHorizon: c.predHorizon, goalDims: c.goalDims, goalHorizonMin: c.goalHorizonMin, goalHorizonMax: c.goalHorizonMax, seed }));
 }

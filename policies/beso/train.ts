@@ -1,18 +1,18 @@
 /**
  * Goal-conditioned offline training from play data with hindsight goals: BESO (separate goal input with CFG masking)
  * and the goal-conditioned baselines of its study (Diffusion Policy and BC-MLP, which see the goal appended to every
- * observation frame as an extra feature `observation.goal`). One loop for all three, readable top to bottom.
+ * observation frame as an extra feature `observation.goal`). They train through the shared offline loop
+ * (`policies/train/offline_loop.ts`, in memory); this file builds their spec and their hindsight-goal batches.
  */
 import { ACTION, OBS_GOAL, featureSize, type Features } from '../../sim/core/features.ts';
 import type { Dataset } from '../../sim/data/dataset.ts';
-import { Rng } from '../../sim/math/rng.ts';
-import { concatStats } from '../common/chunked.ts';
+import { concatStats, type ChunkedConfig } from '../common/chunked.ts';
 import { Normalizer, type NormMode, type NormStats } from '../common/normalizer.ts';
-import { Adam, defaultAdam } from '../common/params.ts';
+import { defaultAdam } from '../common/params.ts';
 import type { MethodPolicy, PolicySpec } from '../common/policy.ts';
 import { getMethod } from '../registry.ts';
-import { trainStep } from '../train/step.ts';
-import { GoalRelabeler } from './relabel.ts';
+import { trainOfflineInMemory } from '../train/offline_loop.ts';
+import { GoalRelabeler, relabelBatcher } from './relabel.ts';
 
 export interface GcTrainOptions {
   /** 'beso' (goal input + CFG) or a goal-as-observation baseline ('diffusion', 'bc'). */
@@ -68,42 +68,36 @@ export function goalConditionedSpec(ds: Dataset, method: string, config: Record<
 
 export interface GcTrainResult { policy: MethodPolicy; finalLoss: number; lossCurve: [number, number][]; wallSec: number }
 
+/**
+ * Train a goal-conditioned policy on `ds` with hindsight goals: the shared offline loop in memory
+ * (`trainOfflineInMemory`: same feed, update and EMA as `stride train`), with the relabeler as its batch source.
+ */
 export function trainGoalConditioned(ds: Dataset, o: GcTrainOptions): GcTrainResult {
-  // --- model ---
+  // --- spec and data: play windows with hindsight goals ---
   const spec = goalConditionedSpec(ds, o.method, o.config, o.obsKeys, o.goalDims);
-  const policy = getMethod(o.method).create(spec, o.seed);
-  policy.useEma = false; // train the live weights (the methods' forward passes read EMA weights when useEma is on)
-  const h = policy.horizons;
-  const opt = new Adam(policy.params, { ...defaultAdam(), lr: o.lr });
-
-  // --- data: play windows with hindsight goals ---
+  const h = spec.config as unknown as ChunkedConfig;
   const relabel = new GoalRelabeler(ds, {
     obsKeys: o.obsKeys, obsHorizon: h.obsHorizon, predHorizon: h.predHorizon, goalDims: o.goalDims,
     goalHorizonMin: o.goalHorizonMin, goalHorizonMax: o.goalHorizonMax, goalAsObs: o.method !== 'beso', seed: o.seed,
   });
-  const rng = new Rng(o.seed + 7919);
 
-  // --- update loop ---
+  // --- the offline loop; the loss curve averages each logEvery window ---
   const t0 = performance.now();
   const curve: [number, number][] = [];
   let avg = 0, n = 0, last = NaN;
   const every = o.logEvery ?? 500;
-  for (let step = 1; step <= o.steps; step++) {
-    const batch = relabel.sample(o.batchSize);
-    const out = trainStep(policy, opt, batch, rng);
-    if (!Number.isFinite(out.loss)) throw new Error(`${o.method}: loss became ${out.loss} at step ${step}`);
-    policy.ema?.update(step);
-    avg += out.loss; n++;
-    if (step % every === 0 || step === o.steps) {
-      last = avg / n;
-      curve.push([step, last]);
-      o.onLog?.(step, last, step / ((performance.now() - t0) / 1000));
-      avg = 0; n = 0;
-    }
-  }
-  opt.dispose();
-
-  // --- evaluation weights ---
-  policy.useEma = true;
+  const policy = trainOfflineInMemory(getMethod(o.method), ds, spec, {
+    steps: o.steps, batchSize: o.batchSize, optim: { ...defaultAdam(), lr: o.lr }, seed: o.seed, batcher: relabelBatcher(relabel),
+    onStep: (step, loss) => {
+      avg += loss; n++;
+      if (step % every === 0 || step === o.steps) {
+        last = avg / n;
+        curve.push([step, last]);
+        o.onLog?.(step, last, step / ((performance.now() - t0) / 1000));
+        avg = 0; n = 0;
+      }
+    },
+  });
+  policy.useEma = true; // evaluate the EMA weights (the losses read the live ones)
   return { policy, finalLoss: last, lossCurve: curve, wallSec: (performance.now() - t0) / 1000 };
 }

@@ -5,6 +5,7 @@
  * Determinism: weights from the seed (or the --init checkpoint), batches from the sampler's RNG, per-step noise from a
  * trainer RNG — all three states plus Adam and EMA are in every checkpoint, so a resumed run is bit-identical to an
  * uninterrupted one. A warm-started run writes checkpoint 0 (the weights step 1 starts from) before its first update.
+ * `trainOfflineInMemory` is the same feed and update without a run folder (BESO's study trains through it).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -15,14 +16,14 @@ import { readDataset, SequenceSampler, type Dataset } from '../../sim/data/datas
 import { backendName } from '../common/backend.ts';
 import { chunkedBatch, concatStats, resolveObsKeys, type ChunkedConfig } from '../common/chunked.ts';
 import { Normalizer } from '../common/normalizer.ts';
-import { Adam } from '../common/params.ts';
+import { Adam, type AdamConfig } from '../common/params.ts';
 import type { MethodPolicy, PolicySpec, SafetyEnvelope } from '../common/policy.ts';
 import { applyInit, gitCommit, packTrainArrays, resolveCheckpoint, restoreTrainState, saveCheckpoint } from './checkpoint.ts';
 import { DataParallelTrainer } from './data_parallel.ts';
 import { evaluate } from './evaluate.ts';
 import { MetricsLog } from './metrics_log.ts';
 import type { TrainCallbacks, TrainConfig, TrainResult } from './run.ts';
-import { trainStep } from './step.ts';
+import { trainStep, type StepOut } from './step.ts';
 import type { Batch } from './trainable.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -81,6 +82,102 @@ export function offlineSpec(method: OfflineMethod, cfg: TrainConfig, ds: Dataset
   };
 }
 
+// --- the loop's pieces: batches, per-step noise, one update ---
+
+/** The default batch source: SequenceSampler windows → chunkedBatch (flattened observation window, action window). */
+export function chunkedBatcher(ds: Dataset, spec: PolicySpec, seed: number): OfflineBatcher {
+  const mcfg = spec.config as unknown as ChunkedConfig;
+  const keys = resolveObsKeys(mcfg, spec.features.observation);
+  const sizes = keys.map((k) => featureSize(spec.features.observation[k]!));
+  const actDim = featureSize(spec.features.action[ACTION]!);
+  const sampler = new SequenceSampler(ds, { obsHorizon: mcfg.obsHorizon, actionHorizon: mcfg.predHorizon, actionOffset: -(mcfg.obsHorizon - 1), keys, seed });
+  return {
+    sample: (n) => chunkedBatch(sampler.sample(n), keys, sizes, mcfg.obsHorizon, mcfg.predHorizon, actDim),
+    getState: () => sampler.getState(),
+    setState: (st) => sampler.setState([...st]),
+  };
+}
+
+/**
+ * Where every update's data and noise come from, in the order they are drawn: the next batch, then one u32 of the
+ * trainer RNG (seed ^ 0x51ed) that seeds that step's noise. Its state is the checkpoint's `trainer` record.
+ */
+export class OfflineFeed {
+  private readonly rng: Rng;
+  constructor(private readonly batches: OfflineBatcher, private readonly batchSize: number, seed: number) {
+    this.rng = new Rng(seed ^ 0x51ed);
+  }
+
+  next(): { batch: Batch; stepSeed: number } {
+    const batch = this.batches.sample(this.batchSize);
+    return { batch, stepSeed: this.rng.nextU32() };
+  }
+
+  getState(): { rng: number[]; sampler: number[] } { return { rng: this.rng.getState(), sampler: this.batches.getState() }; }
+
+  /** Restore from a checkpoint's `trainer` record (`where` names the file in the error). */
+  setState(tr: unknown, where: string): void {
+    const t = tr as { rng?: unknown; sampler?: unknown } | null;
+    if (!Array.isArray(t?.rng) || !Array.isArray(t?.sampler)) throw new Error(`corrupt ${where}: missing RNG states`);
+    this.rng.setState(t.rng as number[]);
+    this.batches.setState(t.sampler as number[]);
+  }
+}
+
+/** One in-process update: the method's loss on `batch` with per-step noise Rng(stepSeed), Adam, then the EMA. */
+export function localUpdate(policy: MethodPolicy, opt: Adam, batch: Batch, stepSeed: number): StepOut {
+  const out = trainStep(policy, opt, batch, new Rng(stepSeed));
+  policy.ema?.update(opt.step);
+  return out;
+}
+
+// --- in memory: no run folder (studies train many small models) ---
+
+/** Options of `trainOfflineInMemory`. */
+export interface InMemoryOptions {
+  /** Optimisation steps. */
+  steps: number;
+  /** Samples per step. */
+  batchSize: number;
+  /** Optimiser (AdamW) settings. */
+  optim: AdamConfig;
+  /** Weight-init, batch and noise seed (the run-folder loop's `cfg.seed`). */
+  seed: number;
+  /** Batch source; default: the method's `batcher`, else SequenceSampler windows. */
+  batcher?: OfflineBatcher;
+  /** Called after every update with its loss and metrics. */
+  onStep?(step: number, loss: number, metrics: Record<string, number>): void;
+}
+
+/**
+ * The offline loop without a run folder: the same feed and update as `runOffline` in-process (same seed, spec and
+ * steps ⇒ bit-identical weights), no checkpoints, no evaluation, synchronous. Returns the policy (caller disposes).
+ */
+export function trainOfflineInMemory(method: OfflineMethod, ds: Dataset, spec: PolicySpec, o: InMemoryOptions): MethodPolicy {
+  // --- model, optimiser, feed ---
+  const policy = method.create(spec, o.seed);
+  const opt = new Adam(policy.params, o.optim);
+  const feed = new OfflineFeed(o.batcher ?? method.batcher?.(ds, spec, o.seed) ?? chunkedBatcher(ds, spec, o.seed), o.batchSize, o.seed);
+
+  // --- update loop ---
+  try {
+    for (let step = 1; step <= o.steps; step++) {
+      const { batch, stepSeed } = feed.next();
+      const { loss, metrics } = localUpdate(policy, opt, batch, stepSeed);
+      if (!Number.isFinite(loss)) throw new Error(`${policy.method}: training diverged at step ${step} (loss ${loss})`);
+      o.onStep?.(step, loss, metrics);
+    }
+  } catch (e) {
+    policy.dispose();
+    throw e;
+  } finally {
+    opt.dispose();
+  }
+  return policy;
+}
+
+// --- in a run folder ---
+
 /** Train `method` offline into `runDir` (fresh, warm-started from `cfg.init`, or resumed); the caller disposes the policy. */
 export async function runOffline(method: OfflineMethod, runDir: string, cfg: TrainConfig, resume: boolean, cb: TrainCallbacks = {}): Promise<TrainResult> {
   // --- data ---
@@ -88,19 +185,12 @@ export async function runOffline(method: OfflineMethod, runDir: string, cfg: Tra
   const ds = await readDataset(cfg.data);
   if (ds.info.sceneId !== cfg.sceneId) throw new Error(`dataset ${cfg.data} was recorded in scene ${ds.info.sceneId}, not ${cfg.sceneId}`);
   const spec = offlineSpec(method, cfg, ds);
-  const mcfg = spec.config as unknown as ChunkedConfig;
 
   // --- model & optimiser ---
   const policy = method.create(spec, cfg.seed);
   const opt = new Adam(policy.params, cfg.optim);
-  const keys = resolveObsKeys(mcfg, spec.features.observation);
-  const sizes = keys.map((k) => featureSize(spec.features.observation[k]!));
-  const actDim = featureSize(spec.features.action[ACTION]!);
-  const sampler = new SequenceSampler(ds, { obsHorizon: mcfg.obsHorizon, actionHorizon: mcfg.predHorizon, actionOffset: -(mcfg.obsHorizon - 1), keys, seed: cfg.seed });
-  // A method may build its own batches (e.g. BESO: hindsight goals); its state replaces the sampler's in checkpoints.
-  const custom = method.batcher?.(ds, spec, cfg.seed) ?? null;
-  const batchState = custom ?? sampler;
-  const rng = new Rng(cfg.seed ^ 0x51ed);
+  // A method may build its own batches (e.g. BESO: hindsight goals); the feed's state goes into checkpoints.
+  const feed = new OfflineFeed(method.batcher?.(ds, spec, cfg.seed) ?? chunkedBatcher(ds, spec, cfg.seed), cfg.batchSize, cfg.seed);
   const envelope = envelopeFromDataset(ds);
   const log = new MetricsLog(path.join(runDir, 'metrics.jsonl'));
   let start = 0;
@@ -110,10 +200,7 @@ export async function runOffline(method: OfflineMethod, runDir: string, cfg: Tra
   if (resume && existsSync(path.join(runDir, 'latest'))) {
     const ck = resolveCheckpoint(runDir);
     const st = restoreTrainState(ck, policy, opt);
-    const tr = st.trainer as { rng: number[]; sampler: number[] };
-    if (!Array.isArray(tr?.rng) || !Array.isArray(tr?.sampler)) throw new Error(`corrupt ${ck}/train_state.json: missing RNG states`);
-    rng.setState(tr.rng);
-    batchState.setState(tr.sampler);
+    feed.setState(st.trainer, `${ck}/train_state.json`);
     start = st.step;
     log.truncateAfter(start);
   } else if (cfg.init) {
@@ -151,7 +238,7 @@ export async function runOffline(method: OfflineMethod, runDir: string, cfg: Tra
     }
     const dir = await saveCheckpoint(runDir, step, policy, {
       safetyEnvelope: envelope, trainingCommand: cfg.command, gitCommit: gitCommit(), backend: backendName(), sceneId: cfg.sceneId, ...(cfg.init ? { init: cfg.init } : {}),
-    }, { step, adamStep: optState.step, trainer: { rng: rng.getState(), sampler: batchState.getState() }, arrays: packTrainArrays(policy.params.names, { weights, m: optState.m, v: optState.v, ema }) });
+    }, { step, adamStep: optState.step, trainer: feed.getState(), arrays: packTrainArrays(policy.params.names, { weights, m: optState.m, v: optState.v, ema }) });
     cb.onCheckpoint?.(step, dir, evalOut);
   };
   cb.onStart?.(cfg.steps, start);
@@ -161,15 +248,8 @@ export async function runOffline(method: OfflineMethod, runDir: string, cfg: Tra
     let t0 = performance.now(), samples = 0;
     for (let step = start + 1; step <= cfg.steps; step++) {
       // --- update ---
-      const batch = custom ? custom.sample(cfg.batchSize) : chunkedBatch(sampler.sample(cfg.batchSize), keys, sizes, mcfg.obsHorizon, mcfg.predHorizon, actDim);
-      const stepSeed = rng.nextU32();
-      let loss: number, metrics: Record<string, number>;
-      if (dp) {
-        ({ loss, metrics } = await dp.step(batch, stepSeed));
-      } else {
-        ({ loss, metrics } = trainStep(policy, opt, batch, new Rng(stepSeed)));
-        policy.ema?.update(opt.step);
-      }
+      const { batch, stepSeed } = feed.next();
+      const { loss, metrics } = dp ? await dp.step(batch, stepSeed) : localUpdate(policy, opt, batch, stepSeed);
       if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${step} (loss ${loss})`);
       samples += cfg.batchSize;
       if (step % 10 === 0) await new Promise((r) => setImmediate(r)); // let timers/IPC run (progress bar, test runner)

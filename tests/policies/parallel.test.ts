@@ -1,15 +1,20 @@
 /**
  * Parallel workers: independent training jobs in worker threads (runParallel) give exactly the weights of the same
- * run in-process; data-parallel training (2 workers) is deterministic and tracks single-process training.
+ * run in-process; data-parallel training (2 workers) is deterministic and tracks single-process training; the
+ * in-memory offline loop (what studies train with) is the run-folder loop: same config ⇒ bit-identical weights.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { initBackend } from '../../policies/common/backend.ts';
 import { defaultAdam } from '../../policies/common/params.ts';
+import { readTrainState } from '../../policies/train/checkpoint.ts';
 import { runParallel } from '../../policies/train/data_parallel.ts';
 import { TRAIN_JOB_MODULE, type TrainJob, type TrainJobResult } from '../../experiments/harness/train_job.ts';
-import { trainOffline } from '../../policies/train/offline.ts';
+import { buildSpec, trainOffline } from '../../policies/train/offline.ts';
+import { trainOfflineInMemory } from '../../policies/train/offline_loop.ts';
+import { getMethod } from '../../policies/registry.ts';
+import { readDataset } from '../../sim/data/dataset.ts';
 import type { TrainConfig } from '../../policies/train/run.ts';
 import { loadScenesForTest, tmp, writeExpertDemos } from './helpers.ts';
 
@@ -50,4 +55,22 @@ describe('parallel training', () => {
     for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i]! - l[i]!));
     expect(maxDiff).toBeLessThan(1e-3);
   }, 240_000);
+
+  it('the in-memory offline loop gives the run-folder loop\'s weights bit for bit', async () => {
+    const run = path.join(tmp(), 'folder');
+    const c = { ...cfg(5), methodConfig: { width: 32, depth: 2, trainSteps: 20 }, method: 'diffusion' };
+    (await trainOffline(run, c, false)).policy.dispose();
+    const ds = await readDataset(data);
+    const p = trainOfflineInMemory(getMethod('diffusion'), ds, buildSpec(c, ds), { steps: c.steps, batchSize: c.batchSize, optim: c.optim, seed: c.seed });
+    try {
+      const ema = p.ema!.toArrays(), live = p.params.toArrays();
+      const st = readTrainState(path.join(run, 'checkpoints', '20'));
+      for (const n of p.params.names) {
+        expect(Buffer.from(live[n]!.buffer).equals(Buffer.from(st.arrays[`param/${n}`]!.slice().buffer)), n).toBe(true);
+        expect(Buffer.from(ema[n]!.buffer).equals(Buffer.from(st.arrays[`ema/${n}`]!.slice().buffer)), n).toBe(true);
+      }
+    } finally {
+      p.dispose();
+    }
+  }, 120_000);
 });

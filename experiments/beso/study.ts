@@ -23,7 +23,7 @@ import type { EpisodeOutcome } from '../harness/claims.ts';
 import type { ArmSpec, Protocol } from '../harness/protocol.ts';
 import { startsFor, trainSeeds } from '../harness/protocol.ts';
 import { cellKey } from '../harness/cells.ts';
-import { loadScenes } from '../harness/scenes.ts';
+import { loadScenes } from '../../scenes/index.ts';
 import { runStudy, type CellOutput, type StudyDef } from '../harness/study.ts';
 import { besoProtocol, fullBudget, parseBudget, quickBudget, type BesoBudget } from './protocol.ts';
 

@@ -7,7 +7,7 @@ import { EpisodeTally, makeEnv, type SceneEnv, type EpisodeSummary, type StepRes
 import { ACTION, featureSize, type Observation } from '../../sim/core/features.ts';
 import type { ActOptions, Policy } from '../common/policy.ts';
 import { wilson } from '../../sim/math/stats.ts';
-import { runEpisodeAsync, type EpisodeHooks } from '../../sim/core/rollout.ts';
+import { runEpisodeAsync } from '../../sim/core/rollout.ts';
 
 export interface EvalResult {
   episodes: number;
@@ -34,11 +34,15 @@ export interface EvalOptions {
   onEpisode?(ep: EpisodeSummary, i: number): void;
   /** Wrap the env before rolling out (e.g. sim/bridge's withLatency, replaying measured robot latency). */
   wrapEnv?(env: SceneEnv): SceneEnv;
+  /** Act options of one episode (goal, intent, guidance, steps) from its seed and first observation. */
+  actOptions?(seed: number, obs: Observation): ActOptions;
 }
 
-/** One episode with an async policy: sim/core's runEpisodeAsync (the one episode loop and tally). */
-export function runPolicyEpisode(env: SceneEnv, policy: Policy, seed: number, hooks: EpisodeHooks = {}): Promise<EpisodeSummary> {
-  return runEpisodeAsync(env, seed, policy, hooks);
+/** `policy` acting with the options `actOptions` gives for this episode (asked once, at its first observation). */
+function withActOptions(policy: Policy, seed: number, actOptions?: (seed: number, obs: Observation) => ActOptions): Policy | { reset(): void; act(o: Observation): Promise<Float32Array> } {
+  if (!actOptions) return policy;
+  let opts: ActOptions | null = null;
+  return { reset: () => { policy.reset(); opts = null; }, act: (o: Observation) => policy.act(o, (opts ??= actOptions(seed, o))) };
 }
 
 export async function evaluate(policy: Policy, opts: EvalOptions): Promise<EvalResult> {
@@ -59,7 +63,7 @@ export async function evaluate(policy: Policy, opts: EvalOptions): Promise<EvalR
   try {
     for (let i = 0; i < opts.episodes; i++) {
       const seed = opts.seed + i;
-      const ep = await runPolicyEpisode(env, policy, seed, recorder?.episodeHooks(seed) ?? {});
+      const ep = await runEpisodeAsync(env, seed, withActOptions(policy, seed, opts.actOptions), recorder?.episodeHooks(seed) ?? {});
       recorder?.endEpisode(ep);
       eps.push(ep);
       opts.onEpisode?.(ep, i);
@@ -92,6 +96,8 @@ export interface VecEvalOptions {
   /** >1: WorkerVecEnv with this many worker threads; else SyncVecEnv. */
   workers?: number;
   onEpisode?(ep: { seed: number; return: number; length: number; success: boolean; reason: string }, i: number): void;
+  /** Act options of one episode from its seed and first observation: goals stacked by row, other fields shared. */
+  actOptions?(seed: number, obs: Observation): ActOptions;
 }
 
 /**
@@ -99,7 +105,7 @@ export interface VecEvalOptions {
  * seed + r·numEnvs + i — the same episode seeds as `evaluate`. Needs a policy with actBatch (every built-in method).
  * Per-episode metrics are the last step's scene metrics (sim/vec does not sum reward terms).
  */
-export async function evaluateVec(policy: Policy & { resetBatch?(rows: number): void; actBatch?(obs: Readonly<Record<string, import('../../sim/core/features.ts').FeatureArray>>, rows: number, active?: Uint8Array): Float32Array }, opts: VecEvalOptions): Promise<EvalResult> {
+export async function evaluateVec(policy: Policy & { resetBatch?(rows: number): void; actBatch?(obs: Readonly<Record<string, import('../../sim/core/features.ts').FeatureArray>>, rows: number, active?: Uint8Array, opts?: ActOptions): Float32Array }, opts: VecEvalOptions): Promise<EvalResult> {
   if (!policy.actBatch || !policy.resetBatch) throw new Error(`policy ${policy.name} has no actBatch (use sequential evaluation)`);
   const { SyncVecEnv, WorkerVecEnv } = await import('../../sim/vec/index.ts');
   const N = Math.max(1, Math.min(opts.numEnvs, opts.episodes));
@@ -116,9 +122,10 @@ export async function evaluateVec(policy: Policy & { resetBatch?(rows: number): 
       let { obs } = await venv.reset(opts.seed + r * N);
       policy.resetBatch(N);
       const active = new Uint8Array(N).fill(1);
+      const rowOpts = opts.actOptions ? batchOptions(Array.from({ length: N }, (_, i) => opts.actOptions!(opts.seed + r * N + i, rowOf(obs, i, N)))) : {};
       const got: (EvalResult['perEpisode'][number] & { metrics: Record<string, number> })[] = [];
       while (active.some((a) => a)) {
-        const a = policy.actBatch(obs, N, active);
+        const a = policy.actBatch(obs, N, active, rowOpts);
         const res = await venv.step(a);
         for (const e of res.episodes) {
           active[e.env] = 0;
@@ -230,6 +237,11 @@ export function evaluateEpisodes(policy: BatchActor, o: EpisodeEvalOptions): Epi
     }
   }
   return out;
+}
+
+/** Row i of a batch observation (each key's rows × size array cut to one row). */
+function rowOf(obs: Readonly<Record<string, import('../../sim/core/features.ts').FeatureArray>>, i: number, rows: number): Observation {
+  return Object.fromEntries(Object.entries(obs).map(([k, v]) => { const n = v.length / rows; return [k, v.subarray(i * n, (i + 1) * n)]; }));
 }
 
 /** The batch's act options: goals stacked row by row, every other field shared (refused when episodes disagree). */

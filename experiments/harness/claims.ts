@@ -145,8 +145,11 @@ function decide(p: Protocol, c: ClaimSpec, runs: ArmRun[], arms: Record<string, 
         const n = r.episodes.length;
         const a = r.episodes.reduce((s, e) => s + (e[k.modes[0]] ?? 0), 0) / n, b = r.episodes.reduce((s, e) => s + (e[k.modes[1]] ?? 0), 0) / n;
         const chose = a + b, rarer = chose > 0 ? Math.min(a, b) / chose : 0;
-        const decided = chose >= floor;
-        return { seed: r.seed, shares: [a, b], none: 1 - chose, decided, has: decided && (k.expect === 'both' ? rarer >= k.minShare : rarer < k.minShare) };
+        // 'both' needs rollouts that chose a mode (a model below the floor is undecided); for 'collapse', a model that
+        // rarely chooses either mode is averaging them (stuck between), which is what the claim expects.
+        const decided = k.expect === 'collapse' || chose >= floor;
+        const has = k.expect === 'both' ? decided && rarer >= k.minShare : chose < floor || rarer < k.minShare;
+        return { seed: r.seed, shares: [a, b], none: 1 - chose, decided, has };
       });
       const rarer = perModel.map((m) => Math.min(...m.shares) / Math.max(1e-12, m.shares[0] + m.shares[1]));
       const decided = perModel.filter((m) => m.decided), has = decided.filter((m) => m.has).length;

@@ -51,9 +51,10 @@ export type Comparison =
   /** rate(a) / rate(b) op value (paired cluster-bootstrap interval: seeds, then starts). */
   | { kind: 'ratio'; a: string; b: string; metric: string; op: Op; value: number }
   /**
-   * A per-model property, judged on each model (training seed) alone, then summarised: `both` = each model's rarer of
-   * the two modes is ≥ minShare of its rollouts; `collapse` = it is < minShare. Met when `models` ('all' or
-   * 'majority') of the decided models have the property.
+   * A per-model property, judged on each model (training seed) alone, then summarised: `both` = the model's rarer of
+   * the two modes is ≥ minShare of its rollouts that chose a mode (a model choosing a mode in fewer than the floor
+   * rate of its rollouts is undecided); `collapse` = its rarer mode is < minShare, or it rarely chooses either (it
+   * averages them). Met when `models` ('all' or 'majority') of the models have the property.
    */
   | { kind: 'modes'; arm: string; modes: [string, string]; expect: 'both' | 'collapse'; minShare: number; models: 'all' | 'majority' };
 

@@ -55,7 +55,7 @@ export function comparisonText(k: Comparison): string {
 function measuredText(c: ClaimResult): string {
   const k = c.comparison;
   if (k.kind === 'ratio') return `${Number.isFinite(c.measured) ? c.measured.toFixed(3) : 'n/a'} [${c.ci95.map((x) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a')).join(', ')}] (bootstrap)`;
-  if (k.kind === 'modes') return `${c.perModel!.filter((m) => m.has).length}/${c.perModel!.length} models; rarer-mode share per model ${c.perModel!.map((m) => pct(Math.min(...m.shares) / Math.max(1e-12, m.shares[0] + m.shares[1]))).join(' / ')}%`;
+  if (k.kind === 'modes') return `${c.perModel!.filter((m) => m.has).length}/${c.perModel!.length} models; per model rarer-mode share ${c.perModel!.map((m) => pct(Math.min(...m.shares) / Math.max(1e-12, m.shares[0] + m.shares[1]))).join(' / ')}% of the rollouts that chose a mode, none ${c.perModel!.map((m) => pct(m.none)).join(' / ')}%`;
   if (k.kind === 'difference') return `${(c.measured * 100).toFixed(1)} points ${ci(c.ci95)} (Newcombe; paired bootstrap ${ci(c.ci95Paired!)})`;
   return `${pct(c.measured)}% ${ci(c.ci95)} (Wilson)`;
 }

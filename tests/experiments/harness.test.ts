@@ -111,6 +111,18 @@ describe('claims', () => {
     const c = decideClaims(pm, r, arms, floorGuard(pm, arms))[0]!;
     expect(c.perModel!.map((m) => m.has)).toEqual([false, false]);
     expect(c.met).toBe(false);
+
+    // 'collapse': a model stuck between the modes (chooses neither) averages them; one with both modes does not.
+    const pc: Protocol = { ...pm, claims: [{ id: 'collapse', statement: 'collapses', paperValue: '-', source: 'R', comparison: { kind: 'modes', arm: 'expert', modes: ['a', 'b'], expect: 'collapse', minShare: 0.25, models: 'all' } }] };
+    const r2 = [mk(0, [0, 0, 0, 0], [0, 0, 0, 0]), mk(1, [1, 1, 0, 0], [0, 0, 1, 1]), ...runs({ 'expert/val': [[1, 1, 1, 1, 1], [1, 1, 1, 1, 1]] })];
+    const a2 = summarizeArms(pc, r2);
+    const c2 = decideClaims(pc, r2, a2, floorGuard(pc, a2))[0]!;
+    expect(c2.perModel!.map((m) => m.has)).toEqual([true, false]);
+    expect(c2.met).toBe(false);
+    // 'both' with every model below the floor of choosing a mode is not decided.
+    const r3 = [mk(0, [0, 0, 0, 0], [0, 0, 0, 0]), mk(1, [0, 0, 0, 0], [0, 0, 0, 0]), ...runs({ 'expert/val': [[1, 1, 1, 1, 1], [1, 1, 1, 1, 1]] })];
+    const a3 = summarizeArms(pm, r3);
+    expect(decideClaims(pm, r3, a3, floorGuard(pm, a3))[0]!.met).toBeNull();
   });
 });
 

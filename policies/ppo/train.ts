@@ -54,12 +54,7 @@ export async function trainPpo(runDir: string, cfg: TrainConfig, resume: boolean
     start = tr.iter;
     log.truncateAfter(start * perIter);
   } else if (cfg.init) {
-    try {
-      applyInit(cfg.init, policy);
-    } catch (e) {
-      opt.dispose(); policy.dispose();
-      throw e;
-    }
+    applyInit(cfg.init, policy, [opt, policy]);
     warm = true;
   }
   const syncNorm = () => {

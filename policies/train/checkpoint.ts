@@ -155,13 +155,7 @@ export function readManifest(ckptDir: string): CheckpointManifest {
 
 /** Inference weights of a checkpoint (name → data). */
 export function readModelWeights(ckptDir: string): Record<string, Float32Array> {
-  const f = path.join(ckptDir, 'model.json');
-  const mj = readJsonFile<ModelJson>(f, 'checkpoint model');
-  need(mj && mj.format === 'stride-policy' && Array.isArray(mj.weightsManifest) && mj.weightsManifest.length === 1, f, 'not a stride-policy model.json');
-  const entry = mj.weightsManifest[0]!;
-  need(Array.isArray(entry.paths) && entry.paths.length === 1 && Array.isArray(entry.weights), f, 'bad weightsManifest');
-  const bin = path.join(ckptDir, entry.paths[0]!);
-  return decodeWeights(readBin(bin), entry.weights, bin);
+  return readModelWeightsWithShapes(ckptDir).arrays;
 }
 
 export function readTrainState(ckptDir: string): TrainState {
@@ -269,10 +263,19 @@ export function initWeights(ref: InitRef, policy: MethodPolicy): Record<string, 
   return out;
 }
 
-/** Start `policy` from `ref`: its live weights and its EMA shadow both become the parent's inference weights. */
-export function applyInit(ref: InitRef, policy: MethodPolicy): void {
-  const w = initWeights(ref, policy);
-  const where = `--init ${ref.checkpoint}`;
-  policy.params.assignArrays(w, where);
-  policy.ema?.assignArrays(w, where);
+/**
+ * Start `policy` from `ref`: its live weights and its EMA shadow both become the parent's inference weights. On
+ * failure (missing or mis-shaped parameter) the run's own `owned` objects (policy, optimiser) are disposed before the
+ * error goes up.
+ */
+export function applyInit(ref: InitRef, policy: MethodPolicy, owned: { dispose(): void }[] = []): void {
+  try {
+    const w = initWeights(ref, policy);
+    const where = `--init ${ref.checkpoint}`;
+    policy.params.assignArrays(w, where);
+    policy.ema?.assignArrays(w, where);
+  } catch (e) {
+    for (const o of owned) o.dispose();
+    throw e;
+  }
 }

@@ -204,12 +204,7 @@ export async function runOffline(method: OfflineMethod, runDir: string, cfg: Tra
     start = st.step;
     log.truncateAfter(start);
   } else if (cfg.init) {
-    try {
-      applyInit(cfg.init, policy);
-    } catch (e) {
-      opt.dispose(); policy.dispose();
-      throw e;
-    }
+    applyInit(cfg.init, policy, [opt, policy]);
     warm = true;
   }
   let dp: DataParallelTrainer | null = null;

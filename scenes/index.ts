@@ -7,9 +7,10 @@ import { initPhysics } from '../sim/physics/index.ts';
 import { drivingScenes } from './driving/index.ts';
 import { humanoidScenes } from './humanoid/index.ts';
 import { manipulationScenes } from './manipulation/index.ts';
+import { robotScenes } from './robot/index.ts';
 import { toyScenes } from './toy/index.ts';
 
-export const allScenes = [...toyScenes, ...manipulationScenes, ...drivingScenes, ...humanoidScenes];
+export const allScenes = [...toyScenes, ...manipulationScenes, ...drivingScenes, ...humanoidScenes, ...robotScenes];
 for (const s of allScenes) registerScene(s);
 
 /**

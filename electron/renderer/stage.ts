@@ -69,7 +69,24 @@ function shapeKey(s: RenderShape): string {
     case 'cylinder': return `cylinder:${r(s.radiusM)},${r(s.halfHeightM)}`;
     case 'wheel': return `wheel:${r(s.radiusM)},${r(s.widthM)}`;
     case 'ground': return 'ground';
+    case 'mesh': return `mesh:${s.meshId}`;
   }
+}
+
+/** Bounding radius and lowest y of a mesh about its own origin (computed once per mesh id). */
+const meshBounds = new Map<string, { radius: number; halfY: number }>();
+function boundsOfMesh(s: Extract<RenderShape, { kind: 'mesh' }>): { radius: number; halfY: number } {
+  let b = meshBounds.get(s.meshId);
+  if (!b) {
+    let r2 = 0, yMin = 0, yMax = 0;
+    for (let i = 0; i < s.positions.length; i += 3) {
+      const x = s.positions[i]!, y = s.positions[i + 1]!, z = s.positions[i + 2]!;
+      r2 = Math.max(r2, x * x + y * y + z * z); yMin = Math.min(yMin, y); yMax = Math.max(yMax, y);
+    }
+    b = { radius: Math.sqrt(r2), halfY: Math.max(-yMin, yMax) };
+    meshBounds.set(s.meshId, b);
+  }
+  return b;
 }
 
 export function geometryFor(s: RenderShape, lowPoly = false): THREE.BufferGeometry {
@@ -85,6 +102,16 @@ export function geometryFor(s: RenderShape, lowPoly = false): THREE.BufferGeomet
       return g;
     }
     case 'ground': return new THREE.PlaneGeometry(1, 1);
+    case 'mesh': {
+      // Flat-shaded: split the triangles so each face gets its own normal (CAD meshes share vertices across edges).
+      const g = new THREE.BufferGeometry();
+      g.setAttribute('position', new THREE.Float32BufferAttribute(s.positions, 3));
+      g.setIndex(s.indices);
+      const flat = g.toNonIndexed();
+      g.dispose();
+      flat.computeVertexNormals();
+      return flat;
+    }
   }
 }
 
@@ -96,6 +123,7 @@ function verticalHalf(s: RenderShape): number {
     case 'capsule': case 'cylinder': return s.halfHeightM + s.radiusM;
     case 'wheel': return s.radiusM;
     case 'ground': return 0;
+    case 'mesh': return boundsOfMesh(s).halfY;
   }
 }
 
@@ -107,6 +135,7 @@ function shapeRadius(s: RenderShape): number {
     case 'capsule': case 'cylinder': return s.halfHeightM + s.radiusM;
     case 'wheel': return Math.max(s.radiusM, s.widthM / 2);
     case 'ground': return 0;
+    case 'mesh': return boundsOfMesh(s).radius;
   }
 }
 

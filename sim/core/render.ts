@@ -18,7 +18,21 @@ export type RenderShape =
   /** A wheel: a cylinder whose axis is the local X axis. */
   | { kind: 'wheel'; radiusM: number; widthM: number }
   /** An infinite ground plane at y = 0 (drawn as a large grid). */
-  | { kind: 'ground' };
+  | { kind: 'ground' }
+  /**
+   * A triangle mesh in the visual's frame (e.g. a URDF link's mesh): x, y, z per vertex (metres, scale applied) and
+   * three vertex indices per triangle. `meshId` names the geometry: visuals with the same id share it.
+   */
+  | { kind: 'mesh'; meshId: string; positions: number[]; indices: number[] };
+
+/** What a scene's `style()` may say about one collider. */
+export interface ColliderStyle {
+  name?: string;
+  color?: string;
+  hidden?: boolean;
+  /** Draw this shape instead of the collider's own (also makes a sensor collider visible: a visual-only carrier). */
+  shape?: RenderShape;
+}
 
 export interface RenderVisual {
   /** Stable id within an episode (the collider handle for physics visuals). */
@@ -77,14 +91,15 @@ function renderShapeOf(c: Collider): RenderShape | null {
 }
 
 /**
- * One visual per collider (in creation order), id = collider handle. `style` lets a scene name and colour its colliders.
+ * One visual per collider (in creation order), id = collider handle. `style` lets a scene name and colour its colliders,
+ * hide them, or draw another shape in their place (sensors are skipped unless their style gives a shape).
  */
-export function describeColliders(world: World, style: (handle: number) => { name?: string; color?: string; hidden?: boolean } | undefined = () => undefined): RenderVisual[] {
+export function describeColliders(world: World, style: (handle: number) => ColliderStyle | undefined = () => undefined): RenderVisual[] {
   const out: RenderVisual[] = [];
   world.forEachCollider((c) => {
     const st = style(c.handle);
-    if (st?.hidden || c.isSensor()) return;
-    const shape = renderShapeOf(c);
+    if (st?.hidden || (c.isSensor() && !st?.shape)) return;
+    const shape = st?.shape ?? renderShapeOf(c);
     if (!shape) return;
     const parent = c.parent();
     const isStatic = !parent || parent.isFixed();

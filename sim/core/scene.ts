@@ -13,7 +13,7 @@
 import type { Rng } from '../math/rng.ts';
 import type { World } from '../physics/index.ts';
 import type { Features, Observation } from './features.ts';
-import type { Overlay } from './render.ts';
+import type { ColliderStyle, Overlay } from './render.ts';
 
 /** Fields every scene config has. */
 export interface SceneConfigBase {
@@ -29,7 +29,7 @@ export interface SceneConfigBase {
   reward: { scales: Record<string, number> };
 }
 
-export type SceneFamily = 'toy' | 'humanoid' | 'manipulation' | 'driving';
+export type SceneFamily = 'toy' | 'humanoid' | 'manipulation' | 'driving' | 'robot';
 
 export interface SceneDef<C extends SceneConfigBase = SceneConfigBase, H = unknown> {
   id: string;
@@ -58,7 +58,7 @@ export interface SceneDef<C extends SceneConfigBase = SceneConfigBase, H = unkno
   rebind?(world: World, h: H, cfg: C): void;
   /** Names/colours per collider handle, overlays and HUD entries for the viewer. */
   render?(world: World, h: H, cfg: C): { overlays?: Overlay[]; hud?: Record<string, number | string | boolean> };
-  style?(h: H, colliderHandle: number): { name?: string; color?: string; hidden?: boolean } | undefined;
+  style?(h: H, colliderHandle: number): ColliderStyle | undefined;
   /** The scripted expert (may read privileged state). */
   expert?(cfg: C): ScriptedExpert<C, H>;
   /**

@@ -6,7 +6,7 @@
  *   reset every entity is deleted and every visual re-sent, then each step re-sends the moving visuals and overlays.
  *
  * Shapes map onto Foxglove primitives: box → cube, sphere → sphere, cylinder/wheel → cylinder (Foxglove's axis is
- * local Z, ours Y / X), capsule → cylinder + two spheres, ground → a thin large cube. Overlays: marker → sphere, zone →
+ * local Z, ours Y / X), capsule → cylinder + two spheres, mesh → triangle list (indexed), ground → a thin large cube. Overlays: marker → sphere, zone →
  * flat cube, polyline/arrow → line strip; frustums and ghosts are not drawn.
  */
 import type { Overlay, RenderFrame, RenderScene, RenderVisual } from '../core/render.ts';
@@ -60,6 +60,11 @@ function visualEntity(v: RenderVisual, p: Vec3, q: Quat, t: Time) {
         cylinders: [{ pose: pose(quatMul(q, Z_TO_Y)), size: { x: d, y: d, z: 2 * s.halfHeightM }, bottom_scale: 1, top_scale: 1, color: c }],
         spheres: [1, -1].map((sign) => ({ pose: pose(q, end(sign)), size: { x: d, y: d, z: d }, color: c })),
       });
+    }
+    case 'mesh': {
+      const points: Vec3[] = [];
+      for (let i = 0; i < s.positions.length; i += 3) points.push({ x: s.positions[i]!, y: s.positions[i + 1]!, z: s.positions[i + 2]! });
+      return entity(`v${v.id}`, t, { triangles: [{ pose: pose(), points, color: c, colors: [], indices: s.indices }] });
     }
     case 'ground':
       return entity(`v${v.id}`, t, { cubes: [{ pose: pose({ x: 0, y: 0, z: 0, w: 1 }, { x: 0, y: -0.0005, z: 0 }), size: { x: 40, y: 0.001, z: 40 }, color: c }] });

@@ -96,6 +96,13 @@ export interface BodyOpts {
   /** Continuous collision detection for fast small bodies. */
   ccd?: boolean;
   canSleep?: boolean;
+  /** Gravity multiplier (0 = the body's weight is compensated, e.g. by an arm's own controller). */
+  gravityScale?: number;
+  /**
+   * Mass properties set explicitly (then give the body's colliders `density: 0` so they add nothing): mass, centre
+   * of mass in the body frame, principal moments of inertia and the rotation of the principal axes in the body frame.
+   */
+  massProps?: { massKg: number; comM: V3; principalInertiaKgM2: V3; inertiaFrame: Q4 };
 }
 
 export function addBody(world: World, o: BodyOpts = {}): RigidBody {
@@ -107,12 +114,19 @@ export function addBody(world: World, o: BodyOpts = {}): RigidBody {
   if (o.angularDamping !== undefined) d.setAngularDamping(o.angularDamping);
   if (o.ccd) d.setCcdEnabled(true);
   d.setCanSleep(o.canSleep ?? false);
+  if (o.gravityScale !== undefined) d.setGravityScale(o.gravityScale);
+  if (o.massProps) {
+    const m = o.massProps;
+    d.setAdditionalMassProperties(m.massKg, m.comM, m.principalInertiaKgM2, m.inertiaFrame);
+  }
   return world.createRigidBody(d);
 }
 
 export interface ColliderOpts {
   /** Mass in kg (sets density from the shape's volume); default density 1000 kg/m³. */
   massKg?: number;
+  /** Density in kg/m³ (0: the collider adds no mass — the body's `massProps` say it all). Ignored with massKg. */
+  density?: number;
   friction?: number;
   restitution?: number;
   /** Offset of the collider in the body frame. */
@@ -129,7 +143,9 @@ export type ShapeSpec =
   | { kind: 'box'; halfExtentsM: [number, number, number] }
   | { kind: 'sphere'; radiusM: number }
   | { kind: 'capsule'; radiusM: number; halfHeightM: number }
-  | { kind: 'cylinder'; radiusM: number; halfHeightM: number };
+  | { kind: 'cylinder'; radiusM: number; halfHeightM: number }
+  /** Convex hull of a point cloud (x, y, z per point, metres, collider frame); `colliderDesc` throws if degenerate. */
+  | { kind: 'convexHull'; pointsM: Float32Array };
 
 export function colliderDesc(shape: ShapeSpec, o: ColliderOpts = {}): ColliderDesc {
   const R = rapier();
@@ -139,8 +155,15 @@ export function colliderDesc(shape: ShapeSpec, o: ColliderOpts = {}): ColliderDe
     case 'sphere': d = R.ColliderDesc.ball(shape.radiusM); break;
     case 'capsule': d = R.ColliderDesc.capsule(shape.halfHeightM, shape.radiusM); break;
     case 'cylinder': d = R.ColliderDesc.cylinder(shape.halfHeightM, shape.radiusM); break;
+    case 'convexHull': {
+      const h = R.ColliderDesc.convexHull(shape.pointsM);
+      if (!h) throw new Error(`physics: the convex hull of ${shape.pointsM.length / 3} points is degenerate (flat or too few points)`);
+      d = h;
+      break;
+    }
   }
   if (o.massKg !== undefined) d.setMass(o.massKg);
+  else if (o.density !== undefined) d.setDensity(o.density);
   if (o.friction !== undefined) d.setFriction(o.friction);
   if (o.restitution !== undefined) d.setRestitution(o.restitution);
   if (o.p) d.setTranslation(o.p.x, o.p.y, o.p.z);

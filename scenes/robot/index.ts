@@ -1,0 +1,3 @@
+import { robotReach } from './reach.ts';
+
+export const robotScenes = [robotReach];

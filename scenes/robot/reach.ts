@@ -16,7 +16,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ACTION, OBS_DEPTH, OBS_STATE, defineScene, type Features, type RenderShape, type SceneConfigBase } from '../../sim/core/index.ts';
-import { addGround, type World } from '../../sim/physics/index.ts';
+import { addGround, refreshSceneQueries, type World } from '../../sim/physics/index.ts';
 import type { Rng } from '../../sim/math/rng.ts';
 import { DepthCamera, depthFeature } from '../../sim/sensors/depth_camera.ts';
 import {
@@ -295,6 +295,8 @@ export const robotReach = defineScene<RobotReachConfig, RobotReachState>({
       prevDistM: 0, prevAction: Array.from(targetsToAction(robot, q0)), actionRate: 0,
     };
     h.prevDistM = dist(h);
+    // The first depth image is cast before any physics step: let the ray queries see the new world.
+    if (cfg.depth.enabled) refreshSceneQueries(world);
     return h;
   },
 

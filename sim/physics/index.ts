@@ -70,6 +70,16 @@ export function restoreWorld(bytes: Uint8Array): World {
 }
 
 /**
+ * Make a freshly built world visible to scene queries (ray casts): Rapier builds its query structures during a step,
+ * so before the first `step()` a ray hits nothing. A step of length 0 updates them without moving anything.
+ */
+export function refreshSceneQueries(world: World): void {
+  const dt = world.timestep;
+  world.timestep = 0;
+  try { world.step(); } finally { world.timestep = dt; }
+}
+
+/**
  * True when any dynamic body has a non-finite or absurd (> 1e6 m) position — a physics blow-up. Rapier zeroes NaN/inf
  * velocities itself, so a blow-up shows in positions; reading only translations keeps this cheap on the hot path.
  */
@@ -214,6 +224,16 @@ export function addRevolute(world: World, a: RigidBody, b: RigidBody, anchorA: V
   const j = world.createImpulseJoint(data, a, b, true);
   configureMotor(j, m);
   return j;
+}
+
+/**
+ * Enforce position limits on a revolute/prismatic joint after it was created. Needed for revolute joints: rapier.js
+ * 0.21 drops `JointData.limits` of a revolute descriptor (prismatic ones keep theirs), so `addRevolute`'s `limits`
+ * alone leave the hinge unlimited.
+ */
+export function setJointLimits(world: World, jointHandle: number, lo: number, hi: number): void {
+  const j = world.getImpulseJoint(jointHandle) as unknown as InstanceType<Rapier['UnitImpulseJoint']>;
+  j.setLimits(lo, hi);
 }
 
 /** A slider along `axis` with a PD position motor. */

@@ -23,7 +23,7 @@ import {
   quatConj, quatFromAxisAngle, quatMul, rotate, type Quat, type Vec3,
 } from '../math/vec.ts';
 import {
-  addBody, addCollider, addFixedJoint, addPrismatic, addRevolute, setMotorTarget, type ShapeSpec, type World,
+  addBody, addCollider, addFixedJoint, addPrismatic, addRevolute, setJointLimits, setMotorTarget, type ShapeSpec, type World,
 } from '../physics/index.ts';
 import { readMesh, resolveMeshPath, type MeshData } from './mesh.ts';
 import { parseUrdf, symmetricEigen, UrdfError, type Tuple3, type UrdfGeometry, type UrdfJoint, type UrdfModel, type UrdfPose } from './urdf.ts';
@@ -382,6 +382,8 @@ export function buildRobot(world: World, robot: Robot, q: readonly number[]): Ro
       }
     });
     colliders.push(cs);
+    // Mass properties now (Rapier would apply them at the next step), so a fresh world already has the URDF masses.
+    body.recomputeMassPropertiesFromColliders();
     l.visuals.forEach((v, vi) => {
       // A sensor collider that touches nothing carries the visual's pose; the scene's style draws the real geometry.
       const s = shapeOf(robot, v.geometry);
@@ -399,7 +401,11 @@ export function buildRobot(world: World, robot: Robot, q: readonly number[]): Ro
     switch (j.type) {
       case 'fixed': return addFixedJoint(world, a, b, j.anchorParent, zero).handle;
       case 'prismatic': return addPrismatic(world, a, b, j.anchorParent, zero, j.axisBody, { ...motor, limits: [j.rangeLo, j.rangeHi] }).handle;
-      case 'revolute': return addRevolute(world, a, b, j.anchorParent, zero, j.axisBody, { ...motor, limits: [j.rangeLo, j.rangeHi] }).handle;
+      case 'revolute': {
+        const handle = addRevolute(world, a, b, j.anchorParent, zero, j.axisBody, { ...motor, limits: [j.rangeLo, j.rangeHi] }).handle;
+        setJointLimits(world, handle, j.rangeLo, j.rangeHi);
+        return handle;
+      }
       case 'continuous': return addRevolute(world, a, b, j.anchorParent, zero, j.axisBody, motor).handle;
     }
   });

@@ -20,6 +20,7 @@ const COMMANDS: Record<string, Registrar> = {
   experiment: () => import('./experiment.ts'),
   view: () => import('./view.ts'),
   bridge: () => import('./bridge.ts'),
+  robot: () => import('./robot.ts'),
   bench: () => import('./bench.ts'),
 };
 

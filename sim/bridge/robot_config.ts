@@ -28,6 +28,11 @@ export interface ObsSource {
   field: ObsField;
   /** Element names, in the order the policy's observation.state wants them (joint names for JointState). */
   names: string[];
+  /**
+   * The policy's names for these elements when they differ from `names` (e.g. joint velocities: `names` are the
+   * joint names in the JointState message, `as` the policy's `<joint>_vel`); same length as `names`.
+   */
+  as?: string[];
 }
 
 export interface RobotConfig {
@@ -102,7 +107,8 @@ export function parseRobotConfig(raw: unknown, file = '<inline>'): RobotConfig {
     const field = (s.field ?? (type === 'std_msgs/Float64MultiArray' ? 'data' : 'position')) as ObsField;
     if (type === 'sensor_msgs/JointState' && !['position', 'velocity', 'effort'].includes(field)) fail(file, `observation[${i}].field must be position, velocity or effort`);
     if (!isStrArr(s.names) || s.names.length === 0) fail(file, `observation[${i}].names must be a non-empty array of strings`);
-    return { topic: s.topic, type, field, names: s.names } as ObsSource;
+    if (s.as !== undefined && (!isStrArr(s.as) || s.as.length !== s.names.length)) fail(file, `observation[${i}].as must be ${s.names.length} strings (one per name)`);
+    return { topic: s.topic, type, field, names: s.names, ...(s.as ? { as: s.as } : {}) } as ObsSource;
   });
   const c = r.command as Record<string, unknown> | undefined;
   if (!c || typeof c.topic !== 'string') fail(file, "missing 'command.topic'");
@@ -166,7 +172,7 @@ export function validateRobotConfig(cfg: RobotConfig, policyIn: Features, policy
   if (extra.length) throw new Error(`feature mismatch: the policy needs ${extra.map((k) => `'${k}'`).join(', ')} which the robot config does not provide (only '${OBS_STATE}' comes from the robot)`);
   const s = policyIn[OBS_STATE];
   if (!s) throw new Error(`feature mismatch: the policy has no '${OBS_STATE}' input`);
-  const obsNames = cfg.observation.flatMap((o) => o.names);
+  const obsNames = cfg.observation.flatMap((o) => o.as ?? o.names);
   checkNames('observation.state', featureSize(s), s.names, obsNames);
   const a = policyOut[ACTION];
   if (!a) throw new Error(`feature mismatch: the policy has no '${ACTION}' output`);

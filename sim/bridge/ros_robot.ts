@@ -47,7 +47,7 @@ export class RosbridgeRobot implements Robot {
   onEstop: (() => void) | null = null;
 
   constructor(readonly cfg: RobotConfig, private readonly opts: RosbridgeRobotOptions) {
-    const stateNames = cfg.observation.flatMap((o) => o.names);
+    const stateNames = cfg.observation.flatMap((o) => o.as ?? o.names);
     this.observationFeatures = { [OBS_STATE]: { kind: 'state', shape: [stateNames.length], dtype: 'float32', names: stateNames } };
     this.actionFeatures = { [ACTION]: { kind: 'action', shape: [cfg.command.names.length], dtype: 'float32', names: cfg.command.names } };
     this.parts = cfg.observation.map(() => null);

@@ -152,6 +152,9 @@ export interface StageStats {
   drawCalls: number;
   /** Frames drawn since the stage was created. */
   drawn: number;
+  /** Instances drawn from triangle-mesh visuals (e.g. a URDF link's mesh) and their triangles in total. */
+  meshInstances: number;
+  meshTriangles: number;
 }
 
 export class Stage {
@@ -306,6 +309,7 @@ export class Stage {
       const opacity = first.opacity ?? 1;
       const mat = this.material({ color: '#ffffff', roughness: 0.55, metalness: 0.05, transparent: opacity < 1, opacity });
       const mesh = new THREE.InstancedMesh(geometryFor(first.shape, this.opts.quality === 'fast'), mat, list.length);
+      if (first.shape.kind === 'mesh') mesh.userData.meshTriangles = first.shape.indices.length / 3;
       mesh.castShadow = opacity >= 1;
       mesh.receiveShadow = true;
       mesh.frustumCulled = false;
@@ -510,13 +514,17 @@ export class Stage {
   }
 
   stats(): StageStats {
-    let instances = 0;
-    for (const m of this.meshes) instances += m.count;
+    let instances = 0, meshInstances = 0, meshTriangles = 0;
+    for (const m of this.meshes) {
+      instances += m.count;
+      const t = m.userData.meshTriangles as number | undefined;
+      if (t !== undefined) { meshInstances += m.count; meshTriangles += t * m.count; }
+    }
     let dyn = 0;
     for (const v of this.visuals.values()) if (!v.isStatic && this.slots.has(v.id)) dyn++;
     return {
       instances, dynamicInstances: dyn, frameBodies: this.lastFrame?.ids.length ?? 0, frameStep: this.lastFrame?.step ?? -1,
-      overlays: this.overlays.size, drawCalls: this.renderer.info.render.calls, drawn: this.drawnCount,
+      overlays: this.overlays.size, drawCalls: this.renderer.info.render.calls, drawn: this.drawnCount, meshInstances, meshTriangles,
     };
   }
 

@@ -159,6 +159,32 @@ describe('stride view --web in Chromium', () => {
     }
   }, 300_000);
 
+  it('an imported robot (stride robot import → rollout --record) is drawn with its URDF meshes', async () => {
+    // The user's path: import the URDF into a robot folder, record a rollout of robot/reach on the copy, view it.
+    const urdf = join(ROOT, 'scenes', 'robot', 'urdf', 'arm6_gripper.urdf');
+    await run(['robot', 'import', urdf, '--out', 'robots/my_arm'], work);
+    const file = join(work, 'my_arm.mcap');
+    await run(['rollout', '--scene', 'robot/reach', '--set', 'robot.urdf=robots/my_arm/robot.urdf', '--policy', 'expert', '--episodes', '1', '--seed', '2', '--record', file], work);
+    const rec = await readRecording(file);
+    const ep = rec.episodes[0]!;
+    const meshes = ep.scene.visuals.filter((v) => v.shape.kind === 'mesh');
+    // base, upper arm (mm STL via package://), forearm (OBJ) and palm (OBJ): four links drawn by their meshes.
+    expect(meshes.map((v) => v.name).sort()).toEqual(['base_link', 'forearm', 'hand', 'upper_arm']);
+    await openInUi(file);
+    const stats = await dbg<{ meshInstances: number; meshTriangles: number; instances: number; dynamicInstances: number }>('stats()');
+    expect(stats.meshInstances).toBe(4);
+    expect(stats.meshTriangles).toBe(meshes.reduce((n, v) => n + (v.shape as { indices: number[] }).indices.length / 3, 0));
+    expect(stats.instances).toBe(ep.scene.visuals.filter((v) => !isGround(v)).length);
+    expect(stats.dynamicInstances).toBe(ep.initialFrame!.ids.length);
+    // The last frame: the arm has moved to the target.
+    await page.$eval('#timeline', (el, v) => { (el as HTMLInputElement).value = v; el.dispatchEvent(new Event('input')); }, String(ep.steps.length));
+    await waitDraws();
+    await page.screenshot({ path: join(SHOTS, 'replay-imported-robot.png') });
+    const px = await canvasStats();
+    expect(px.colours).toBeGreaterThan(20);
+    expect(px.nonBackground).toBeGreaterThan(0.05);
+  }, 240_000);
+
   it('scrubbing the timeline draws the recorded pose of that step', async () => {
     const r = recs[0]!;
     await openInUi(r.file);

@@ -207,6 +207,12 @@ export function prepareRobot(model: UrdfModel, urdfSha256: string, opts: RobotBu
   for (const name of Object.keys(opts.gains)) {
     if (!jointIndex.has(name)) throw new UrdfError(`urdf ${model.file}: the gain table names joint '${name}', which the URDF does not define`);
   }
+  if (!opts.fixedBase) {
+    const root = model.links.find((l) => l.name === model.root)!;
+    if (!root.inertial || !(root.inertial.massKg > 0)) {
+      throw new UrdfError(`urdf ${model.file}: line ${root.line}: <link name="${root.name}">: a floating base needs mass (give the root link an <inertial>, or keep robot.fixedBase=true)`);
+    }
+  }
   // Link rotations at the zero pose in the root frame; body frames all equal the root frame there.
   const zero = forwardKinematicsModel(model, parentJoint, linkIndex, () => 0, { p: { x: 0, y: 0, z: 0 }, q: { ...Q_ID } });
   const links: RobotLinkSpec[] = model.links.map((l, i) => ({ name: l.name, parentJoint: parentJoint[i]!, linkFromBody: quatConj(zero[i]!.q) }));

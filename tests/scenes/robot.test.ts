@@ -226,6 +226,35 @@ describe('URDF → Rapier bodies and joints', () => {
   });
 });
 
+describe('floating bases', () => {
+  it('robot.fixedBase=false: the root is a free body that falls onto the ground and rests there', () => {
+    const file = join(tmp, 'floating.urdf');
+    writeFileSync(file, `<robot name="cart">
+<link name="base"><inertial><mass value="5"/><inertia ixx="0.05" iyy="0.05" izz="0.08"/></inertial>
+  <collision><geometry><box size="0.4 0.3 0.1"/></geometry></collision></link>
+<joint name="mast" type="revolute"><parent link="base"/><child link="pole"/><origin xyz="0 0 0.05"/><axis xyz="0 1 0"/>
+  <limit lower="-1" upper="1" effort="20" velocity="2"/></joint>
+<link name="pole"><inertial><origin xyz="0 0 0.15"/><mass value="0.5"/><inertia ixx="0.004" iyy="0.004" izz="0.0002"/></inertial>
+  <collision><origin xyz="0 0 0.15"/><geometry><box size="0.03 0.03 0.3"/></geometry></collision></link>
+</robot>`);
+    const env = makeEnv('robot/reach', { 'robot.urdf': file, 'robot.fixedBase': false, 'robot.basePositionM': [0, 0.3, 0] });
+    try {
+      env.reset({ seed: 0 });
+      for (let t = 0; t < 30; t++) env.step(new Float32Array(1));
+      const h = env.state as { handles: { bodies: number[] } };
+      const base = env.physicsWorld.getRigidBody(h.handles.bodies[0]!);
+      expect(base.isDynamic()).toBe(true);
+      expect(base.translation().y).toBeCloseTo(0.05, 2); // the 0.1 m box lies on the ground
+      expect(Math.hypot(base.linvel().x, base.linvel().y, base.linvel().z)).toBeLessThan(0.02);
+    } finally {
+      env.dispose();
+    }
+    // A massless root cannot float: refused with one line.
+    expect(() => makeEnv('robot/reach', { 'robot.urdf': 'planar_2link', 'robot.fixedBase': false }))
+      .toThrow(/^urdf \S+planar_2link\.urdf: line 6: <link name="base_link">: a floating base needs mass/);
+  });
+});
+
 describe('malformed URDFs: one line naming the element', () => {
   const link = (n: string, mass = '1') => `<link name="${n}"><inertial><mass value="${mass}"/><inertia ixx="0.01" iyy="0.01" izz="0.01"/></inertial></link>`;
   const rev = (n: string, p: string, c: string) => `<joint name="${n}" type="revolute"><parent link="${p}"/><child link="${c}"/><axis xyz="0 0 1"/><limit lower="-1" upper="1" effort="5" velocity="1"/></joint>`;

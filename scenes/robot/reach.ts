@@ -13,6 +13,7 @@
  * Meshes: collision meshes become convex hulls; the viewer draws each link's `<visual>` geometry (meshes included,
  * sent in the RenderScene) and falls back to its collision shapes when it has none.
  */
+import { createHash } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ACTION, OBS_DEPTH, OBS_STATE, defineScene, type Features, type RenderShape, type SceneConfigBase } from '../../sim/core/index.ts';
@@ -167,7 +168,7 @@ export function endEffectorLink(robot: Robot, name: string): number {
 }
 
 export interface RobotReachState {
-  /** Key of the robot in this process's cache (path + sha256 of the URDF + options). */
+  /** Key of the robot in this process's cache: a hash of the URDF text and the build options (no paths). */
   robotKey: string;
   handles: RobotHandles;
   ground: number;
@@ -287,7 +288,8 @@ export const robotReach = defineScene<RobotReachConfig, RobotReachState>({
       return Math.min(j.rangeHi, Math.max(j.rangeLo, mid + rng.uniform(-1, 1) * cfg.startNoiseFrac * half));
     });
     const handles = buildRobot(world, robot, expandJoints(robot, q0));
-    const robotKey = `${robot.model.file}|${robot.urdfSha256}|${JSON.stringify(robot.opts)}`;
+    // No paths in the key: the snapshot (and its hash) must not depend on where the checkout or the URDF lives.
+    const robotKey = createHash('sha256').update(`${robot.urdfSha256}|${JSON.stringify({ ...robot.opts, meshDirs: [] })}`).digest('hex').slice(0, 32);
     byKey.set(robotKey, robot);
     const e = forwardKinematics(robot, expandJoints(robot, q0))[eeLink]!.p;
     const h: RobotReachState = {

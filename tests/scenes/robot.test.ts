@@ -288,3 +288,30 @@ describe('malformed URDFs: one line naming the element', () => {
     });
   }
 });
+
+describe('snapshots do not depend on where the robot lives', () => {
+  it('the same URDF from two folders gives the same snapshot hash', () => {
+    const hashOf = (file: string) => {
+      const env = makeEnv('robot/reach', { 'robot.urdf': file });
+      try {
+        env.reset({ seed: 9 });
+        for (let t = 0; t < 5; t++) env.step(env.expert().act());
+        return env.stateHash();
+      } finally {
+        env.dispose();
+      }
+    };
+    const a = join(tmp, 'copyA'), b = join(tmp, 'deeper', 'copyB');
+    for (const d of [a, b]) { mkdirSync(d, { recursive: true }); copyFileSync(urdfPath('slider_spinner'), join(d, 'r.urdf')); }
+    // Each copy loaded as 'r.urdf' from its own folder (a recording replayed in another checkout): no absolute path
+    // may reach the snapshot.
+    const cwd = process.cwd();
+    try {
+      process.chdir(a); const ha = hashOf('r.urdf');
+      process.chdir(b); const hb = hashOf('r.urdf');
+      expect(ha).toBe(hb);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+});

@@ -3,7 +3,8 @@
  * (sim/robot/build.ts) whose end-effector link must reach a target point.
  *
  * The target is the end-effector position of a random joint configuration within the limits (so it is reachable)
- * that lies at least `targetMinHeightM` above the ground; the scripted expert commands that configuration.
+ * that lies at least `targetMinHeightM` above the ground; the scripted expert moves its command to that configuration
+ * at the joints' URDF velocity limits.
  *
  * Observation `observation.state` (2n + 3): joint positions (rad / m; named by the URDF joint names), joint rates
  * (`<joint>_vel`, rad/s / m/s), target x, y, z (m, world). With `depth.enabled`, also `observation.depth` from a fixed
@@ -355,9 +356,22 @@ export const robotReach = defineScene<RobotReachConfig, RobotReachState>({
     return robot ? stylesOf(robot, h).get(handle) : undefined;
   },
 
-  /** Commands the configuration the target was sampled from (privileged: it knows the answer of the IK). */
+  /**
+   * Moves the commanded configuration toward the one the target was sampled from (privileged: it knows the answer of
+   * the IK), each joint at most at its URDF velocity limit per control step — so demonstrations respect the limits
+   * and the safety envelope a policy learns from them (largest per-step change) lets a real robot move.
+   */
   expert: (cfg) => ({
     reset() {},
-    act(_world, h) { return targetsToAction(robotOf(cfg), h.targetQ); },
+    act(_world, h) {
+      const robot = robotOf(cfg);
+      const goal = targetsToAction(robot, h.targetQ);
+      return Float32Array.from(robot.actuated, (ji, k) => {
+        const j = robot.joints[ji]!;
+        const maxDelta = (j.velocity * cfg.ctrlDtSec) / ((j.rangeHi - j.rangeLo) / 2);
+        const prev = h.prevAction[k] ?? goal[k]!;
+        return prev + Math.max(-maxDelta, Math.min(maxDelta, goal[k]! - prev));
+      });
+    },
   }),
 });

@@ -234,15 +234,13 @@ function stylesOf(robot: Robot, h: RobotReachState): Map<number, { name?: string
           : meshShape(g.filename, g.scale)!;
     m.set(handle, { name: l.name, color: v.color ?? palette[li % palette.length]!, shape });
   }
-  h.handles.colliders.forEach((cs, li) => {
-    const l = robot.model.links[li]!;
-    cs.forEach((c, k) => {
-      if (linksWithVisual.has(li)) { m!.set(c, { hidden: true }); return; }
-      const g = l.collisions.filter((x) => x.geometry.kind !== 'mesh' || robot.meshes.get(resolveMeshPath(x.geometry.filename, robot.model.file, robot.opts.meshDirs)))[k]?.geometry;
-      const shape = g?.kind === 'mesh' ? meshShape(g.filename, g.scale) : undefined;
-      m!.set(c, { name: l.name, color: palette[li % palette.length]!, ...(shape ? { shape } : {}) });
-    });
-  });
+  for (const [c, li, ci] of h.handles.collisionOf) {
+    // Links with a <visual> are drawn by it; others by their collision shapes (a hull drawn as its mesh).
+    if (linksWithVisual.has(li)) { m.set(c, { hidden: true }); continue; }
+    const g = robot.model.links[li]!.collisions[ci]!.geometry;
+    const shape = g.kind === 'mesh' ? meshShape(g.filename, g.scale) : undefined;
+    m.set(c, { name: robot.model.links[li]!.name, color: palette[li % palette.length]!, ...(shape ? { shape } : {}) });
+  }
   styles.set(h.handles, m);
   return m;
 }

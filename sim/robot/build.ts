@@ -307,6 +307,8 @@ export interface RobotHandles {
   joints: number[];
   /** Collision colliders per link. */
   colliders: number[][];
+  /** Every collision collider → [collider handle, link index, index of its `<collision>` in the link]. */
+  collisionOf: [number, number, number][];
   /** Visual-only colliders (sensor, no contacts) → [link index, visual index]: what the viewer draws as the link. */
   visuals: [number, number, number][];
 }
@@ -338,7 +340,7 @@ export function buildRobot(world: World, robot: Robot, q: readonly number[]): Ro
   const o = robot.opts;
   for (const w of robot.warnings) warnOnce(w);
   const poses = forwardKinematics(robot, q);
-  const bodies: number[] = [], colliders: number[][] = [], visuals: [number, number, number][] = [];
+  const bodies: number[] = [], colliders: number[][] = [], visuals: [number, number, number][] = [], collisionOf: [number, number, number][] = [];
   robot.model.links.forEach((l, li) => {
     const spec = robot.links[li]!;
     const isRoot = spec.parentJoint < 0;
@@ -371,7 +373,7 @@ export function buildRobot(world: World, robot: Robot, q: readonly number[]): Ro
     bodies.push(body.handle);
     const place = (origin: UrdfPose, extra: Quat) => ({ p: rotate(bodyFromLink, v3(origin.xyz)), q: quatMul(quatMul(bodyFromLink, quatFromRpy(origin.rpy)), extra) });
     const cs: number[] = [];
-    l.collisions.forEach((c) => {
+    l.collisions.forEach((c, ci) => {
       const s = shapeOf(robot, c.geometry);
       let shape: ShapeSpec, rot: Quat;
       if ('mesh' in s) {
@@ -382,7 +384,9 @@ export function buildRobot(world: World, robot: Robot, q: readonly number[]): Ro
       } else ({ shape, rot } = s);
       const at = place(c.origin, rot);
       try {
-        cs.push(addCollider(world, body, shape, { p: at.p, q: at.q, density: 0, friction: 0.8, groups: o.collisionGroups }).handle);
+        const handle = addCollider(world, body, shape, { p: at.p, q: at.q, density: 0, friction: 0.8, groups: o.collisionGroups }).handle;
+        cs.push(handle);
+        collisionOf.push([handle, li, ci]);
       } catch (e) {
         warnOnce(`urdf ${robot.model.file}: line ${c.line}: <link name="${l.name}">: collision mesh skipped: ${(e as Error).message}`);
       }
@@ -415,7 +419,7 @@ export function buildRobot(world: World, robot: Robot, q: readonly number[]): Ro
       case 'continuous': return addRevolute(world, a, b, j.anchorParent, zero, j.axisBody, motor).handle;
     }
   });
-  return { bodies, joints, colliders, visuals };
+  return { bodies, joints, colliders, collisionOf, visuals };
 }
 
 /** Clamp a joint target into its range (limited joints) and set the PD motor. */

@@ -17,12 +17,13 @@ import { urdfPath } from '../../scenes/robot/reach.ts';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const STRIDE = join(ROOT, 'bin/stride.js');
 
-function stride(args: string[], cwd: string, untilStdout?: RegExp): Promise<{ status: number | null; stdout: string; stderr: string }> {
+/** Run `stride …` in `cwd`; with `untilStderr`, interrupt it (SIGINT) once its stderr matches. */
+function stride(args: string[], cwd: string, untilStderr?: RegExp): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [STRIDE, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '', stderr = '';
-    p.stdout.on('data', (d) => { stdout += d; if (untilStdout?.test(stdout)) p.kill('SIGINT'); });
-    p.stderr.on('data', (d) => { stderr += d; });
+    p.stdout.on('data', (d) => { stdout += d; });
+    p.stderr.on('data', (d) => { stderr += d; if (untilStderr?.test(stderr)) p.kill('SIGINT'); });
     const t = setTimeout(() => p.kill('SIGKILL'), 240_000);
     p.on('exit', (status) => { clearTimeout(t); resolve({ status, stdout, stderr }); });
   });
@@ -81,7 +82,7 @@ describe('stride robot import', () => {
     const roll = await stride(['rollout', '--scene', 'robot/reach', '--set', `robot.urdf=${overrides['robot.urdf']}`, '--policy', 'expert', '--episodes', '2', '--json'], dir);
     expect(roll.status, roll.stderr).toBe(0);
     expect(JSON.parse(roll.stdout).episodes.map((e: { success: boolean }) => e.success)).toEqual([true, true]);
-    const sim = await stride(['bridge', 'sim-robot', '--scene', 'robot/reach', '--set', `robot.urdf=${overrides['robot.urdf']}`, '--port', '0', '--command-type', 'trajectory_msgs/JointTrajectory'], dir, /listening ws:/);
+    const sim = await stride(['bridge', 'sim-robot', '--scene', 'robot/reach', '--set', `robot.urdf=${overrides['robot.urdf']}`, '--port', '0', '--command-type', 'trajectory_msgs/JointTrajectory'], dir, / Hz/);
     expect(sim.stdout).toMatch(/listening ws:\/\/127\.0\.0\.1:\d+/);
     expect(sim.stderr).toContain('commands on /command (j1_yaw, j2_shoulder, j3_elbow, j4_forearm_roll, j5_wrist_pitch, j6_wrist_roll, finger_left_joint)');
   }, 300_000);

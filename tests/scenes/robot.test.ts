@@ -226,6 +226,35 @@ describe('URDF → Rapier bodies and joints', () => {
   });
 });
 
+describe('mesh search folders', () => {
+  it('package:// meshes are found under robot.meshDir (<dir>/<package>/<path>) and missed without it', () => {
+    const lib = join(tmp, 'meshlib', 'my_pkg', 'meshes');
+    mkdirSync(lib, { recursive: true });
+    copyFileSync(join(urdfPath('arm6_gripper'), '..', 'meshes', 'forearm.obj'), join(lib, 'forearm.obj'));
+    const dir = join(tmp, 'alone');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'r.urdf');
+    writeFileSync(file, `<robot name="r"><link name="base"/>
+<joint name="j" type="revolute"><parent link="base"/><child link="a"/><axis xyz="0 1 0"/><limit lower="-1" upper="1" effort="5" velocity="1"/></joint>
+<link name="a"><inertial><mass value="0.5"/><inertia ixx="0.001" iyy="0.001" izz="0.001"/></inertial>
+  <visual><geometry><mesh filename="package://my_pkg/meshes/forearm.obj"/></geometry></visual>
+  <collision><geometry><mesh filename="package://my_pkg/meshes/forearm.obj"/></geometry></collision></link></robot>`);
+    const cfg = defaultConfig();
+    const without = loadRobot(file, buildOptions(cfg));
+    expect(without.warnings.length).toBe(1);
+    cfg.robot.meshDir = join(tmp, 'meshlib');
+    const withDir = loadRobot(file, buildOptions(cfg));
+    expect(withDir.warnings).toEqual([]);
+    const env = makeEnv('robot/reach', { 'robot.urdf': file, 'robot.meshDir': join(tmp, 'meshlib') });
+    try {
+      env.reset({ seed: 0 });
+      expect(env.renderScene().visuals.filter((v) => v.shape.kind === 'mesh').map((v) => v.name)).toEqual(['a']);
+    } finally {
+      env.dispose();
+    }
+  });
+});
+
 describe('floating bases', () => {
   it('robot.fixedBase=false: the root is a free body that falls onto the ground and rests there', () => {
     const file = join(tmp, 'floating.urdf');

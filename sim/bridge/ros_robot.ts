@@ -163,7 +163,16 @@ export class RosbridgeRobot implements Robot {
     }
     this.parts[i] = values;
     if (i !== 0) return; // the first source paces the loop
+    // Other sources on the pacing topic (e.g. JointState positions and velocities) get this same message in their own
+    // subscriptions right after this one: assemble once they have it, not from their previous message.
+    if (this.cfg.observation.some((o, k) => k > 0 && o.topic === src.topic)) queueMicrotask(() => this.assemble(msg));
+    else this.assemble(msg);
+  }
+
+  /** Join the latest part of every source into observation.state (on each message of the pacing source). */
+  private assemble(msg: Record<string, unknown>): void {
     if (this.parts.some((p) => p === null)) return;
+    const values = this.parts[0]!;
     const state = this.parts.length === 1 ? values : concat(this.parts as Float32Array[]);
     const header = msg.header as { stamp?: unknown } | undefined;
     const stamp = header?.stamp !== undefined ? rosTimeToSec(header.stamp) ?? NaN : NaN;

@@ -75,8 +75,9 @@ describe('URDF-generated robot config over rosbridge', () => {
         expect(Array.from(s.slice(4))).toEqual([0.3, 0.4, -0.1].map(Math.fround));
       }
       // Action ±1 → the URDF limits (shoulder ±1.5 rad, elbow ±2.5 rad), after the config's scale/offset.
+      const before = commands.length;
       await r.sendAction(Float32Array.of(1, -1), 0);
-      await new Promise((res) => setTimeout(res, 300));
+      for (let waited = 0; commands.length === before && waited < 20_000; waited += 20) await new Promise((res) => setTimeout(res, 20));
       const last = commands.at(-1) as { joint_names: string[]; points: { positions: number[] }[] };
       expect(last.joint_names).toEqual(['shoulder', 'elbow']);
       expect(last.points[0]!.positions[0]).toBeCloseTo(1.5, 6);

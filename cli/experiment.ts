@@ -6,6 +6,8 @@
  * Each method adds ONE line to `EXPERIMENTS` below: its `experiments/<method>/study.ts` exports `experiment`.
  */
 import type { Command } from 'commander';
+import type { QueueCounts, QueueTarget } from '../experiments/harness/queue.ts';
+import { queueProgress, queueTarget } from './queue.ts';
 import { action, CliError, collect, info, printJson } from './util.ts';
 
 /** What a study module exports as `experiment`. */
@@ -29,13 +31,15 @@ export interface ExperimentRunOptions {
   log: (line: string) => void;
   /** `--scene`: run the study on another scene it supports (undefined = the study's default). */
   scene?: string;
+  /** `--queue`: run the cells as jobs on this Redis queue (`stride worker`s) instead of local worker threads. */
+  queue?: { target: QueueTarget; onProgress?: (c: QueueCounts) => void };
 }
 
 const EXPERIMENTS: Record<string, () => Promise<{ experiment: ExperimentDef }>> = {
   beso: () => import('../experiments/beso/study.ts'),
 };
 
-interface Opts { quick?: boolean; json?: boolean; budget?: string[]; out: string; cache: string; backend: string; scene?: string }
+interface Opts { quick?: boolean; json?: boolean; budget?: string[]; out: string; cache: string; backend: string; scene?: string; queue?: string; insecure?: boolean }
 
 export function register(program: Command): void {
   program
@@ -49,6 +53,8 @@ export function register(program: Command): void {
     .option('--cache <dir>', 'cache of data and finished cells (resumable)', 'runs/experiments')
     .option('--scene <id>', 'run the study on another scene it supports (e.g. beso: manip/play)')
     .option('--backend <name>', 'TensorFlow.js backend (auto, node, wasm, cpu)', process.env.STRIDE_BACKEND ?? 'auto')
+    .option('--queue <url>', 'run the cells on `stride worker`s through this Redis queue, redis://[:PASSWORD@]HOST[:PORT][/DB]')
+    .option('--insecure', 'with --queue: allow a non-loopback Redis without a password')
     .action(action(async (name: string, opts: Opts) => {
       const load = EXPERIMENTS[name];
       if (!load) throw new CliError(`unknown experiment '${name}' (known: ${Object.keys(EXPERIMENTS).join(', ')})`);
@@ -57,11 +63,18 @@ export function register(program: Command): void {
         throw new CliError(`experiment ${name}: unsupported --scene '${opts.scene}' (supported: ${(experiment.scenes ?? []).join(', ') || 'only its default'})`);
       }
       const json = !!opts.json;
-      const command = ['stride', ...process.argv.slice(2)].join(' ');
-      const result = await experiment.run({
-        quick: !!opts.quick, budget: opts.budget ?? [], outDir: opts.out, cacheDir: opts.cache, backend: opts.backend, command,
-        log: (line) => info(json, line), scene: opts.scene,
-      });
+      const command = ['stride', ...process.argv.slice(2)].join(' ').replace(/(rediss?:\/\/[^:@/]*:)[^@/]*@/, '$1***@');
+      const target = opts.queue !== undefined ? await queueTarget(opts.queue, !!opts.insecure) : undefined;
+      const progress = target ? queueProgress(json) : undefined;
+      let result;
+      try {
+        result = await experiment.run({
+          quick: !!opts.quick, budget: opts.budget ?? [], outDir: opts.out, cacheDir: opts.cache, backend: opts.backend, command,
+          log: (line) => info(json, line), scene: opts.scene, ...(target ? { queue: { target, onProgress: progress!.onProgress } } : {}),
+        });
+      } finally {
+        progress?.stop();
+      }
       if (json) printJson(result);
       else info(false, `finished ${name}: results in ${opts.out}/`);
     }));

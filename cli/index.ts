@@ -22,6 +22,8 @@ const COMMANDS: Record<string, Registrar> = {
   bridge: () => import('./bridge.ts'),
   robot: () => import('./robot.ts'),
   bench: () => import('./bench.ts'),
+  worker: () => import('./worker.ts'),
+  queue: () => import('./queue.ts'),
 };
 
 export async function main(argv: string[]): Promise<void> {

@@ -24,7 +24,7 @@ import type { ArmSpec, Protocol } from '../harness/protocol.ts';
 import { startsFor, trainSeeds } from '../harness/protocol.ts';
 import { cellKey } from '../harness/cells.ts';
 import { loadScenes } from '../../scenes/index.ts';
-import { runStudy, type CellOutput, type StudyDef } from '../harness/study.ts';
+import { runStudy, type CellOutput, type RunStudyOptions, type StudyDef } from '../harness/study.ts';
 import { besoProtocol, fullBudget, parseBudget, quickBudget, type BesoBudget } from './protocol.ts';
 
 const SCENE = 'toy/zone_play';
@@ -115,9 +115,9 @@ function studyDef(b: BesoBudget, backend: string): StudyDef<CellInput> {
 export const experiment = {
   description: 'BESO: few-step EDM sampling, CFG goal guidance and multimodality vs DDPM Diffusion Policy and BC (toy/zone_play)',
   scenes: [SCENE],
-  async run(o: { quick: boolean; budget: string[]; outDir: string; cacheDir: string; backend: string; command: string; log: (l: string) => void }): Promise<Record<string, unknown>> {
+  async run(o: { quick: boolean; budget: string[]; outDir: string; cacheDir: string; backend: string; command: string; log: (l: string) => void; queue?: RunStudyOptions['queue'] }): Promise<Record<string, unknown>> {
     const b: BesoBudget = { ...(o.quick ? quickBudget() : fullBudget()), ...parseBudget(o.budget) };
     const cacheDir = path.join(o.cacheDir, 'beso', o.quick ? 'quick' : 'full');
-    return await runStudy(studyDef(b, o.backend), { mode: o.quick ? 'quick' : 'full', outDir: o.outDir, cacheDir, workers: b.workers, command: o.command, log: o.log }) as unknown as Record<string, unknown>;
+    return await runStudy(studyDef(b, o.backend), { mode: o.quick ? 'quick' : 'full', outDir: o.outDir, cacheDir, workers: b.workers, command: o.command, log: o.log, queue: o.queue }) as unknown as Record<string, unknown>;
   },
 };

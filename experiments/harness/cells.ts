@@ -1,7 +1,7 @@
 /**
  * Cells: the independent jobs of a study — one (method, model seed, condition, budget) each: train a model, evaluate
  * its arms, return JSON. A cell's input is serialisable and its output is JSON, so the job boundary stays clean
- * (worker threads today via `runParallel`; a distributed queue later).
+ * (worker threads via `runParallel` by default; a BullMQ queue over Redis with queue.ts).
  *
  * Cache: every finished cell is written (atomically) to `<cacheDir>/cells/<id>-<key>.json`, key = hash of the cell's
  * protocol slice + the identity of the code it runs (commit, plus a hash of any uncommitted change under the code
@@ -51,20 +51,29 @@ export function cellFile(cacheDir: string, c: CellSpec<unknown>, code?: string):
   return path.join(cacheDir, 'cells', `${c.id}-${cellKey(c.slice, code)}.json`);
 }
 
-/** What the harness's worker entry (cell_worker.ts) receives. */
-export interface CellJob { module: string; input: unknown; file: string }
+/** What the harness's worker entry (cell_worker.ts) receives; `file: null` returns the output instead (the queue). */
+export interface CellJob { module: string; input: unknown; file: string | null }
+
+/**
+ * Runs the cells that are not cached and writes each one's output to its file (the local default is worker threads;
+ * queue.ts's `runCellsOnQueue` is the distributed one).
+ */
+export type CellRunner = (module: string, todo: { cell: CellSpec<unknown>; file: string }[], totalCells: number) => Promise<void>;
 
 /**
  * Run the cells that are not cached yet on `workers` worker threads (each writes its output file as soon as it is
  * done, so an interruption loses only the cells in flight) and return every cell's output, in order.
  * `module` exports `runCell(input): Promise<output>`.
  */
-export async function runCells<I, O>(module: string, cells: CellSpec<I>[], o: { cacheDir: string; workers: number; log(line: string): void }): Promise<{ outputs: O[]; cached: number }> {
+export async function runCells<I, O>(module: string, cells: CellSpec<I>[], o: { cacheDir: string; workers: number; log(line: string): void; runner?: CellRunner }): Promise<{ outputs: O[]; cached: number }> {
   const code = codeIdentity();
   const files = cells.map((c) => cellFile(o.cacheDir, c, code));
-  const todo: CellJob[] = [];
-  cells.forEach((c, i) => { if (!existsSync(files[i]!)) todo.push({ module, input: c.input, file: files[i]! }); });
-  o.log(`${cells.length} cells (${cells.length - todo.length} cached), ${Math.min(o.workers, Math.max(1, todo.length))} workers, code ${code}`);
-  if (todo.length) await runParallel<CellJob, unknown>(path.join(here, 'cell_worker.ts'), todo, o.workers);
+  const todo: { cell: CellSpec<unknown>; file: string }[] = [];
+  cells.forEach((c, i) => { if (!existsSync(files[i]!)) todo.push({ cell: c, file: files[i]! }); });
+  o.log(`${cells.length} cells (${cells.length - todo.length} cached), ${o.runner ? 'on the queue' : `${Math.min(o.workers, Math.max(1, todo.length))} workers`}, code ${code}`);
+  if (todo.length) {
+    if (o.runner) await o.runner(module, todo, cells.length);
+    else await runParallel<CellJob, unknown>(path.join(here, 'cell_worker.ts'), todo.map((t) => ({ module, input: t.cell.input, file: t.file })), o.workers);
+  }
   return { outputs: files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as O), cached: cells.length - todo.length };
 }

@@ -15,7 +15,7 @@ export interface StudyResult {
   name: string; title: string; paper: string;
   /** 'quick' (smoke run: says nothing about the claims) or 'full'. */
   mode: 'quick' | 'full';
-  provenance: Provenance & { code: string; backend: string; wallSec: number; cachedCells: number; cellWallSec: number };
+  provenance: Provenance & { code: string; backend: string; wallSec: number; cachedCells: number; cellWallSec: number; queue?: string };
   protocol: Protocol;
   /** What the study prepared before the cells (data sets, their statistics), as the study reports it. */
   prepared: Record<string, unknown>;

@@ -9,6 +9,7 @@ import { provenance } from '../../sim/data/atomic.ts';
 import { decideClaims, floorGuard, summarizeArms, type ArmRun } from './claims.ts';
 import { codeIdentity, runCells, type CellSpec } from './cells.ts';
 import { validateProtocol, type Protocol } from './protocol.ts';
+import { queueRunner, type QueueCounts, type QueueTarget } from './queue.ts';
 import { STUDY_SCHEMA, verdictOf, writeReport, type StudyResult, type StudyText } from './report.ts';
 
 /** What every cell returns: its arm runs, the backend it ran on, its wall time, and anything else worth reporting. */
@@ -33,6 +34,11 @@ export interface RunStudyOptions {
   workers: number;
   command: string;
   log: (line: string) => void;
+  /**
+   * Run the cells as jobs on a BullMQ queue (`stride worker`s drain it) instead of local worker threads: same cell
+   * files, keys and outputs. Jobs are grouped as `<study>-<mode>`; `onProgress` sees the counts as they change.
+   */
+  queue?: { target: QueueTarget; onProgress?: (c: QueueCounts) => void };
 }
 
 export async function runStudy<I>(def: StudyDef<I>, o: RunStudyOptions): Promise<StudyResult> {
@@ -45,7 +51,8 @@ export async function runStudy<I>(def: StudyDef<I>, o: RunStudyOptions): Promise
   const prepared = await def.prepare(o.cacheDir, o.log);
 
   // --- cells (cached) ---
-  const { outputs, cached } = await runCells<I, CellOutput>(def.cellModule, def.cells(prepared), { cacheDir: o.cacheDir, workers: o.workers, log: o.log });
+  const runner = o.queue ? queueRunner({ target: o.queue.target, group: `${p.name}-${o.mode}`, log: o.log, onProgress: o.queue.onProgress }) : undefined;
+  const { outputs, cached } = await runCells<I, CellOutput>(def.cellModule, def.cells(prepared), { cacheDir: o.cacheDir, workers: o.workers, log: o.log, runner });
   const runs = outputs.flatMap((c) => c.runs);
 
   // --- arms, floor guard, claims ---
@@ -58,7 +65,7 @@ export async function runStudy<I>(def: StudyDef<I>, o: RunStudyOptions): Promise
   const specs = def.cells(prepared);
   const result: StudyResult = {
     schema: STUDY_SCHEMA, name: p.name, title: p.title, paper: p.paper, mode: o.mode,
-    provenance: { ...prov, code: codeIdentity(), backend: outputs[0]?.backend ?? 'unknown', wallSec: (Date.now() - t0) / 1000, cachedCells: cached, cellWallSec: outputs.reduce((s, c) => s + c.wallSec, 0) },
+    provenance: { ...prov, code: codeIdentity(), backend: outputs[0]?.backend ?? 'unknown', wallSec: (Date.now() - t0) / 1000, cachedCells: cached, ...(o.queue ? { queue: o.queue.target.display } : {}), cellWallSec: outputs.reduce((s, c) => s + c.wallSec, 0) },
     protocol: p, prepared, floorGuard: guard, arms, claims,
     cells: outputs.map((c, i) => { const { runs: _r, ...rest } = c; return { id: specs[i]!.id, ...rest }; }),
     runs, text: typeof def.text === 'function' ? def.text(prepared) : def.text, verdict: '',

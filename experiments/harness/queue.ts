@@ -91,15 +91,17 @@ function redact(url: string): string {
 /** Reach Redis once (PING) within `connectTimeoutMs`, or throw one line saying why (down, refused password, …). */
 export async function checkRedis(t: QueueTarget): Promise<string> {
   const c = new Redis({ ...t.redis, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: false });
-  c.on('error', () => {});
+  let cause = '';
+  c.on('error', (e: Error) => { cause ||= e.message; });
   let timer: NodeJS.Timeout | undefined;
   try {
     const ping = (async () => { await c.connect(); await c.ping(); return (await c.info('server')).match(/redis_version:(\S+)/)?.[1] ?? '?'; })();
     const timeout = new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error(`no answer within ${QUEUE_CONFIG.connectTimeoutMs / 1000} s`)), QUEUE_CONFIG.connectTimeoutMs); });
     return await Promise.race([ping, timeout]);
   } catch (e) {
-    const m = (e as Error).message;
-    const why = /NOAUTH|WRONGPASS|invalid password|AUTH/i.test(m) ? `it refused the credentials (${m.split('\n')[0]})`
+    const m = /Connection is closed/.test((e as Error).message) && cause ? cause : (e as Error).message;
+    const why = /NOAUTH/.test(m) ? `it needs a password (redis://:PASSWORD@${t.redis.host}:${t.redis.port})`
+      : /WRONGPASS|invalid password|AUTH/i.test(m) ? `it refused the credentials (${m.split('\n')[0]})`
       : /ECONNREFUSED/.test(m) ? 'connection refused (is redis-server running there?)'
         : /ENOTFOUND|EAI_AGAIN/.test(m) ? 'unknown host' : m.split('\n')[0]!;
     throw new Error(`cannot use Redis at ${t.display}: ${why}`);

@@ -1,11 +1,13 @@
 /**
  * `stride train --method bc|diffusion|ppo|beso --scene ID [--data DIR] --steps N --out RUN [--seed S] [--resume | --init RUN[:STEP]]
  *   [--backend B] [--workers W] [--batch N] [--lr X] [--checkpoint-every N] [--eval-episodes N]
- *   [--config key=value …] [--config stage=NAME] [--set key=value …] [--json]`
+ *   [--config key=value …] [--config stage=NAME] [--set key=value …] [--json]
+ *   [--grid key=v1,v2 … [--parallel N | --queue redis://HOST:6379 [--insecure]]]`
  * Writes RUN/config.json, RUN/metrics.jsonl and atomic checkpoints with a `latest` pointer. `--resume` continues the
  * run in RUN from its latest checkpoint, bit-identically (its config.json wins; --steps may extend it). `--init` starts
  * a fresh run from another run's inference weights. This file only parses: defaults (lr, batch, checkpoint cadence)
  * and the training loop come from the method's stage in policies/registry.ts.
+ * `--grid` makes it a sweep: one run per combination of the grid's values, locally or on the queue (see `sweep`).
  */
 import type { Command } from 'commander';
 import { existsSync, rmSync } from 'node:fs';
@@ -17,11 +19,123 @@ import { defaultAdam } from '../policies/common/params.ts';
 import { getMethod, listMethods } from '../policies/registry.ts';
 import { resolveInit } from '../policies/train/checkpoint.ts';
 import { readRunConfig, writeRunConfig, type TrainConfig } from '../policies/train/run.ts';
+import { writeJsonAtomic } from '../sim/data/atomic.ts';
+import type { TrainJob, TrainJobResult } from '../experiments/harness/train_job.ts';
+import { queueProgress, queueTarget } from './queue.ts';
 import { action, collect, CliError, info, loadScenes, parseIntOpt, printJson } from './util.ts';
 
 interface TrainOpts {
   method: string; scene: string; data?: string; steps: number; out: string; seed: number; resume?: boolean; init?: string; backend: string;
   workers: number; batch?: number; lr?: string; checkpointEvery?: number; evalEpisodes: number; config?: string[]; set?: string[]; json?: boolean;
+  grid?: string[]; parallel: number; queue?: string; insecure?: boolean;
+}
+
+/** The TrainConfig of a fresh run from the command line (defaults from the method's stage). */
+function freshConfig(opts: TrainOpts, command: string): TrainConfig {
+  const def = getMethod(opts.method);
+  // --- the stage (`--config stage=NAME`) is the method's choice of training loop, not a policy setting ---
+  const overrides = parseOverrides(opts.config);
+  const stageName = overrides.stage === undefined ? def.defaultStage : String(overrides.stage);
+  delete overrides.stage;
+  if (!(stageName in def.stages)) throw new CliError(`--config stage=${stageName}: method ${opts.method} has stages ${Object.keys(def.stages).join(', ')}`, 2);
+  const stage = def.stage(stageName);
+  if (stage.source === 'dataset' && !opts.data) throw new CliError(`method ${opts.method} (stage ${stageName}) trains from a dataset: pass --data DIR`);
+  let methodConfig: Record<string, unknown>;
+  try {
+    methodConfig = applyOverrides(def.defaultConfig() as Record<string, unknown>, overrides);
+  } catch (e) {
+    throw new CliError(`--config: ${(e as Error).message} (method ${opts.method} keys: stage, ${Object.keys(def.defaultConfig()).join(', ')})`, 2);
+  }
+  const lr = opts.lr !== undefined ? Number(opts.lr) : undefined;
+  if (lr !== undefined && !(lr > 0)) throw new CliError(`--lr must be a positive number, got '${opts.lr}'`, 2);
+  const d = stage.trainDefaults();
+  return {
+    method: opts.method, sceneId: opts.scene, data: opts.data ? path.resolve(opts.data) : null, steps: opts.steps, seed: opts.seed,
+    batchSize: opts.batch ?? d.batchSize, optim: { ...defaultAdam(), ...d.optim, ...(lr ? { lr } : {}) },
+    checkpointEvery: opts.checkpointEvery ?? Math.max(1, Math.min(opts.steps, d.checkpointEvery || opts.steps)),
+    evalEpisodes: opts.evalEpisodes, logEvery: d.logEvery, workers: opts.workers, backend: opts.backend, backendRunning: '',
+    methodConfig, overrides: parseOverrides(opts.set) as Record<string, unknown>, command, stage: stageName,
+    init: opts.init ? resolveInit(opts.init) : null,
+  };
+}
+
+/** Keys `--grid` varies besides method config keys (`set.PATH` varies a scene override). */
+const GRID_TRAIN_KEYS = ['seed', 'lr', 'batch', 'steps'] as const;
+
+/** `--grid k=v1,v2 …` → every combination (in the order given), as `[key, value][]`. */
+export function parseGrid(grid: string[]): [string, string][][] {
+  let combos: [string, string][][] = [[]];
+  const seen = new Set<string>();
+  for (const g of grid) {
+    const m = /^([A-Za-z_][\w.-]*)=(.+)$/.exec(g);
+    if (!m) throw new CliError(`--grid '${g}': expected key=v1,v2,…`, 2);
+    const [, key, list] = m as unknown as [string, string, string];
+    if (seen.has(key)) throw new CliError(`--grid ${key} is given twice`, 2);
+    seen.add(key);
+    const values = list.split(',');
+    if (values.some((v) => v === '')) throw new CliError(`--grid '${g}': empty value`, 2);
+    if (new Set(values).size !== values.length) throw new CliError(`--grid '${g}': a value is repeated`, 2);
+    combos = combos.flatMap((c) => values.map((v) => [...c, [key, v] as [string, string]]));
+  }
+  return combos;
+}
+
+/** The command-line options of one grid combination. */
+function comboOpts(opts: TrainOpts, combo: [string, string][]): TrainOpts {
+  const o: TrainOpts = { ...opts, config: [...(opts.config ?? [])], set: [...(opts.set ?? [])] };
+  for (const [k, v] of combo) {
+    if ((GRID_TRAIN_KEYS as readonly string[]).includes(k)) {
+      if (k === 'lr') { o.lr = v; continue; }
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < (k === 'seed' ? 0 : 1)) throw new CliError(`--grid ${k}=${v}: not an integer ≥ ${k === 'seed' ? 0 : 1}`, 2);
+      if (k === 'seed') o.seed = n; else if (k === 'batch') o.batch = n; else o.steps = n;
+    } else if (k.startsWith('set.')) o.set!.push(`${k.slice(4)}=${v}`);
+    else o.config!.push(`${k}=${v}`);
+  }
+  return o;
+}
+
+/**
+ * A sweep: one run per `--grid` combination, in `<out>/<k1>=<v1>,<k2>=<v2>…` — locally on `--parallel` worker
+ * threads, or as jobs on `--queue` (runs then train on the workers, in `<artifacts>/<sweep>/<run>`). A run folder
+ * that already holds the same run resumes from its latest checkpoint. Writes `<out>/sweep.json` (submitter side).
+ */
+async function sweep(opts: TrainOpts, command: string): Promise<void> {
+  if (opts.resume || opts.init) throw new CliError('--grid runs a sweep of fresh runs (each resumes by itself): drop --resume/--init', 2);
+  const out = path.resolve(opts.out);
+  const combos = parseGrid(opts.grid!);
+  const runs = combos.map((combo) => {
+    const id = combo.map(([k, v]) => `${k}=${v}`).join(',').replace(/[^A-Za-z0-9._=,+-]/g, '_');
+    return { id, grid: Object.fromEntries(combo), cfg: freshConfig(comboOpts(opts, combo), command) };
+  });
+  if (!listMethods().includes(opts.method)) throw new CliError(`unknown method '${opts.method}' (known: ${listMethods().join(', ')})`);
+  const json = !!opts.json;
+  const name = path.basename(out);
+  info(json, `sweep ${name}: ${runs.length} runs (${runs.map((r) => r.id).join(' | ')})${opts.queue ? ' on the queue' : `, ${Math.min(opts.parallel, runs.length)} at once`}`);
+  let results: (TrainJobResult & { worker?: string })[];
+  if (opts.queue) {
+    const target = await queueTarget(opts.queue, !!opts.insecure);
+    const { runSweepOnQueue } = await import('../experiments/harness/queue.ts');
+    const progress = queueProgress(json, 'runs');
+    try {
+      results = await runSweepOnQueue(runs.map((r) => ({ id: r.id, cfg: r.cfg })), { target, group: name, log: (l) => info(json, l), onProgress: progress.onProgress });
+    } catch (e) {
+      throw new CliError((e as Error).message);
+    } finally {
+      progress.stop();
+    }
+  } else {
+    const { runParallel } = await import('../policies/train/data_parallel.ts');
+    const { TRAIN_JOB_MODULE } = await import('../experiments/harness/train_job.ts');
+    results = await runParallel<TrainJob, TrainJobResult>(TRAIN_JOB_MODULE, runs.map((r) => ({ runDir: path.join(out, r.id), cfg: r.cfg, resume: 'auto' })), opts.parallel);
+  }
+  const summary = {
+    sweep: out, queue: opts.queue ? (await queueTarget(opts.queue, !!opts.insecure)).display : null,
+    runs: runs.map((r, i) => ({ id: r.id, grid: r.grid, ...results[i]! })),
+  };
+  writeJsonAtomic(path.join(out, 'sweep.json'), summary, 2);
+  if (json) printJson(summary);
+  else for (const r of summary.runs) info(false, `${r.id}: final loss ${r.finalLoss.toFixed(4)}${r.eval ? `, success ${((r.eval['eval/success_rate'] ?? 0) * 100).toFixed(1)}%` : ''} → ${r.runDir}${r.worker ? ` (on ${r.worker})` : ''}`);
 }
 
 export function register(program: Command): void {
@@ -45,9 +159,15 @@ export function register(program: Command): void {
     .option('--config <key=value>', 'method config override (repeatable), e.g. --config inferSteps=10; --config stage=NAME picks a training stage', collect)
     .option('--set <key=value>', 'scene config override (repeatable)', collect)
     .option('--json', 'print a JSON summary on stdout')
+    .option('--grid <key=v1,v2>', 'a sweep: one run per combination (repeatable; keys seed, lr, batch, steps, set.PATH, or a method config key), each in --out/<key=value,…>', collect)
+    .option('--parallel <n>', 'with --grid and no --queue: runs at once on worker threads', parseIntOpt('parallel', 1), 1)
+    .option('--queue <url>', 'with --grid: run the sweep on `stride worker`s through this Redis queue, redis://[:PASSWORD@]HOST[:PORT][/DB]')
+    .option('--insecure', 'with --queue: allow a non-loopback Redis without a password')
     .action(action(async (opts: TrainOpts) => {
       const runDir = path.resolve(opts.out);
-      const command = `stride ${process.argv.slice(2).join(' ')}`;
+      const command = `stride ${process.argv.slice(2).join(' ')}`.replace(/(rediss?:\/\/[^:@/]*:)[^@/]*@/, '$1***@');
+      if (opts.grid?.length) return sweep(opts, command);
+      if (opts.queue) throw new CliError('--queue runs a sweep: give at least one --grid key=v1,v2', 2);
       let cfg: TrainConfig;
       if (opts.resume) {
         if (opts.init) throw new CliError('--init starts a fresh run; --resume continues one: pass only one of them', 2);
@@ -56,31 +176,7 @@ export function register(program: Command): void {
         cfg.steps = Math.max(cfg.steps, opts.steps);
       } else {
         if (existsSync(path.join(runDir, 'config.json'))) throw new CliError(`${runDir} already holds a run (config.json); pass --resume or choose another --out`);
-        const def = getMethod(opts.method);
-        // --- the stage (`--config stage=NAME`) is the method's choice of training loop, not a policy setting ---
-        const overrides = parseOverrides(opts.config);
-        const stageName = overrides.stage === undefined ? def.defaultStage : String(overrides.stage);
-        delete overrides.stage;
-        if (!(stageName in def.stages)) throw new CliError(`--config stage=${stageName}: method ${opts.method} has stages ${Object.keys(def.stages).join(', ')}`, 2);
-        const stage = def.stage(stageName);
-        if (stage.source === 'dataset' && !opts.data) throw new CliError(`method ${opts.method} (stage ${stageName}) trains from a dataset: pass --data DIR`);
-        let methodConfig: Record<string, unknown>;
-        try {
-          methodConfig = applyOverrides(def.defaultConfig() as Record<string, unknown>, overrides);
-        } catch (e) {
-          throw new CliError(`--config: ${(e as Error).message} (method ${opts.method} keys: stage, ${Object.keys(def.defaultConfig()).join(', ')})`, 2);
-        }
-        const lr = opts.lr !== undefined ? Number(opts.lr) : undefined;
-        if (lr !== undefined && !(lr > 0)) throw new CliError(`--lr must be a positive number, got '${opts.lr}'`, 2);
-        const d = stage.trainDefaults();
-        cfg = {
-          method: opts.method, sceneId: opts.scene, data: opts.data ? path.resolve(opts.data) : null, steps: opts.steps, seed: opts.seed,
-          batchSize: opts.batch ?? d.batchSize, optim: { ...defaultAdam(), ...d.optim, ...(lr ? { lr } : {}) },
-          checkpointEvery: opts.checkpointEvery ?? Math.max(1, Math.min(opts.steps, d.checkpointEvery || opts.steps)),
-          evalEpisodes: opts.evalEpisodes, logEvery: d.logEvery, workers: opts.workers, backend: opts.backend, backendRunning: '',
-          methodConfig, overrides: parseOverrides(opts.set) as Record<string, unknown>, command, stage: stageName,
-          init: opts.init ? resolveInit(opts.init) : null,
-        };
+        cfg = freshConfig(opts, command);
       }
       if (!listMethods().includes(cfg.method)) throw new CliError(`unknown method '${cfg.method}' (known: ${listMethods().join(', ')})`);
       await loadScenes();

@@ -7,7 +7,7 @@
  */
 import type { Command } from 'commander';
 import type { QueueCounts, QueueTarget } from '../experiments/harness/queue.ts';
-import { queueProgress, queueTarget } from './queue.ts';
+import { queueProgress, queueTarget, reachQueue } from './queue.ts';
 import { action, CliError, collect, info, printJson } from './util.ts';
 
 /** What a study module exports as `experiment`. */
@@ -65,6 +65,7 @@ export function register(program: Command): void {
       const json = !!opts.json;
       const command = ['stride', ...process.argv.slice(2)].join(' ').replace(/(rediss?:\/\/[^:@/]*:)[^@/]*@/, '$1***@');
       const target = opts.queue !== undefined ? await queueTarget(opts.queue, !!opts.insecure) : undefined;
+      if (target) await reachQueue(target); // before any work: a bad queue fails in seconds, with nothing written
       const progress = target ? queueProgress(json) : undefined;
       let result;
       try {

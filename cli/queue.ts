@@ -14,6 +14,12 @@ export async function queueTarget(url: string, insecure: boolean): Promise<Queue
   try { return parseQueueUrl(url, insecure); } catch (e) { throw new CliError((e as Error).message, 2); }
 }
 
+/** Reach Redis now (one-line error within the connect timeout when it is down or refuses the credentials). */
+export async function reachQueue(t: QueueTarget): Promise<void> {
+  const { checkRedis } = await import('../experiments/harness/queue.ts');
+  try { await checkRedis(t); } catch (e) { throw new CliError((e as Error).message); }
+}
+
 /**
  * The submitter's progress: a bar of cells done / running / failed on a terminal; otherwise one line per change
  * (a JSON object `{"queue": {…counts}}` on stderr with --json).

@@ -21,7 +21,7 @@ import { resolveInit } from '../policies/train/checkpoint.ts';
 import { readRunConfig, writeRunConfig, type TrainConfig } from '../policies/train/run.ts';
 import { writeJsonAtomic } from '../sim/data/atomic.ts';
 import type { TrainJob, TrainJobResult } from '../experiments/harness/train_job.ts';
-import { queueProgress, queueTarget } from './queue.ts';
+import { queueProgress, queueTarget, reachQueue } from './queue.ts';
 import { action, collect, CliError, info, loadScenes, parseIntOpt, printJson } from './util.ts';
 
 interface TrainOpts {
@@ -109,12 +109,13 @@ async function sweep(opts: TrainOpts, command: string): Promise<void> {
     return { id, grid: Object.fromEntries(combo), cfg: freshConfig(comboOpts(opts, combo), command) };
   });
   if (!listMethods().includes(opts.method)) throw new CliError(`unknown method '${opts.method}' (known: ${listMethods().join(', ')})`);
+  const target = opts.queue !== undefined ? await queueTarget(opts.queue, !!opts.insecure) : undefined;
+  if (target) await reachQueue(target);
   const json = !!opts.json;
   const name = path.basename(out);
   info(json, `sweep ${name}: ${runs.length} runs (${runs.map((r) => r.id).join(' | ')})${opts.queue ? ' on the queue' : `, ${Math.min(opts.parallel, runs.length)} at once`}`);
   let results: (TrainJobResult & { worker?: string })[];
-  if (opts.queue) {
-    const target = await queueTarget(opts.queue, !!opts.insecure);
+  if (target) {
     const { runSweepOnQueue } = await import('../experiments/harness/queue.ts');
     const progress = queueProgress(json, 'runs');
     try {
@@ -130,7 +131,7 @@ async function sweep(opts: TrainOpts, command: string): Promise<void> {
     results = await runParallel<TrainJob, TrainJobResult>(TRAIN_JOB_MODULE, runs.map((r) => ({ runDir: path.join(out, r.id), cfg: r.cfg, resume: 'auto' })), opts.parallel);
   }
   const summary = {
-    sweep: out, queue: opts.queue ? (await queueTarget(opts.queue, !!opts.insecure)).display : null,
+    sweep: out, queue: target?.display ?? null,
     runs: runs.map((r, i) => ({ id: r.id, grid: r.grid, ...results[i]! })),
   };
   writeJsonAtomic(path.join(out, 'sweep.json'), summary, 2);

@@ -303,7 +303,7 @@ export async function startQueueWorker(o: WorkerOptions): Promise<QueueWorker> {
     const d = vet(job.data);
     if (d.code !== code) throw new UnrecoverableError(`refused by worker ${me}: it runs code ${code}, the job was submitted from code ${d.code} (start the worker on the submitter's commit)`);
     const t0 = performance.now();
-    o.log(`${me}: start ${job.id} (attempt ${job.attemptsMade + 1})`);
+    o.log(`${me}: start ${job.id} (run ${Math.max(1, job.attemptsStarted)}${job.stalledCounter ? `, after ${job.stalledCounter} stall${job.stalledCounter > 1 ? "s" : ""}` : ""})`);
     if (d.kind === 'cell') {
       const [r] = await runParallel<CellJob, { output: unknown }>(path.join(here, 'cell_worker.ts'), [{ module: path.resolve(repoRoot, d.module), input: d.input, file: null }], 1);
       o.log(`${me}: done ${job.id} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

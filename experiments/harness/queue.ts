@@ -294,6 +294,11 @@ function vet(data: unknown): QueueJobData {
   return d as unknown as QueueJobData;
 }
 
+/** runParallel's error without its 'job 0: ' prefix: the job's own message is the failed reason. */
+function unwrap(e: unknown): never {
+  throw new Error((e instanceof Error ? e.message : String(e)).replace(/^job 0: /, ''));
+}
+
 export async function startQueueWorker(o: WorkerOptions): Promise<QueueWorker> {
   const version = await checkRedis(o.target);
   const me = `${hostname()}:${process.pid}`;
@@ -305,12 +310,12 @@ export async function startQueueWorker(o: WorkerOptions): Promise<QueueWorker> {
     const t0 = performance.now();
     o.log(`${me}: start ${job.id} (run ${Math.max(1, job.attemptsStarted)}${job.stalledCounter ? `, after ${job.stalledCounter} stall${job.stalledCounter > 1 ? "s" : ""}` : ""})`);
     if (d.kind === 'cell') {
-      const [r] = await runParallel<CellJob, { output: unknown }>(path.join(here, 'cell_worker.ts'), [{ module: path.resolve(repoRoot, d.module), input: d.input, file: null }], 1);
+      const [r] = await runParallel<CellJob, { output: unknown }>(path.join(here, 'cell_worker.ts'), [{ module: path.resolve(repoRoot, d.module), input: d.input, file: null }], 1).catch(unwrap);
       o.log(`${me}: done ${job.id} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       return { output: r!.output, worker: me };
     }
     const runDir = path.resolve(o.artifactsDir, d.group, d.id);
-    const [r] = await runParallel<TrainJob, TrainJobResult>(TRAIN_JOB_MODULE, [{ runDir, cfg: d.cfg, resume: 'auto' }], 1);
+    const [r] = await runParallel<TrainJob, TrainJobResult>(TRAIN_JOB_MODULE, [{ runDir, cfg: d.cfg, resume: 'auto' }], 1).catch(unwrap);
     o.log(`${me}: done ${job.id} in ${((performance.now() - t0) / 1000).toFixed(1)} s${r!.resumedFrom ? ` (resumed from step ${r!.resumedFrom})` : ''}`);
     return { ...r, id: d.id, worker: me };
   };

@@ -6,7 +6,8 @@
  * - a sweep run (`stride train --grid … --queue`) whose worker is SIGKILLed after a checkpoint resumes from it on
  *   another worker and ends bit-identical to the local sweep;
  * - a worker on another commit refuses the job (both identities in the reason) and keeps serving after a malformed
- *   job; a resubmission retries the refused cells;
+ *   job; a resubmission retries the refused cells; a cell that fails deterministically is failed after N attempts and
+ *   reported (the study does not hang);
  * - a bad URL, a Redis that is down, one that never answers, a wrong or missing password, a non-loopback Redis without
  *   auth: one-line errors, within the spawn's bound; a password URL works and is never printed.
  */
@@ -18,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseQueueUrl } from '../../experiments/harness/queue.ts';
+import { parseQueueUrl, QUEUE_CONFIG } from '../../experiments/harness/queue.ts';
 import { runStudy, type StudyDef } from '../../experiments/harness/study.ts';
 import type { Protocol } from '../../experiments/harness/protocol.ts';
 import { ROOT, strideAsync, type CliResult } from '../helpers.ts';
@@ -167,6 +168,7 @@ describe('stride train --grid --queue', () => {
 
 // --- a tiny harness study (Rapier episodes, no training) for the refusal test ---
 const CELL = fileURLToPath(new URL('./fixtures/tiny_cell.ts', import.meta.url));
+const FAILING = fileURLToPath(new URL('./fixtures/failing_cell.ts', import.meta.url));
 const P: Protocol = {
   name: 'tinyq', title: 'tiny queued study', paper: 'none',
   splits: { train: { start: 0, count: 10 }, validation: { start: 100, count: 20 }, heldOut: { start: 1000, count: 40 } },
@@ -221,6 +223,18 @@ describe('stride worker', () => {
       expect(queued.arms).toEqual(localRes.arms);
       expect(readdirSync(path.join(cache, 'cells')).sort()).toEqual(readdirSync(path.join(tmp, 'tinyL', 'cache', 'cells')).sort());
       expect((await status(url)).groups['tinyq-quick']).toEqual({ waiting: 0, active: 0, completed: 2, failed: 0 });
+
+      // A cell that fails deterministically: failed with its error after QUEUE_CONFIG.attempts runs, and the study
+      // reports it (no hang); the cell that succeeded is cached.
+      const failing: StudyDef<TinyInput> = { ...tinyDef, protocol: { ...P, name: 'tinyfail' }, cellModule: FAILING };
+      const fcache = path.join(tmp, 'tinyfail', 'cache');
+      await expect(runStudy(failing, { ...quiet, outDir: path.join(tmp, 'tinyfail', 'results'), cacheDir: fcache, queue: { target } }))
+        .rejects.toThrow(`1 of 2 cells failed on the queue: m-s1 (after ${QUEUE_CONFIG.attempts} attempts): deliberate failure of model seed 1`);
+      expect(readdirSync(path.join(fcache, 'cells')).map((f) => f.replace(/-[0-9a-f]{16}\.json$/, ''))).toEqual(['m-s0']);
+      expect(w.log().match(/start tinyfail-quick\.m-s1-/g)).toHaveLength(QUEUE_CONFIG.attempts);
+      const fs = await status(url);
+      expect(fs.groups['tinyfail-quick']).toEqual({ waiting: 0, active: 0, completed: 1, failed: 1 });
+      expect(fs.failed.find((f) => f.id.startsWith('tinyfail-quick.m-s1-'))!.reason).toBe('deliberate failure of model seed 1');
       await w.kill();
     } finally {
       await q.close();

@@ -171,9 +171,10 @@ async function submitAndGather(jobs: QueueJobData[], cached: number, o: SubmitOp
     }
     o.log(`queue ${o.target.display} (Redis ${version}): ${jobs.length} jobs for ${o.group}${reused ? ` (${reused} already there)` : ''}${retried ? ` (${retried} failed before, retried)` : ''}`);
     o.onProgress?.({ ...counts });
-    let lastOk = Date.now(), lastKey = '';
+    let lastOk = Date.now(), lastKey = JSON.stringify(counts);
     while (pending.size) {
       await new Promise((r) => setTimeout(r, QUEUE_CONFIG.pollMs));
+      const arrived: [QueueJobData, unknown][] = [];
       try {
         let running = 0, waiting = 0;
         for (const [jobId, d] of [...pending]) {
@@ -181,7 +182,7 @@ async function submitAndGather(jobs: QueueJobData[], cached: number, o: SubmitOp
           const state = job ? await withTimeout(job.getState(), QUEUE_CONFIG.connectTimeoutMs) : 'unknown';
           if (!job || state === 'unknown') { await queue.add(d.id, d, { ...opts, jobId }); waiting++; continue; } // removed under us: add again
           if (state === 'completed') {
-            onDone(d, job.returnvalue);
+            arrived.push([d, job.returnvalue]);
             pending.delete(jobId); counts.done++;
           } else if (state === 'failed') {
             failed.push({ id: d.id, reason: job.failedReason ?? 'unknown error', attempts: job.attemptsMade });
@@ -192,16 +193,26 @@ async function submitAndGather(jobs: QueueJobData[], cached: number, o: SubmitOp
         counts.running = running; counts.waiting = waiting;
         lastOk = Date.now();
       } catch (e) {
+        for (const [d, value] of arrived) onDone(d, value);
         if (Date.now() - lastOk > QUEUE_CONFIG.lostAfterMs) throw new Error(`lost Redis at ${o.target.display} for ${QUEUE_CONFIG.lostAfterMs / 1000} s (${(e as Error).message.split('\n')[0]}); finished cells are cached, resubmit to continue`);
         continue;
       }
+      for (const [d, value] of arrived) onDone(d, value); // outside the try: a bad result is an error, not a Redis hiccup
       const key = JSON.stringify(counts);
       if (key !== lastKey) { lastKey = key; o.onProgress?.({ ...counts }); }
     }
   } finally {
-    await queue.close().catch(() => {});
+    await closeQueue(queue);
   }
   return failed;
+}
+
+/** Close a queue's connections; when Redis is gone, close() can wait for ever: give it a moment, then drop them. */
+async function closeQueue(q: Queue): Promise<void> {
+  let t: NodeJS.Timeout | undefined;
+  const closed = await Promise.race([q.close().then(() => true, () => true), new Promise<boolean>((res) => { t = setTimeout(() => res(false), 2000); })]);
+  clearTimeout(t);
+  if (!closed) await q.disconnect().catch(() => {});
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
@@ -363,6 +374,6 @@ export async function queueStatus(t: QueueTarget): Promise<QueueStatus> {
     try { workers = (await queue.getWorkers()).length; } catch { /* CLIENT LIST not permitted */ }
     return { queue: t.display, workers, groups, failed };
   } finally {
-    await queue.close().catch(() => {});
+    await closeQueue(queue);
   }
 }

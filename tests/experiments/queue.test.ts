@@ -257,6 +257,17 @@ describe('stride worker', () => {
     expect(oneLine(exp)).toMatch(/^stride: cannot use Redis at .*connection refused/);
     expect(existsSync(path.join(tmp, 'down'))).toBe(false); // nothing written
 
+    const train = ['train', '--method', 'bc', '--scene', 'toy/point_reach', '--steps', '5', '--out', path.join(tmp, 'nosweep')];
+    const g = await strideAsync([...train, '--grid', 'lr'], { timeoutMs: 60_000 });
+    expect(g.code).toBe(2);
+    expect(oneLine(g)).toBe("stride: --grid 'lr': expected key=v1,v2,…");
+    const ng = await strideAsync([...train, '--queue', `redis://127.0.0.1:${port}`], { timeoutMs: 60_000 });
+    expect(ng.code).toBe(2);
+    expect(oneLine(ng)).toBe('stride: --queue runs a sweep: give at least one --grid key=v1,v2');
+    const sd = await strideAsync([...train, '--grid', 'seed=0,1', '--queue', `redis://127.0.0.1:${port}`], { timeoutMs: 60_000 });
+    expect(oneLine(sd)).toMatch(/^stride: cannot use Redis at .*connection refused/);
+    expect(existsSync(path.join(tmp, 'nosweep'))).toBe(false);
+
     // A server that accepts connections and never answers.
     const mute: Server = createServer(() => {});
     const mutePort = await new Promise<number>((res) => mute.listen(0, '127.0.0.1', () => res((mute.address() as { port: number }).port)));

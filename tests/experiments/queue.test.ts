@@ -257,7 +257,7 @@ describe('stride worker', () => {
     expect(oneLine(exp)).toMatch(/^stride: cannot use Redis at .*connection refused/);
     expect(existsSync(path.join(tmp, 'down'))).toBe(false); // nothing written
 
-    const train = ['train', '--method', 'bc', '--scene', 'toy/point_reach', '--steps', '5', '--out', path.join(tmp, 'nosweep')];
+    const train = ['train', '--method', 'bc', '--scene', 'toy/point_reach', '--data', path.join(tmp, 'no-data'), '--steps', '5', '--out', path.join(tmp, 'nosweep')];
     const g = await strideAsync([...train, '--grid', 'lr'], { timeoutMs: 60_000 });
     expect(g.code).toBe(2);
     expect(oneLine(g)).toBe("stride: --grid 'lr': expected key=v1,v2,…");

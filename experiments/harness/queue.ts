@@ -43,8 +43,11 @@ export const QUEUE_CONFIG = {
   backoffMs: 2000,
   /** A worker that has not renewed a job's lock for this long is taken for dead and its job is retried, ms. */
   lockMs: 30_000,
-  /** Time allowed to reach Redis (and answer a PING) before a one-line error, ms. */
-  connectTimeoutMs: 5000,
+  /**
+   * Time allowed to reach Redis (connect, PING) before a one-line error, ms. A Redis that is down, an unknown host or a
+   * refused password fail at once; this bounds a host that accepts and never answers (generous: loaded machines).
+   */
+  connectTimeoutMs: 10_000,
   /** How long finished jobs (and their results) stay in Redis, s: a resubmission within it reuses them. */
   keepSec: 7 * 24 * 3600,
   /** How often the submitter polls its jobs, ms. */
@@ -88,15 +91,15 @@ function redact(url: string): string {
   return url.replace(/\/\/([^@/]*):([^@/]*)@/, '//$1:***@');
 }
 
-/** Reach Redis once (PING) within `connectTimeoutMs`, or throw one line saying why (down, refused password, …). */
-export async function checkRedis(t: QueueTarget): Promise<string> {
-  const c = new Redis({ ...t.redis, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+/** Reach Redis once (PING) within `timeoutMs`, or throw one line saying why (down, refused password, …); its version. */
+export async function checkRedis(t: QueueTarget, timeoutMs: number = QUEUE_CONFIG.connectTimeoutMs): Promise<string> {
+  const c = new Redis({ ...t.redis, connectTimeout: timeoutMs, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: false });
   let cause = '';
   c.on('error', (e: Error) => { cause ||= e.message; });
   let timer: NodeJS.Timeout | undefined;
   try {
     const ping = (async () => { await c.connect(); await c.ping(); return (await c.info('server')).match(/redis_version:(\S+)/)?.[1] ?? '?'; })();
-    const timeout = new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error(`no answer within ${QUEUE_CONFIG.connectTimeoutMs / 1000} s`)), QUEUE_CONFIG.connectTimeoutMs); });
+    const timeout = new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs); });
     return await Promise.race([ping, timeout]);
   } catch (e) {
     const m = /Connection is closed/.test((e as Error).message) && cause ? cause : (e as Error).message;
@@ -151,7 +154,8 @@ export interface FailedJob { id: string; reason: string; attempts: number }
  * each completed job's return value to `onDone` as it arrives. Failed jobs are returned, never waited on.
  */
 async function submitAndGather(jobs: QueueJobData[], cached: number, o: SubmitOptions, onDone: (d: QueueJobData, value: unknown) => void): Promise<FailedJob[]> {
-  const version = await checkRedis(o.target);
+  // The CLI has checked Redis within connectTimeoutMs before any work; here (mid-run, maybe a loaded machine) be patient.
+  const version = await checkRedis(o.target, QUEUE_CONFIG.lostAfterMs);
   const queue = new Queue(QUEUE_CONFIG.name, { connection: bullConnection(o.target) });
   queue.on('error', () => {});
   const failed: FailedJob[] = [];

@@ -33,6 +33,7 @@ export interface ExperimentRunOptions {
 
 const EXPERIMENTS: Record<string, () => Promise<{ experiment: ExperimentDef }>> = {
   beso: () => import('../experiments/beso/study.ts'),
+  'beso-toy': () => import('../experiments/beso-toy/study.ts'),
 };
 
 interface Opts { quick?: boolean; json?: boolean; budget?: string[]; out: string; cache: string; backend: string; scene?: string }
@@ -47,7 +48,7 @@ export function register(program: Command): void {
     .option('--budget <key=value>', 'override one budget entry (repeatable), e.g. --budget trainSteps=50', collect)
     .option('--out <dir>', 'folder for <name>.json and <name>.md', 'results')
     .option('--cache <dir>', 'cache of data and finished cells (resumable)', 'runs/experiments')
-    .option('--scene <id>', 'run the study on another scene it supports (e.g. beso: manip/play)')
+    .option('--scene <id>', 'run the study on another scene it supports (e.g. beso: manip/block_push)')
     .option('--backend <name>', 'TensorFlow.js backend (auto, node, wasm, cpu)', process.env.STRIDE_BACKEND ?? 'auto')
     .action(action(async (name: string, opts: Opts) => {
       const load = EXPERIMENTS[name];

@@ -41,13 +41,14 @@ export interface BesoBudget {
 }
 
 /**
- * Full budget. Fixed before the full run and reduced from the issue's 3 × 100 held-out episodes to 3 × 50 (and 50
- * validation episodes per guard arm per seed) BEFORE it ran: the shared 2-core machine gave this study ~0.3 cores
- * (load 15–20), and 3 × 100 could not finish in the time available. Probes keep ≥ 100 rollouts per model.
- * 3000 steps, 3×128 for every method (no width pilot was affordable: recorded, not tuned).
+ * Full budget, reduced BEFORE the full run from the issue's 3 seeds × 100 held-out episodes, 3000+ steps × batch
+ * 256: the shared 2-core machine gave this study ~0.23 cores (load average 25–31 while every session ran its full
+ * study), where one 3000-step BESO model took ~240 CPU-s — the issue's budget needed ~2 h. Reduced to 2 model seeds ×
+ * 30 held-out episodes per arm (30 validation episodes per guard arm), 1500 steps × batch 128; probes keep 100
+ * rollouts per model. 3×128 for every method (no width pilot was affordable: recorded, not tuned).
  */
 export const fullBudget = (): BesoBudget => ({
-  dataEpisodes: 1000, trainSteps: 3000, batchSize: 256, lr: 1e-3, width: 128, depth: 3, seeds: 3, evalEpisodes: 50, guardEpisodes: 50,
+  dataEpisodes: 1000, trainSteps: 1500, batchSize: 128, lr: 1e-3, width: 128, depth: 3, seeds: 2, evalEpisodes: 30, guardEpisodes: 30,
   modeRollouts: 100, capFactor: 3, dpLongSteps: 100, goalMin: 20, goalMax: 100, pilot: 0, workers: 2,
 });
 export const quickBudget = (): BesoBudget => ({

@@ -138,7 +138,8 @@ function studyDef(b: BesoBudget, backend: string): StudyDef<CellInput> {
     async prepare(cacheDir, log) {
       await loadScenes();
       const tr = protocol.splits.train;
-      const dataDir = path.join(cacheDir, `data-${b.dataEpisodes}-${cellKey({ SCENE, DEMO_OVERRIDES, OBS_KEYS, episodes: b.dataEpisodes, finalFrame: true })}`);
+      // keyed by what the data depends on, not by the code identity (delete the cache after changing the scene or its expert)
+      const dataDir = path.join(cacheDir, `data-${b.dataEpisodes}-${cellKey({ SCENE, DEMO_OVERRIDES, OBS_KEYS, episodes: b.dataEpisodes, finalFrame: true }, 'block-push-data-v1')}`);
       if (!existsSync(path.join(dataDir, 'meta', 'info.json'))) {
         log(`beso: writing ${b.dataEpisodes} demonstrations of ${SCENE} → ${dataDir}`);
         let kept = 0;

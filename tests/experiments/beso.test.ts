@@ -10,6 +10,8 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { STRIDE, ROOT } from '../helpers.ts';
+import { fullBudget, besoProtocol } from '../../experiments/beso/protocol.ts';
+import { methodConfig, GOAL_DIMS, OBS_KEYS } from '../../experiments/beso/study.ts';
 
 function stride(argv: string[], timeoutMs = 120_000): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -26,6 +28,32 @@ const tmp = mkdtempSync(path.join(tmpdir(), 'beso-bp-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const TINY = ['dataEpisodes=6', 'trainSteps=8', 'batchSize=16', 'width=16', 'depth=1', 'seeds=2', 'evalEpisodes=3', 'guardEpisodes=3', 'modeRollouts=3', 'capFactor=1', 'dpLongSteps=12', 'workers=2'];
+
+describe('the Block-Push protocol (no run)', () => {
+  it('uses one temporal-consistency scheme for every method: receding horizon To 2, Tp 8, Ta 4; σ ∈ [0.05, 1] for BESO', () => {
+    const b = fullBudget();
+    const h = (m: string) => { const c = methodConfig(m, b) as Record<string, number>; return [c.obsHorizon, c.predHorizon, c.actionHorizon]; };
+    expect(h('beso')).toEqual([2, 8, 4]);
+    expect(h('diffusion')).toEqual([2, 8, 4]);
+    expect(h('bc')).toEqual([2, 8, 4]);
+    const bc = methodConfig('beso', b) as Record<string, number>;
+    expect([bc.sigmaMin, bc.sigmaMax, bc.emaDecay]).toEqual([0.05, 1, 0.999]);
+    expect((methodConfig('diffusion', b) as Record<string, number>).width).toBe((methodConfig('beso', b) as Record<string, number>).width);
+    expect((methodConfig('bc', b) as { hidden: number[] }).hidden).toEqual(Array(b.depth).fill(b.width));
+    expect(OBS_KEYS).toEqual(['observation.state', 'observation.object']);
+    expect(GOAL_DIMS).toEqual([4, 5, 6, 7]);
+  });
+
+  it('fixes arms, claims and the floor guard before any run; every claim names known arms', () => {
+    const p = besoProtocol(fullBudget());
+    const ids = p.arms.map((a) => a.id);
+    for (const a of ['beso/ddim-1', 'beso/ddim-3', 'beso/ddim-10', 'beso/ddim-30', 'beso/euler-3', 'beso/lambda-0', 'beso/lambda-1', 'beso/lambda-3', 'dp/ddim-10', 'dp/ddim-100', 'bc', 'beso/probe', 'dp/probe', 'bc/probe', 'beso/zone-goal']) expect(ids).toContain(a);
+    expect(p.arms.filter((a) => a.split === 'validation').map((a) => a.id)).toEqual(['beso/guard', 'dp/guard', 'bc/guard']);
+    expect(p.arms.filter((a) => (a.settings as { probe?: boolean }).probe).every((a) => (a.episodesPerSeed ?? 0) >= 100)).toBe(true);
+    expect(p.floorGuard).toMatchObject({ arm: 'beso/guard', alsoArms: ['dp/guard', 'bc/guard'], metric: 'result', minRate: 0.5, split: 'validation' });
+    expect(p.modelSeeds).toEqual([0, 1, 2]);
+  });
+});
 
 describe('stride experiment beso --quick (Block-Push)', () => {
   it('writes a study-schema results file with the guard, paired starts and disjoint splits', async () => {

@@ -51,7 +51,7 @@ describe('the Block-Push protocol (no run)', () => {
     expect(p.arms.filter((a) => a.split === 'validation').map((a) => a.id)).toEqual(['beso/guard', 'dp/guard', 'bc/guard']);
     expect(p.arms.filter((a) => (a.settings as { probe?: boolean }).probe).every((a) => (a.episodesPerSeed ?? 0) >= 100)).toBe(true);
     expect(p.floorGuard).toMatchObject({ arm: 'beso/guard', alsoArms: ['dp/guard', 'bc/guard'], metric: 'result', minRate: 0.5, split: 'validation' });
-    expect(p.modelSeeds).toEqual([0, 1, 2]);
+    expect(p.modelSeeds).toEqual(Array.from({ length: fullBudget().seeds }, (_, i) => i));
   });
 });
 

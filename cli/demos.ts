@@ -1,5 +1,5 @@
 /**
- * `stride demos --scene ID --episodes N --seed S --out DIR [--force] [--set k=v] [--json]`
+ * `stride demos --scene ID --episodes N --seed S --out DIR [--force] [--set k=v] [--final-frame] [--successes-only] [--json]`
  * Runs the scene's scripted expert for N episodes (episode i seeded S + i) and writes a dataset (sim/data/dataset.ts):
  * every observation feature plus the action, frame t = (observation before action t, action t); per-episode seed,
  * success and the expert's labels in meta/episodes.jsonl. The dataset appears at DIR only when complete; an existing
@@ -12,7 +12,7 @@ import { makeEnv, parseOverrides } from '../sim/core/index.ts';
 import { recordExpertEpisodes } from '../sim/data/demos.ts';
 import { action, CliError, collect, info, loadScenes, parseIntOpt, printJson } from './util.ts';
 
-interface DemosOpts { scene: string; episodes: number; seed: number; out: string; force?: boolean; set?: string[]; json?: boolean }
+interface DemosOpts { scene: string; episodes: number; seed: number; out: string; force?: boolean; set?: string[]; json?: boolean; finalFrame?: boolean; successesOnly?: boolean }
 
 export function register(program: Command): void {
   program
@@ -24,6 +24,8 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'dataset folder to create')
     .option('--force', 'replace an existing dataset at --out (only once the new one is complete)')
     .option('--set <key=value>', 'scene config override (repeatable)', collect)
+    .option('--final-frame', "also record each episode's final observation (with the expert's action there): demos end at the goal")
+    .option('--successes-only', 'write only the successful episodes')
     .option('--json', 'print a JSON summary on stdout')
     .action(action(async (opts: DemosOpts) => {
       await loadScenes();
@@ -40,7 +42,8 @@ export function register(program: Command): void {
       try {
         if (!env.hasExpert) throw new CliError(`scene ${opts.scene} has no scripted expert`);
         const rec = recordExpertEpisodes(env, {
-          out: opts.out, episodes: opts.episodes, seed0: opts.seed, force: !!opts.force,
+          out: opts.out, episodes: opts.episodes, seed0: opts.seed, force: !!opts.force, finalFrame: !!opts.finalFrame,
+          ...(opts.successesOnly ? { keep: (ep: { success: boolean }) => ep.success } : {}),
           onStart: () => bar.start(opts.episodes, 0, { sr: '0.0', frames: 0 }),
           onEpisode: (_ep, i, p) => bar.update(i + 1, { sr: ((p.successes / (i + 1)) * 100).toFixed(1), frames: p.frames }),
         });

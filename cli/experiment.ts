@@ -37,6 +37,7 @@ export interface ExperimentRunOptions {
 
 const EXPERIMENTS: Record<string, () => Promise<{ experiment: ExperimentDef }>> = {
   beso: () => import('../experiments/beso/study.ts'),
+  'beso-toy': () => import('../experiments/beso-toy/study.ts'),
 };
 
 interface Opts { quick?: boolean; json?: boolean; budget?: string[]; out: string; cache: string; backend: string; scene?: string; queue?: string; insecure?: boolean }
@@ -51,7 +52,7 @@ export function register(program: Command): void {
     .option('--budget <key=value>', 'override one budget entry (repeatable), e.g. --budget trainSteps=50', collect)
     .option('--out <dir>', 'folder for <name>.json and <name>.md', 'results')
     .option('--cache <dir>', 'cache of data and finished cells (resumable)', 'runs/experiments')
-    .option('--scene <id>', 'run the study on another scene it supports (e.g. beso: manip/play)')
+    .option('--scene <id>', 'run the study on another scene it supports (e.g. beso: manip/block_push)')
     .option('--backend <name>', 'TensorFlow.js backend (auto, node, wasm, cpu)', process.env.STRIDE_BACKEND ?? 'auto')
     .option('--queue <url>', 'run the cells on `stride worker`s through this Redis queue, redis://[:PASSWORD@]HOST[:PORT][/DB]')
     .option('--insecure', 'with --queue: allow a non-loopback Redis without a password')

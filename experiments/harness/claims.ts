@@ -66,12 +66,24 @@ export function summarizeArms(p: Protocol, runs: ArmRun[]): Record<string, ArmSu
   return out;
 }
 
-export interface FloorGuardResult { arm: string; metric: string; split: string; minRate: number; rate: number; n: number; passed: boolean }
+export interface FloorGuardResult {
+  /** The guard arm with the highest rate (the one that decides). */
+  arm: string; metric: string; split: string; minRate: number; rate: number; n: number; passed: boolean;
+  /** With `alsoArms`: every guard arm's rate and n. */
+  perArm?: Record<string, { rate: number; n: number }>;
+}
 
 export function floorGuard(p: Protocol, arms: Record<string, ArmSummary>): FloorGuardResult {
-  const g = p.floorGuard, m = arms[g.arm]?.metrics[g.metric];
-  if (!m) throw new Error(`floor guard: arm ${g.arm} has no metric '${g.metric}'`);
-  return { ...g, rate: m.pooled.rate, n: m.pooled.n, passed: m.pooled.rate >= g.minRate };
+  const g = p.floorGuard, ids = [g.arm, ...(g.alsoArms ?? [])];
+  const per: Record<string, { rate: number; n: number }> = {};
+  for (const id of ids) {
+    const m = arms[id]?.metrics[g.metric];
+    if (!m) throw new Error(`floor guard: arm ${id} has no metric '${g.metric}'`);
+    per[id] = { rate: m.pooled.rate, n: m.pooled.n };
+  }
+  const best = ids.reduce((b, id) => (per[id]!.rate > per[b]!.rate ? id : b), ids[0]!);
+  const { alsoArms: _a, ...spec } = g;
+  return { ...spec, arm: best, rate: per[best]!.rate, n: per[best]!.n, passed: per[best]!.rate >= g.minRate, ...(g.alsoArms?.length ? { perArm: per } : {}) };
 }
 
 export interface ModelVerdict { seed: number; shares: [number, number]; none: number; decided: boolean; has: boolean }
@@ -82,8 +94,10 @@ export interface ClaimResult {
   measured: number;
   /** Its 95% interval: Wilson (rate), Newcombe (difference), paired cluster bootstrap (ratio), or [min, max] share over models (modes). */
   ci95: [number, number];
-  /** Kind of the interval in `ci95`. */
-  interval: 'wilson' | 'newcombe' | 'bootstrap' | 'per-model range';
+  /** Kind of the interval in `ci95` ('parts' for a composite: its parts carry theirs). */
+  interval: 'wilson' | 'newcombe' | 'bootstrap' | 'per-model range' | 'parts';
+  /** Composites: every part's result (measured = the fraction of parts met). */
+  parts?: ClaimResult[];
   /** Paired cluster-bootstrap interval of a difference (beside Newcombe's). */
   ci95Paired?: [number, number];
   /** Mode claims: the verdict of every model. */
@@ -139,6 +153,17 @@ function decide(p: Protocol, c: ClaimSpec, runs: ArmRun[], arms: Record<string, 
       const measured = b.rate > 0 ? a.rate / b.rate : NaN;
       if (atFloor(a, b) || !Number.isFinite(measured)) return { ...base, measured, ci95: boot.ci, interval: 'bootstrap', met: null, undecided: atFloor(a, b) ? floorText : 'the denominator rate is 0' };
       return { ...base, measured, ci95: boot.ci, interval: 'bootstrap', met: cmp(measured, k.op, k.value) };
+    }
+    case 'all':
+    case 'any': {
+      const parts = k.of.map((of, i) => decide(p, { ...c, id: `${c.id}#${i + 1}`, comparison: of }, runs, arms));
+      const ms = parts.map((r) => r.met);
+      const met = k.kind === 'all'
+        ? (ms.includes(false) ? false : ms.includes(null) ? null : true)
+        : (ms.includes(true) ? true : ms.includes(null) ? null : false);
+      const measured = parts.filter((r) => r.met === true).length / parts.length;
+      const res: ClaimResult = { ...base, measured, ci95: [NaN, NaN], interval: 'parts', parts, met };
+      return met === null ? { ...res, undecided: parts.filter((r) => r.met === null).map((r) => `${r.id}: ${r.undecided}`).join('; ') } : res;
     }
     case 'modes': {
       const perModel: ModelVerdict[] = runsOf(runs, k.arm).map((r) => {

@@ -56,7 +56,13 @@ export type Comparison =
    * rate of its rollouts is undecided); `collapse` = its rarer mode is < minShare, or it rarely chooses either (it
    * averages them). Met when `models` ('all' or 'majority') of the models have the property.
    */
-  | { kind: 'modes'; arm: string; modes: [string, string]; expect: 'both' | 'collapse'; minShare: number; models: 'all' | 'majority' };
+  | { kind: 'modes'; arm: string; modes: [string, string]; expect: 'both' | 'collapse'; minShare: number; models: 'all' | 'majority' }
+  /**
+   * Composites, decided in three-valued logic: `all` is met when every part is met, not met when any part is not met,
+   * else not decided; `any` is met when some part is met, not met when every part is not met, else not decided.
+   */
+  | { kind: 'all'; of: Comparison[] }
+  | { kind: 'any'; of: Comparison[] };
 
 export interface ClaimSpec {
   id: string;
@@ -68,8 +74,11 @@ export interface ClaimSpec {
   comparison: Comparison;
 }
 
-/** The base method must learn the task in its easiest setting before any claim counts. */
-export interface FloorGuardSpec { arm: string; metric: string; minRate: number; split: SplitName }
+/**
+ * The base method must learn the task in its easiest setting before any claim counts. `alsoArms`: the guard passes
+ * when `arm` or any of these reaches minRate (e.g. "some method learns the task").
+ */
+export interface FloorGuardSpec { arm: string; alsoArms?: string[]; metric: string; minRate: number; split: SplitName }
 
 /** A task change made after a failed floor guard (never a change of the evaluation). */
 export interface Simplification { what: string; why: string; guardBefore: { rate: number; n: number } }
@@ -121,10 +130,12 @@ export function validateProtocol(p: Protocol): void {
   for (const c of p.claims) {
     if (ids.has(c.id)) err(`claim ${c.id} listed twice`);
     ids.add(c.id);
-    const k = c.comparison;
-    if (k.kind === 'difference' || k.kind === 'ratio') { known(k.a, `claim ${c.id}`); known(k.b, `claim ${c.id}`); } else known(k.arm, `claim ${c.id}`);
+    const check = (k: Comparison): void => {
+      if (k.kind === 'all' || k.kind === 'any') { if (!k.of.length) err(`claim ${c.id}: an '${k.kind}' needs parts`); k.of.forEach(check); } else if (k.kind === 'difference' || k.kind === 'ratio') { known(k.a, `claim ${c.id}`); known(k.b, `claim ${c.id}`); } else known(k.arm, `claim ${c.id}`);
+    };
+    check(c.comparison);
   }
-  known(p.floorGuard.arm, 'the floor guard');
+  for (const a of [p.floorGuard.arm, ...(p.floorGuard.alsoArms ?? [])]) known(a, 'the floor guard');
   if (!(p.floorRate >= 0 && p.floorRate < 1)) err('floorRate must be in [0, 1)');
 }
 

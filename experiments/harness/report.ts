@@ -49,11 +49,14 @@ export function comparisonText(k: Comparison): string {
     case 'difference': return `${k.metric}(${k.a}) − ${k.metric}(${k.b}) ${k.op} ${pct(k.value)} points${k.ciBeyond ? ', the 95% interval too' : ''}`;
     case 'ratio': return `${k.metric}(${k.a}) / ${k.metric}(${k.b}) ${k.op} ${k.value}`;
     case 'modes': return `per model of ${k.arm}: rarer of ${k.modes.join(' / ')} ${k.expect === 'both' ? '≥' : '<'} ${pct(k.minShare)}% of the rollouts that chose one; ${k.models} models`;
+    case 'all': return k.of.map((x) => `(${comparisonText(x)})`).join(' AND ');
+    case 'any': return k.of.map((x) => `(${comparisonText(x)})`).join(' OR ');
   }
 }
 
 function measuredText(c: ClaimResult): string {
   const k = c.comparison;
+  if (k.kind === 'all' || k.kind === 'any') return c.parts!.map((r) => `(${measuredText(r)} → ${metText(r.met)})`).join(k.kind === 'all' ? ' AND ' : ' OR ');
   if (k.kind === 'ratio') return `${Number.isFinite(c.measured) ? c.measured.toFixed(3) : 'n/a'} [${c.ci95.map((x) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a')).join(', ')}] (bootstrap)`;
   if (k.kind === 'modes') return `${c.perModel!.filter((m) => m.has).length}/${c.perModel!.length} models; per model rarer-mode share ${c.perModel!.map((m) => pct(Math.min(...m.shares) / Math.max(1e-12, m.shares[0] + m.shares[1]))).join(' / ')}% of the rollouts that chose a mode, none ${c.perModel!.map((m) => pct(m.none)).join(' / ')}%`;
   if (k.kind === 'difference') return `${(c.measured * 100).toFixed(1)} points ${ci(c.ci95)} (Newcombe; paired bootstrap ${ci(c.ci95Paired!)})`;
@@ -88,7 +91,8 @@ export function markdown(r: StudyResult): string {
     L.push('');
   }
   const g = r.floorGuard;
-  L.push(`**Floor guard**: ${g.arm} ${g.metric} on ${g.split} = ${pct(g.rate)}% (n = ${g.n}) ${g.passed ? '≥' : '<'} ${pct(g.minRate)}% → ${g.passed ? 'passed' : 'FAILED: no claim is decided'}.`, '');
+  const others = g.perArm ? ` (guard arms: ${Object.entries(g.perArm).map(([a, x]) => `${a} ${pct(x.rate)}%`).join(', ')}; the best decides)` : '';
+  L.push(`**Floor guard**: ${g.arm} ${g.metric} on ${g.split} = ${pct(g.rate)}% (n = ${g.n}) ${g.passed ? '≥' : '<'} ${pct(g.minRate)}% → ${g.passed ? 'passed' : 'FAILED: no claim is decided'}${others}.`, '');
 
   const metrics = Object.keys(r.text.metrics);
   L.push(`| arm | split | n | ${metrics.map((m) => `${m} % [Wilson] (per seed)`).join(' | ')} |`, `|---|---|---|${metrics.map(() => '---|').join('')}`);

@@ -31,6 +31,8 @@ export interface GcTrainOptions {
   lr: number;
   /** Weight-init and training-noise seed. */
   seed: number;
+  /** Learning-rate schedule (default constant; the Block-Push study uses cosine decay). */
+  lrSchedule?: 'constant' | 'cosine';
   /** Called every `logEvery` steps. */
   onLog?: (step: number, loss: number, sps: number) => void;
   logEvery?: number;
@@ -87,7 +89,7 @@ export function trainGoalConditioned(ds: Dataset, o: GcTrainOptions): GcTrainRes
   let avg = 0, n = 0, last = NaN;
   const every = o.logEvery ?? 500;
   const policy = trainOfflineInMemory(getMethod(o.method), ds, spec, {
-    steps: o.steps, batchSize: o.batchSize, optim: { ...defaultAdam(), lr: o.lr }, seed: o.seed, batcher: relabelBatcher(relabel),
+    steps: o.steps, batchSize: o.batchSize, optim: { ...defaultAdam(), lr: o.lr }, seed: o.seed, batcher: relabelBatcher(relabel), lrSchedule: o.lrSchedule,
     onStep: (step, loss) => {
       avg += loss; n++;
       if (step % every === 0 || step === o.steps) {

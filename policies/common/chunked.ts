@@ -187,7 +187,7 @@ export abstract class ChunkedPolicy<C extends ChunkedConfig = ChunkedConfig> imp
    * One action per env for a batch observation (rows × feature size per key). Envs whose plan ran out are re-planned
    * together in one batched sampler call. Rows with active[i] = 0 get zeros and keep their state. `opts.goal` holds
    * one goal per row (rows × goal size) — a policy that takes its goal as the `observation.goal` input reads it from
-   * there when the observation has none.
+   * there, in place of the observation's own `observation.goal` when it has one.
    */
   actBatch(obs: Readonly<Record<string, FeatureArray>>, rows: number, active?: Uint8Array, opts: ActOptions = {}): Float32Array {
     if (this.rhs.length !== rows) this.resetBatch(rows);
@@ -199,7 +199,8 @@ export abstract class ChunkedPolicy<C extends ChunkedConfig = ChunkedConfig> imp
       const o: Record<string, FeatureArray> = {};
       for (const k of this.obsKeys) {
         const size = featureSize(this.spec.features.observation[k]!);
-        const src = obs[k] ?? (k === OBS_GOAL ? opts.goal : undefined);
+        // an explicit goal in the act options wins over the observation's own (e.g. a study's evaluation goal)
+        const src = (k === OBS_GOAL ? opts.goal : undefined) ?? obs[k];
         if (!src) throw new Error(`${this.method}: observation has no '${k}'${k === OBS_GOAL ? ' (and no goal in the act options)' : ''}`);
         o[k] = src.subarray(i * size, (i + 1) * size);
       }
@@ -225,9 +226,9 @@ export abstract class ChunkedPolicy<C extends ChunkedConfig = ChunkedConfig> imp
   }
 }
 
-/** `obs` with the act options' goal as its `observation.goal` when the policy reads one and the observation has none. */
+/** `obs` with the act options' goal as its `observation.goal` when the policy reads one (it replaces the observation's own). */
 function withGoal(obs: Observation, keys: readonly string[], goal: Float32Array | undefined): Observation {
-  return goal && keys.includes(OBS_GOAL) && !obs[OBS_GOAL] ? { ...obs, [OBS_GOAL]: goal } : obs;
+  return goal && keys.includes(OBS_GOAL) ? { ...obs, [OBS_GOAL]: goal } : obs;
 }
 
 /** Build the training batch for a chunked policy from a SequenceSampler batch (obs keys concatenated per frame). */

@@ -147,6 +147,8 @@ export interface InMemoryOptions {
   batcher?: OfflineBatcher;
   /** Called after every update with its loss and metrics. */
   onStep?(step: number, loss: number, metrics: Record<string, number>): void;
+  /** Learning-rate schedule over the steps: 'constant' (default) or 'cosine' (lr·½(1 + cos(π·(step − 1)/steps)), to 0). */
+  lrSchedule?: 'constant' | 'cosine';
 }
 
 /**
@@ -163,6 +165,7 @@ export function trainOfflineInMemory(method: OfflineMethod, ds: Dataset, spec: P
   try {
     for (let step = 1; step <= o.steps; step++) {
       const { batch, stepSeed } = feed.next();
+      if (o.lrSchedule === 'cosine') opt.cfg = { ...o.optim, lr: o.optim.lr * 0.5 * (1 + Math.cos((Math.PI * (step - 1)) / o.steps)) };
       const { loss, metrics } = localUpdate(policy, opt, batch, stepSeed);
       if (!Number.isFinite(loss)) throw new Error(`${policy.method}: training diverged at step ${step} (loss ${loss})`);
       o.onStep?.(step, loss, metrics);

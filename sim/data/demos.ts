@@ -36,6 +36,13 @@ export interface RecordExpertOptions {
   force?: boolean;
   /** The success flag recorded for an episode (default `ep.success`, the scene's success at any step). */
   success?(ep: EpisodeSummary): boolean;
+  /**
+   * Also record the final observation (after the last action) as a last frame, with the expert's action at it
+   * (e.g. a Markovian expert's "hold" at the goal): a demonstration then ends *at* its goal, not one step before.
+   */
+  finalFrame?: boolean;
+  /** Write only the episodes this accepts (default: every episode); the result's `episodes` still lists all of them. */
+  keep?(ep: EpisodeSummary): boolean;
   /** Called once the dataset writer is open (the target was accepted), before the first episode. */
   onStart?(): void;
   /** Called after each recorded episode (progress bars, logs). */
@@ -106,6 +113,7 @@ export function recordExpertEpisodes(source: DemoSource, o: RecordExpertOptions)
         const seed = seeds[i]!;
         const frames: Record<string, FeatureArray[]> = Object.fromEntries(keys.map((k) => [k, []]));
         let expert: ReturnType<SceneEnv['expert']> | null = null;
+        let lastObs: Record<string, FeatureArray> | null = null;
         const ep = runEpisode(env, seed, (e) => {
           const x = e.expert();
           expert = x;
@@ -115,12 +123,19 @@ export function recordExpertEpisodes(source: DemoSource, o: RecordExpertOptions)
             frames[ACTION]!.push(clampLikeEnv(a, env.actionFeatures));
             return a;
           };
-        });
+        }, o.finalFrame ? { onStep: (_t, _a, r) => { lastObs = r.obs as Record<string, FeatureArray>; } } : {});
+        if (o.finalFrame && lastObs) {
+          const fin = lastObs as Record<string, FeatureArray>;
+          for (const k of obsKeys) frames[k]!.push(fin[k]!.slice());
+          frames[ACTION]!.push(clampLikeEnv((expert as unknown as ReturnType<SceneEnv['expert']>).act(), env.actionFeatures));
+        }
         const labels = (expert as ReturnType<SceneEnv['expert']> | null)?.labels() ?? {};
         const success = isSuccess(ep);
-        writer.addEpisode({ seed, success, labels }, frames);
         episodes.push(ep);
-        if (success) successes++;
+        if (!o.keep || o.keep(ep)) {
+          writer.addEpisode({ seed, success, labels }, frames);
+          if (success) successes++;
+        }
         o.onEpisode?.(ep, i, { frames: writer.frameCount, successes });
       }
       return { info: writer.finish(), episodes, successes, features };

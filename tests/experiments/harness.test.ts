@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decideClaims, floorGuard, summarizeArms, type ArmRun } from '../../experiments/harness/claims.ts';
 import { startsFor, validateProtocol, type Protocol } from '../../experiments/harness/protocol.ts';
+import { besoProtocol, fullBudget } from '../../experiments/beso/protocol.ts';
 import { runStudy, type StudyDef } from '../../experiments/harness/study.ts';
 import { pairedRatioCi } from '../../sim/math/stats.ts';
 import type { TinyInput } from './fixtures/tiny_cell.ts';
@@ -123,6 +124,75 @@ describe('claims', () => {
     const r3 = [mk(0, [0, 0, 0, 0], [0, 0, 0, 0]), mk(1, [0, 0, 0, 0], [0, 0, 0, 0]), ...runs({ 'expert/val': [[1, 1, 1, 1, 1], [1, 1, 1, 1, 1]] })];
     const a3 = summarizeArms(pm, r3);
     expect(decideClaims(pm, r3, a3, floorGuard(pm, a3))[0]!.met).toBeNull();
+  });
+});
+
+describe('composite claims, multi-arm floor guard, fractional outcomes', () => {
+  const p = protocol();
+  const runs = (rates: Record<string, number[][]>): ArmRun[] => Object.entries(rates).flatMap(([arm, perSeed]) =>
+    perSeed.map((xs, seedIndex) => ({ arm, method: 'builtin', seed: seedIndex, seedIndex, episodes: xs.map((v, i) => ({ start: 1000 + seedIndex * 5 + i, success: v, long: 0 })) })));
+  const base = { expert: [[1, 1, 1, 1, 1], [1, 1, 1, 1, 0]], random: [[0, 0, 0, 0, 0], [0, 0, 0, 0, 0]], zero: [[0, 0, 0, 0, 0], [0, 0, 0, 0, 0]], 'expert/val': [[1, 1, 1, 1, 1], [1, 1, 1, 1, 1]] };
+  const yes = { kind: 'difference', a: 'expert', b: 'random', metric: 'success', op: '>', value: 0.3 } as const;
+  const no = { kind: 'difference', a: 'random', b: 'expert', metric: 'success', op: '>', value: 0 } as const;
+  const open = { kind: 'difference', a: 'random', b: 'zero', metric: 'success', op: '>=', value: 0 } as const; // at the floor: null
+
+  it("'all' and 'any' are decided in three-valued logic, with every part reported", () => {
+    const cases: [unknown, boolean | null][] = [
+      [{ kind: 'all', of: [yes, yes] }, true], [{ kind: 'all', of: [yes, no] }, false], [{ kind: 'all', of: [yes, open] }, null], [{ kind: 'all', of: [no, open] }, false],
+      [{ kind: 'any', of: [no, yes] }, true], [{ kind: 'any', of: [no, no] }, false], [{ kind: 'any', of: [no, open] }, null], [{ kind: 'any', of: [yes, open] }, true],
+      [{ kind: 'all', of: [yes, { kind: 'any', of: [no, yes] }] }, true],
+    ];
+    const pc: Protocol = { ...p, claims: cases.map(([c], i) => ({ id: `c${i}`, statement: 's', paperValue: '-', source: 'R' as const, comparison: c as Protocol['claims'][number]['comparison'] })) };
+    validateProtocol(pc);
+    const r = runs(base), arms = summarizeArms(pc, r);
+    const got = decideClaims(pc, r, arms, floorGuard(pc, arms));
+    expect(got.map((c) => c.met)).toEqual(cases.map(([, m]) => m));
+    expect(got[1]!.parts!.map((x) => x.met)).toEqual([true, false]);
+    expect(got[1]!.interval).toBe('parts');
+    expect(got[2]!.undecided).toMatch(/#2: every side is below the floor/);
+    expect(() => validateProtocol({ ...pc, claims: [{ id: 'x', statement: 's', paperValue: '-', source: 'R', comparison: { kind: 'all', of: [{ ...yes, a: 'nope' }] } }] })).toThrow(/unknown arm 'nope'/);
+  });
+
+  it('a floor guard with alsoArms passes when any guard arm reaches the threshold, and reports each', () => {
+    const pg: Protocol = { ...p, floorGuard: { arm: 'zero', alsoArms: ['expert/val'], metric: 'success', minRate: 0.5, split: 'validation' } };
+    validateProtocol(pg);
+    const arms = summarizeArms(pg, runs(base));
+    const g = floorGuard(pg, arms);
+    expect(g.passed).toBe(true);
+    expect(g.arm).toBe('expert/val');
+    expect(g.perArm).toEqual({ zero: { rate: 0, n: 10 }, 'expert/val': { rate: 1, n: 10 } });
+    const only = floorGuard({ ...pg, floorGuard: { ...pg.floorGuard, alsoArms: ['random'] } }, arms);
+    expect(only.passed).toBe(false);
+  });
+
+  it('fractional outcomes (0, ½, 1) are averaged: rate = mean, differences and Wilson bounds stay in range', () => {
+    const r = runs({ ...base, expert: [[0.5, 0.5, 1, 0, 0.5], [1, 1, 0.5, 0.5, 0]] });
+    const m = summarizeArms(p, r).expert!.metrics.success!;
+    expect(m.pooled.rate).toBeCloseTo(5.5 / 10, 12);
+    expect(m.perSeed).toEqual([0.5, 0.6]);
+    expect(m.pooled.ci95[0]).toBeGreaterThanOrEqual(0);
+    expect(m.pooled.ci95[1]).toBeLessThanOrEqual(1);
+  });
+
+  it('BESO claim both-modes is judged per model: one model at 3/97 makes it false although the pooled probe is 50/50', () => {
+    const pb = besoProtocol({ ...fullBudget(), seeds: 2, evalEpisodes: 4, modeRollouts: 100, guardEpisodes: 4 });
+    const claim = pb.claims.find((c) => c.id === 'both-modes')!;
+    const pc: Protocol = { ...pb, claims: [claim] };
+    const probe = (arm: string, seedIndex: number, nA: number): ArmRun => ({ arm, method: 'beso', seed: seedIndex, seedIndex, episodes: Array.from({ length: 100 }, (_, i) => ({ start: 1_000_000 + i, modeA: +(i < nA), modeB: +(i >= nA), result: 1, reward: 1 })) });
+    const flat = (arm: string, seedIndex: number, v: number): ArmRun => ({ arm, method: 'x', seed: seedIndex, seedIndex, episodes: Array.from({ length: 4 }, (_, i) => ({ start: 1_000_000 + seedIndex * 4 + i, modeA: 0, modeB: 0, result: v, reward: v })) });
+    const common = [flat('bc', 0, 0.2), flat('bc', 1, 0.2), flat('beso/ddim-3', 0, 0.8), flat('beso/ddim-3', 1, 0.8), probe('bc/probe', 0, 100), probe('bc/probe', 1, 100)];
+    for (const g of ['beso/guard', 'dp/guard', 'bc/guard']) common.push(flat(g, 0, 1), flat(g, 1, 1));
+    // model 0: 3/97, model 1: 97/3 → pooled exactly 50/50
+    const r = [...common, probe('beso/probe', 0, 3), probe('beso/probe', 1, 97)];
+    const arms = summarizeArms(pc, r);
+    expect(arms['beso/probe']!.metrics.modeA!.pooled.rate).toBe(0.5);
+    const c = decideClaims(pc, r, arms, floorGuard(pc, arms))[0]!;
+    expect(c.parts![0]!.perModel!.map((m) => m.has)).toEqual([false, false]);
+    expect(c.met).toBe(false);
+    // both models balanced → met (BC collapsed onto one mode)
+    const ok = [...common, probe('beso/probe', 0, 45), probe('beso/probe', 1, 60)];
+    const arms2 = summarizeArms(pc, ok);
+    expect(decideClaims(pc, ok, arms2, floorGuard(pc, arms2))[0]!.met).toBe(true);
   });
 });
 

@@ -1,6 +1,6 @@
 /**
  * The BullMQ queue, on a real redis-server (own loopback port, own temp dir) with real `stride worker` processes:
- * - two workers drain `stride experiment beso --quick --queue`: results, cell files and cache keys equal a local run's
+ * - two workers drain `stride experiment beso-toy --quick --queue`: results, cell files and cache keys equal a local run's
  *   (provenance, wall times and the data folder's path aside);
  * - a worker SIGKILLed mid-cell: its job stalls and runs again on the other worker; same results, every cell once;
  * - a sweep run (`stride train --grid … --queue`) whose worker is SIGKILLed after a checkpoint resumes from it on
@@ -43,8 +43,8 @@ afterAll(async () => {
 }, 60_000);
 
 const TINY = ['dataEpisodes=6', 'trainSteps=8', 'batchSize=16', 'width=16', 'depth=1', 'seeds=1', 'evalEpisodes=3', 'modeRollouts=3', 'evalMaxSteps=12', 'dpLongSteps=12', 'workers=2'];
-const besoArgs = (name: string, extra: string[] = []) => ['experiment', 'beso', '--quick', '--json', '--out', path.join(tmp, name, 'results'), '--cache', path.join(tmp, name, 'cache'), ...TINY.flatMap((b) => ['--budget', b]), ...extra];
-const cellsDir = (name: string) => path.join(tmp, name, 'cache', 'beso', 'quick', 'cells');
+const besoArgs = (name: string, extra: string[] = []) => ['experiment', 'beso-toy', '--quick', '--json', '--out', path.join(tmp, name, 'results'), '--cache', path.join(tmp, name, 'cache'), ...TINY.flatMap((b) => ['--budget', b]), ...extra];
+const cellsDir = (name: string) => path.join(tmp, name, 'cache', 'beso-toy', 'quick', 'cells');
 
 /** A study result without what may differ between two equal runs: provenance, wall times, the data folder's path. */
 function comparable(res: Record<string, unknown>): unknown {
@@ -95,12 +95,12 @@ describe('stride experiment --queue', () => {
     expect(cellFiles('queued')).toEqual(base.files);
     expect(Object.keys(base.files)).toHaveLength(3);
     // Both workers ran cells; progress counts were printed as JSON lines.
-    expect(a.log()).toMatch(/: done beso-quick\./);
-    expect(b.log()).toMatch(/: done beso-quick\./);
+    expect(a.log()).toMatch(/: done beso-toy-quick\./);
+    expect(b.log()).toMatch(/: done beso-toy-quick\./);
     const counts = r.stderr.split('\n').filter((l) => l.startsWith('{"queue"')).map((l) => JSON.parse(l).queue);
     expect(counts.at(-1)).toEqual({ total: 3, cached: 0, done: 3, running: 0, waiting: 0, failed: 0 });
     expect(counts.some((c) => c.running > 0)).toBe(true);
-    expect((await status(url)).groups['beso-quick']).toEqual({ waiting: 0, active: 0, completed: 3, failed: 0 });
+    expect((await status(url)).groups['beso-toy-quick']).toEqual({ waiting: 0, active: 0, completed: 3, failed: 0 });
     await a.kill(); await b.kill();
   }, 900_000);
 
@@ -109,8 +109,8 @@ describe('stride experiment --queue', () => {
     const url = redis.url(2);
     const [a, b] = [await worker(url), await worker(url)];
     const submit = strideAsync(besoArgs('killed', ['--queue', url]), { timeoutMs: 600_000 });
-    await Promise.race([a.waitFor(/: start beso-quick\.\S+/, 300_000), submit.then((x) => { throw new Error(`the submitter ended first: ${x.stderr}`); })]);
-    const jobId = /: start (beso-quick\.\S+)/.exec(a.log())![1]!;
+    await Promise.race([a.waitFor(/: start beso-toy-quick\.\S+/, 300_000), submit.then((x) => { throw new Error(`the submitter ended first: ${x.stderr}`); })]);
+    const jobId = /: start (beso-toy-quick\.\S+)/.exec(a.log())![1]!;
     await a.kill('SIGKILL');
     expect(a.log()).not.toContain(`done ${jobId}`);
     const r = await submit;
@@ -120,12 +120,12 @@ describe('stride experiment --queue', () => {
     expect(comparable(JSON.parse(r.stdout))).toEqual(comparable(base.res));
     expect(cellFiles('killed')).toEqual(base.files);
     const s = await status(url);
-    expect(s.groups['beso-quick']).toEqual({ waiting: 0, active: 0, completed: 3, failed: 0 });
+    expect(s.groups['beso-toy-quick']).toEqual({ waiting: 0, active: 0, completed: 3, failed: 0 });
     // Resubmitting finds every cell cached: nothing is queued or run again.
     const again = await strideAsync(besoArgs('killed', ['--queue', url]), { timeoutMs: 300_000 });
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/3 cells \(3 cached\)/);
-    expect((await status(url)).groups['beso-quick']!.completed).toBe(3);
+    expect((await status(url)).groups['beso-toy-quick']!.completed).toBe(3);
     await b.kill();
   }, 900_000);
 });

@@ -9,10 +9,13 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { makeEnv, listScenes, type SceneEnv, type EpisodeHooks, type Observation } from '../../sim/core/index.ts';
+import { OBS_DEPTH, OBS_GOAL, OBS_TACTILE, featureSize } from '../../sim/core/features.ts';
+import { applyOverrides, parseOverrides } from '../../sim/core/config.ts';
+import type { Overlay } from '../../sim/core/render.ts';
 import type { StepResult } from '../../sim/core/env.ts';
 import { EpisodeTally, type EpisodeSummary } from '../../sim/core/rollout.ts';
 import { builtinPolicy, BUILTIN_POLICIES, type ActOptions } from '../../sim/core/policy.ts';
-import type { Channel, EpisodeData, EventName, Events, ForkResult, RecordingInfo, RecordingStep, Req, Responses, SceneInfo } from '../shared/ipc.ts';
+import type { ActReport, Channel, EpisodeData, SensorInset, EventName, Events, ForkResult, RecordingInfo, RecordingStep, Req, Responses, SceneInfo } from '../shared/ipc.ts';
 import { readRecording, type Recording } from '../../sim/data/replay.ts';
 import { EpisodeRecorder } from '../../sim/data/recorder.ts';
 
@@ -25,16 +28,19 @@ export async function loadRecording(file: string): Promise<Recording> {
 // --- policies -------------------------------------------------------------------------------------------------------
 
 type ActOpts = ActOptions;
-interface BoundPolicy { act(obs: Observation): Promise<Float32Array>; dispose(): void }
+/** A policy bound to the live env: act with this step's options; its viewer overlays (Policy.debugOverlays). */
+interface BoundPolicy { act(obs: Observation, opts: ActOpts): Promise<Float32Array>; debugOverlays(): Overlay[]; dispose(): void }
 
-interface LoadedPolicy { act(obs: Observation, opts?: ActOpts): Promise<Float32Array>; reset(): void; dispose(): void }
+interface LoadedPolicy { act(obs: Observation, opts?: ActOpts): Promise<Float32Array>; reset(): void; dispose(): void; debugOverlays?(): Overlay[] }
 
 /** Bind a policy spec ('expert' | 'random' | 'zero' | run/checkpoint dir) to an env that has just been reset/restored. */
-async function bindPolicy(spec: string, env: SceneEnv, opts: ActOpts): Promise<BoundPolicy> {
+async function bindPolicy(spec: string, env: SceneEnv): Promise<BoundPolicy> {
   if ((BUILTIN_POLICIES as readonly string[]).includes(spec)) {
     const src = builtinPolicy(spec)(env);
     let t = 0;
-    return { act: async (obs) => src(obs, t++), dispose() {} };
+    // The scripted expert may draw its plan (ScriptedExpert.debugOverlays); random/zero draw nothing.
+    const overlays = spec === 'expert' ? () => env.expert().debugOverlays?.() ?? [] : () => [];
+    return { act: async (obs) => src(obs, t++), debugOverlays: overlays, dispose() {} };
   }
   if (!existsSync(spec)) throw new Error(`unknown policy '${spec}' (built-in: ${BUILTIN_POLICIES.join(', ')}, or a run/checkpoint directory)`);
   // Trained policies (policy core): TensorFlow.js backend first, then the checkpoint.
@@ -43,8 +49,82 @@ async function bindPolicy(spec: string, env: SceneEnv, opts: ActOpts): Promise<B
   const { loadPolicy } = await import('../../policies/train/load.ts');
   const p: LoadedPolicy = loadPolicy(spec);
   p.reset();
-  return { act: (obs) => p.act(obs, opts), dispose: () => p.dispose() };
+  return { act: (obs, opts) => p.act(obs, opts), debugOverlays: () => p.debugOverlays?.() ?? [], dispose: () => p.dispose() };
 }
+
+/** The JSON form of act options (what the host reports back to the page). */
+export function actReport(o: ActOpts): ActReport {
+  const r: ActReport = {};
+  if (o.goal) r.goal = Array.from(o.goal, (v) => Math.round(v * 1e6) / 1e6);
+  if (o.intent !== undefined) r.intent = o.intent;
+  if (o.guidance !== undefined) r.guidance = o.guidance;
+  if (o.steps !== undefined) r.steps = o.steps;
+  return r;
+}
+
+/** Act options from their wire form. */
+function actFrom(a: { goal?: number[]; intent?: number; guidance?: number; steps?: number } | undefined): ActOpts {
+  if (!a) return {};
+  const o: ActOpts = {};
+  if (a.goal) o.goal = Float32Array.from(a.goal);
+  if (a.intent !== undefined) o.intent = a.intent;
+  if (a.guidance !== undefined) o.guidance = a.guidance;
+  if (a.steps !== undefined) o.steps = a.steps;
+  return o;
+}
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** `--set` pairs → overrides, refusing prototype keys (the scene's config then checks paths and types). */
+export function liveOverrides(set: readonly string[] | undefined): Record<string, unknown> {
+  const o = parseOverrides(set ?? []);
+  for (const k of Object.keys(o)) if (k.split('.').some((seg) => FORBIDDEN_KEYS.has(seg))) throw new Error(`config: option '${k}' is not allowed`);
+  return o;
+}
+
+/** The effective values of override paths in the env's current config (parsed and typed, not the raw strings). */
+function effective(env: SceneEnv, keys: Iterable<string>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) {
+    let node: unknown = env.config;
+    for (const seg of k.split('.')) node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[seg] : undefined;
+    out[k] = node;
+  }
+  return out;
+}
+
+/** The scene's shift knobs (manipulation's `shift.*`) with their current values, for the page's toggles. */
+function shiftsOf(env: SceneEnv): Record<string, number> {
+  const sh = (env.config as unknown as { shift?: Record<string, unknown> }).shift;
+  const out: Record<string, number> = {};
+  if (sh && typeof sh === 'object') for (const [k, v] of Object.entries(sh)) if (typeof v === 'number') out[`shift.${k}`] = v;
+  return out;
+}
+
+/** Depth and tactile readings of an observation for the page's insets. */
+function sensorInset(env: SceneEnv, obs: Observation): SensorInset {
+  const df = env.observationFeatures[OBS_DEPTH], tf = env.observationFeatures[OBS_TACTILE];
+  let depth: SensorInset['depth'] = null, tactile: SensorInset['tactile'] = null;
+  const d = obs[OBS_DEPTH];
+  if (df && d && df.shape.length === 2) {
+    const max = df.high ?? Math.max(1e-6, ...Array.from(d));
+    const grey = Array.from(d, (v) => Math.max(0, Math.min(255, Math.round((v / max) * 255))));
+    depth = { heightPx: df.shape[0]!, widthPx: df.shape[1]!, maxRangeM: max, grey, blank: d.every((v) => v === 0) };
+  }
+  const t = obs[OBS_TACTILE];
+  if (tf && t) tactile = { names: [...(tf.names ?? Array.from(t, (_, i) => `pad${i}`))], valuesN: Array.from(t, (v) => Math.round(v * 1000) / 1000) };
+  return { depth, tactile };
+}
+
+/** The goal a policy receives when the user drags the target to `t` (world metres): the scene's goal feature's layout. */
+function goalFromTarget(env: SceneEnv, t: [number, number, number]): Float32Array {
+  const g = env.observationFeatures[OBS_GOAL];
+  const n = g ? featureSize(g) : 3;
+  return n === 2 ? Float32Array.of(t[0], t[2]) : Float32Array.of(t[0], t[1], t[2]);
+}
+
+/** What the page can switch on a live session; shared by the session and its restarts (resets keep them). */
+interface LiveControls { act: ActOpts; overlays: boolean; sensors: boolean }
 
 export function listPolicies(cwd: string): string[] {
   const out: string[] = [...BUILTIN_POLICIES];
@@ -76,7 +156,10 @@ interface SessionInit {
   policy: string;
   seed: number;
   speed: number;
-  actOpts: ActOpts;
+  /** Act options and toggles; the page changes them through 'live:command'. */
+  controls: LiveControls;
+  /** Scene overrides the env was made with (`live:start`'s `set`). */
+  overrides: Record<string, unknown>;
   obs: Observation;
   branchOf?: { file: string; episode: number; step: number };
   /** Reset options of the episode (recorded with the branch). */
@@ -104,17 +187,38 @@ class LiveSession {
   /** Bind the policy, announce the scene and its first frame, start ticking. */
   async begin(): Promise<void> {
     const { env } = this.s;
-    this.policy = await bindPolicy(this.s.policy, env, this.s.actOpts);
+    this.policy = await bindPolicy(this.s.policy, env);
     const scene = env.renderScene();
     this.ids = scene.visuals.filter((v) => !v.isStatic).map((v) => v.id);
     if (this.s.recorder) {
       this.hooks = this.s.recorder.episodeHooks(this.s.seed, this.s.options);
       this.hooks.onReset?.(this.s.obs);
     }
-    this.emit('live:scene', { scene, sceneId: env.id, policy: this.s.policy, seed: this.s.seed, ctrlDtSec: env.ctrlDtSec, branchOf: this.s.branchOf });
-    this.emit('live:frame', { frame: env.renderFrame(this.ids), reward: 0, metrics: {}, seq: this.seq++, sentAtMs: Date.now() });
+    this.emit('live:scene', {
+      scene, sceneId: env.id, policy: this.s.policy, seed: this.s.seed, ctrlDtSec: env.ctrlDtSec, branchOf: this.s.branchOf,
+      overrides: effective(env, Object.keys({ ...this.s.overrides, ...this.s.options })), liveConfig: [...env.liveConfigPaths], shifts: shiftsOf(env), steerable: env.steerTarget() !== null,
+      sensors: { depth: !!env.observationFeatures[OBS_DEPTH], tactile: !!env.observationFeatures[OBS_TACTILE] },
+    });
+    this.emitFrame(0, {}, this.s.controls.act, this.s.obs);
     this.schedule(0);
   }
+
+  private emitFrame(reward: number, metrics: Record<string, number>, opts: ActOpts, obs: Observation): void {
+    const env = this.s.env, c = this.s.controls;
+    const frame = env.renderFrame(this.ids);
+    this.emit('live:frame', {
+      frame, reward, metrics, seq: this.seq++, sentAtMs: Date.now(), act: actReport(opts), steer: env.steerTarget(),
+      ...(c.overlays && this.policy ? { debug: this.policy.debugOverlays() } : {}),
+      ...(c.sensors ? { sensors: sensorInset(env, obs) } : {}),
+    });
+  }
+
+  /** Re-send the current frame (after a command changed what it shows, e.g. while paused). */
+  refresh(): void {
+    if (!this.stopped) this.emitFrame(0, {}, this.s.controls.act, this.s.obs);
+  }
+
+  get seed(): number { return this.s.seed; }
 
   setPaused(p: boolean): void {
     this.paused = p;
@@ -132,13 +236,15 @@ class LiveSession {
     const t0 = Date.now();
     const periodMs = (this.s.env.ctrlDtSec * 1000) / this.s.speed;
     try {
-      const a = await this.policy!.act(this.s.obs);
+      // This step's options (a 'live:command' between steps changes the next one, never one in flight).
+      const opts: ActOpts = { ...this.s.controls.act };
+      const a = await this.policy!.act(this.s.obs, opts);
       if (this.stopped) return;
       const r: StepResult = this.s.env.step(a);
       this.hooks.onStep?.(this.tally.length, a, r);
       const done = this.tally.add(r);
       this.s.obs = r.obs;
-      this.emit('live:frame', { frame: this.s.env.renderFrame(this.ids), reward: r.reward, metrics: { ...r.metrics }, seq: this.seq++, sentAtMs: Date.now() });
+      this.emitFrame(r.reward, { ...r.metrics }, opts, r.obs);
       if (done) {
         await this.finish();
         return;
@@ -219,21 +325,25 @@ export class ViewerHost {
     }),
     'recording:open': async ({ file }) => this.openRecording(file),
     'recording:episode': async ({ episode }) => this.episode(episode),
-    'live:start': async ({ sceneId, policy, seed, speed }) => {
+    'live:start': async ({ sceneId, policy, seed, speed, set, act }) => {
+      const overrides = liveOverrides(set);
+      const env = makeEnv(sceneId, overrides); // validates the overrides: a bad one throws before anything stops
       await this.stopLive();
-      const env = makeEnv(sceneId);
       const { obs } = env.reset({ seed });
-      await this.startLive({ env, policy, seed, speed: speed ?? 1, actOpts: {}, obs });
+      this.controls = { act: actFrom(act), overlays: this.controls.overlays, sensors: this.controls.sensors };
+      await this.startLive({ env, policy, seed, speed: speed ?? 1, controls: this.controls, overrides, obs });
       return { sceneId, policy, seed, ctrlDtSec: env.ctrlDtSec };
     },
+    'live:command': async (p) => this.command(p),
     'live:reset': async ({ seed }) => {
       const cur = this.live;
       if (!cur) throw new Error('no live session to reset (start one first)');
       const env = cur.env, policy = this.lastLive!.policy, speed = this.lastLive!.speed;
       await cur.stop();
       this.live = null;
-      const { obs } = env.reset({ seed });
-      await this.startLive({ env, policy, seed, speed, actOpts: this.lastLive!.actOpts, obs });
+      const options = this.lastLive!.options;
+      const { obs } = env.reset({ seed, options });
+      await this.startLive({ ...this.lastLive!, env, policy, seed, speed, obs, options, recorder: undefined, recordFile: undefined, branchOf: undefined });
       return { seed };
     },
     'live:pause': async ({ paused }) => {
@@ -248,6 +358,59 @@ export class ViewerHost {
   };
 
   private lastLive: SessionInit | null = null;
+  private controls: LiveControls = { act: {}, overlays: false, sensors: false };
+
+  /**
+   * 'live:command': change the running session in place (act options, live config paths, the steered target,
+   * overlay/inset toggles); a config path that needs a rebuild restarts the episode on the same seed. Everything is
+   * checked before anything changes, so a bad command leaves the session as it was.
+   */
+  private async command(p: Req<'live:command'>): Promise<Responses['live:command']> {
+    const cur = this.live, last = this.lastLive;
+    if (!cur || !last) throw new Error('no live session (start one first)');
+    const env = cur.env;
+    const set = liveOverrides(p.set);
+    const setKeys = Object.keys(set);
+    if (setKeys.length) applyOverrides(env.config, set); // validate paths and types first
+    if (p.steer && p.steer.length !== 3) throw new Error('live:command: steer must be [x, y, z] (metres)');
+    if (p.steer && env.steerTarget() === null) throw new Error(`scene ${env.id} has no target to steer`);
+    const c = this.controls;
+    const act: ActOpts = { ...c.act, ...actFrom(p.act) };
+    for (const k of p.clear ?? []) delete act[k as keyof ActOpts];
+    const notes: string[] = [];
+    if (p.steer) {
+      const t = p.steer as [number, number, number];
+      env.steer(t);
+      act.goal = goalFromTarget(env, env.steerTarget() ?? t);
+      notes.push(`target moved to (${t.map((v) => v.toFixed(2)).join(', ')})`);
+    }
+    c.act = act;
+    if (p.overlays !== undefined) c.overlays = p.overlays;
+    if (p.sensors !== undefined) c.sensors = p.sensors;
+    let restarted = false;
+    if (setKeys.length) {
+      const live = env.liveConfigPaths;
+      const rebuild = setKeys.filter((k) => !live.includes(k));
+      last.options = { ...last.options, ...set };
+      if (rebuild.length) {
+        const seed = cur.seed;
+        await cur.stop();
+        this.live = null;
+        const { obs } = env.reset({ seed, options: last.options });
+        await this.startLive({ ...last, env, obs, recorder: undefined, recordFile: undefined, branchOf: undefined });
+        restarted = true;
+        notes.push(`${rebuild.join(', ')} needs a rebuild: episode restarted on seed ${seed}`);
+      } else {
+        env.setLiveConfig(set);
+        notes.push(`${setKeys.join(', ')} changed in place`);
+      }
+    }
+    if (!restarted) this.live?.refresh();
+    return {
+      act: actReport(act), restarted, applied: setKeys, overrides: effective(env, Object.keys({ ...last.overrides, ...last.options })), steerTarget: env.steerTarget(),
+      overlays: c.overlays, sensors: c.sensors, message: notes.join('; '),
+    };
+  }
 
   private async startLive(init: SessionInit): Promise<void> {
     this.lastLive = init;
@@ -327,11 +490,11 @@ export class ViewerHost {
     const branchHash = env.stateHash();
     const parent = { file, episode: p.episode, step: p.step };
     const out = join(dirname(file), `${basename(file, '.mcap')}.fork-e${p.episode}-s${p.step}-${Date.now().toString(36)}${this.forkCount++}.mcap`);
-    const actOpts: ActOpts = { goal: p.goal ? Float32Array.from(p.goal) : undefined, intent: p.intent, guidance: p.guidance };
+    this.controls = { act: actFrom({ goal: p.goal, intent: p.intent, guidance: p.guidance }), overlays: this.controls.overlays, sensors: this.controls.sensors };
     const recorder = await EpisodeRecorder.create(out, env, {
       policy: p.policy, overrides: rec.meta.overrides, command: `view fork ${basename(file)} episode ${p.episode} step ${p.step}`, parent,
     });
-    await this.startLive({ env, policy: p.policy, seed: p.seed ?? e.seed, speed: p.speed ?? 1, actOpts, obs, branchOf: parent, options: e.options ?? undefined, recorder, recordFile: out });
+    await this.startLive({ env, policy: p.policy, seed: p.seed ?? e.seed, speed: p.speed ?? 1, controls: this.controls, overrides: rec.meta.overrides, obs, branchOf: parent, options: e.options ?? undefined, recorder, recordFile: out });
     return { parentHash, branchHash, match: parentHash === branchHash, file: out, parent };
   }
 

@@ -89,6 +89,18 @@ export function checkSchema(schema: Schema, value: unknown, path = 'payload'): s
 const policySpec = str(1024);
 const filePath = str(4096);
 const seed = num({ int: true, min: 0, max: 2 ** 31 - 1 });
+/** Per-call act options of the live policy (sim/core/policy.ts ActOptions). */
+const actOptions = obj({
+  goal: arr(num(), 64),
+  intent: num({ int: true, min: 0, max: 1024 }),
+  guidance: num({ min: 0, max: 100 }),
+  steps: num({ int: true, min: 1, max: 1000 }),
+}, ['goal', 'intent', 'guidance', 'steps']);
+/**
+ * Scene overrides in the CLI's `--set key=value` form (dotted config path, value parsed like the CLI). The scene's
+ * config validates paths and types; `__proto__`/`constructor`/`prototype` segments are refused before that.
+ */
+const setList = arr(str(1100, /^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*=[^\n]*$/), 64);
 
 /** Request channels: renderer → host. `req` is the payload schema. */
 export const IPC = {
@@ -100,7 +112,24 @@ export const IPC = {
   'recording:episode': { req: obj({ episode: num({ int: true, min: 0, max: 1e6 }) }) },
   /** Start a live session: scene × policy from `seed`. Frames then arrive as 'live:frame' events. */
   'live:start': {
-    req: obj({ sceneId: str(200, /^[\w/.-]+$/), policy: policySpec, seed, speed: num({ min: 0.05, max: 20 }) }, ['speed']),
+    req: obj({ sceneId: str(200, /^[\w/.-]+$/), policy: policySpec, seed, speed: num({ min: 0.05, max: 20 }), set: setList, act: actOptions },
+      ['speed', 'set', 'act']),
+  },
+  /**
+   * Change the running live session without a reset: merge act options (`act`) or drop some (`clear`; intent
+   * 'none' = clear ['intent']), change scene config (`set`: live paths in place, any other path restarts the episode
+   * on the same seed and the reply says so), drag the task's target (`steer`, world metres), switch the policy
+   * overlays (`overlays`) and the sensor insets (`sensors`).
+   */
+  'live:command': {
+    req: obj({
+      act: actOptions,
+      clear: arr(oneOf('goal', 'intent', 'guidance', 'steps'), 4),
+      set: setList,
+      steer: arr(num({ min: -1e4, max: 1e4 }), 3),
+      overlays: bool(),
+      sensors: bool(),
+    }, ['act', 'clear', 'set', 'steer', 'overlays', 'sensors']),
   },
   /** Reset the live session with a new seed (same scene and policy). */
   'live:reset': { req: obj({ seed }) },
@@ -146,6 +175,17 @@ export function validateRequest(channel: unknown, payload: unknown): { channel: 
 
 // --- responses (host → renderer) ------------------------------------------------------------------------------------
 
+/** Act options as the host passed them to the policy (JSON form). */
+export interface ActReport { goal?: number[]; intent?: number; guidance?: number; steps?: number }
+
+/** The live session's sensor readings for the insets (only sent while the insets are on). */
+export interface SensorInset {
+  /** Depth image, row-major from the top-left, quantised to 0–255 over [0, maxRangeM]; null when the scene has none. */
+  depth: { widthPx: number; heightPx: number; maxRangeM: number; grey: number[]; blank: boolean } | null;
+  /** Tactile readings (N) with their names; null when the scene has none. */
+  tactile: { names: string[]; valuesN: number[] } | null;
+}
+
 export interface SceneInfo { id: string; family: string; description: string; hasExpert: boolean; ctrlDtSec: number }
 
 export interface RecordingStep {
@@ -183,6 +223,7 @@ export interface Responses {
   'recording:episode': EpisodeData;
   'live:start': { sceneId: string; policy: string; seed: number; ctrlDtSec: number };
   'live:reset': { seed: number };
+  'live:command': { act: ActReport; restarted: boolean; applied: string[]; overrides: Record<string, unknown>; steerTarget: [number, number, number] | null; overlays: boolean; sensors: boolean; message: string };
   'live:pause': { paused: boolean };
   'live:stop': { stopped: boolean };
   'fork:start': ForkResult;
@@ -193,9 +234,22 @@ export interface Responses {
 /** Events pushed host → renderer (not requests; the renderer only listens). */
 export interface Events {
   /** A new episode started in the live session: draw this scene. */
-  'live:scene': { scene: RenderScene; sceneId: string; policy: string; seed: number; ctrlDtSec: number; branchOf?: { file: string; episode: number; step: number } };
-  /** One control step. `sentAtMs` = wall clock (Date.now) when the sim produced it, for the sim→draw delay. */
-  'live:frame': { frame: RenderFrame; reward: number; metrics: Record<string, number>; seq: number; sentAtMs: number };
+  'live:scene': {
+    scene: RenderScene; sceneId: string; policy: string; seed: number; ctrlDtSec: number; branchOf?: { file: string; episode: number; step: number };
+    /** Scene overrides in force, config paths changeable in place, shift paths, whether the target can be dragged. */
+    overrides: Record<string, unknown>; liveConfig: string[]; shifts: Record<string, number>; steerable: boolean;
+    /** Which insets the scene can show. */
+    sensors: { depth: boolean; tactile: boolean };
+  };
+  /**
+   * One control step. `sentAtMs` = wall clock (Date.now) when the sim produced it, for the sim→draw delay. `act` = the
+   * act options the policy received for this step; `debug` = the policy's overlays (when on); `steer` = the task's
+   * target (steerable scenes); `sensors` = inset readings (when on).
+   */
+  'live:frame': {
+    frame: RenderFrame; reward: number; metrics: Record<string, number>; seq: number; sentAtMs: number;
+    act: ActReport; debug?: Overlay[]; steer?: [number, number, number] | null; sensors?: SensorInset;
+  };
   'live:ended': { seed: number; return: number; length: number; success: boolean; reason: string; file?: string };
   'live:error': { message: string };
   /** Electron menu: File → Open recording… chose this file. */

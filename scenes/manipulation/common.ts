@@ -57,6 +57,9 @@ export interface ShiftConfig {
   cameraJitter: number;
 }
 
+/** Shift and camera paths only read per step: the viewer's live controls may change them mid-episode (no rebuild). */
+export const MANIP_LIVE_CONFIG = ['shift.occlusion', 'shift.cameraJitter', 'camera.noiseStdM'] as const;
+
 export interface ManipConfig extends SceneConfigBase {
   arm: ArmConfig;
   camera: CameraConfig;

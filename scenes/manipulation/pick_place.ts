@@ -20,6 +20,7 @@ import {
   actionRate, addBlock, benchDepth, clearStepCache, addDistractors, addTray, blockPos, commonFeatures, defaultManipConfig, defaultTray, inTray,
   isGrasped, isTouched, observeCommon, sampleFree, setupWorld, styleCommon,
   type ManipConfig, type ManipState, type TrayConfig,
+  MANIP_LIVE_CONFIG,
 } from './common.ts';
 import { WaypointFollower, pickPlacePlan } from './expert.ts';
 
@@ -71,6 +72,7 @@ export const pickPlace = defineScene<PickPlaceConfig, PickPlaceState>({
   family: 'manipulation',
   description: 'Table-top arm: grasp a cube by friction and place it in a tray (depth, tactile, proprio; shifts as config).',
   defaultConfig,
+  liveConfig: MANIP_LIVE_CONFIG,
 
   features(cfg) {
     const f = commonFeatures(cfg, 1);

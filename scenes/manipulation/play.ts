@@ -27,6 +27,7 @@ import { applyArmAction, buildArm, graspPoint, ikTopDown } from './arm.ts';
 import {
   actionRate, addBlock, benchDepth, clearStepCache, addDistractors, addTray, blockPos, commonFeatures, defaultManipConfig, defaultTray, isGrasped,
   nearestZoneDistM, observeCommon, PLAY_ZONE_COLORS, sampleFree, setupWorld, styleCommon, sumNearestZoneDistM, twoBlockPlayOutcome, drawPlayOrder, type ManipConfig, type ManipState, type TrayConfig,
+  MANIP_LIVE_CONFIG,
 } from './common.ts';
 import { WaypointFollower, pickPlacePlan } from './expert.ts';
 import { placedIn } from './pick_place.ts';
@@ -95,6 +96,7 @@ export const play = defineScene<PlayConfig, PlayState>({
   family: 'manipulation',
   description: 'Table-top arm play: two blocks, two trays, any block to any tray in any order (multimodal; hindsight goals).',
   defaultConfig,
+  liveConfig: MANIP_LIVE_CONFIG,
 
   features: (cfg) => commonFeatures(cfg, NUM_BLOCKS),
 

@@ -18,6 +18,7 @@ import { applyArmAction, buildArm, graspPoint, ikTopDown } from './arm.ts';
 import {
   actionRate, addBlock, benchDepth, clearStepCache, addDistractors, blockPos, commonFeatures, defaultManipConfig, observeCommon, sampleFree,
   setupWorld, styleCommon, type ManipConfig, type ManipState,
+  MANIP_LIVE_CONFIG,
 } from './common.ts';
 import { WaypointFollower, pushPlan } from './expert.ts';
 
@@ -67,6 +68,7 @@ export const pushBlock = defineScene<PushBlockConfig, PushBlockState>({
   family: 'manipulation',
   description: 'Table-top arm: push a block into a target region (planar, contact-rich; depth, tactile, proprio).',
   defaultConfig,
+  liveConfig: MANIP_LIVE_CONFIG,
 
   features(cfg) {
     const f = commonFeatures(cfg, 1);
@@ -120,6 +122,13 @@ export const pushBlock = defineScene<PushBlockConfig, PushBlockState>({
     return b.y < -0.1 || Math.hypot(b.x, b.z) > 0.95 ? 'block-off-table' : null;
   },
   metrics: (world, h) => ({ blockToGoalM: distToGoal(world, h) }),
+
+  // The target region is flat and invisible to the camera: the viewer may drag it (steering) mid-episode.
+  steerTarget: (_world, h) => [h.goal[0], 0.001, h.goal[1]],
+  steer(world, h, _cfg, t) {
+    h.goal = [t[0], t[2]];
+    h.prevDistM = distToGoal(world, h);
+  },
 
   render(world, h, cfg) {
     return {

@@ -26,6 +26,7 @@ import { applyArmAction, buildArm, graspPoint, ikTopDown } from './arm.ts';
 import {
   actionRate, addBlock, addDistractors, benchDepth, blockPos, clearStepCache, commonFeatures, defaultManipConfig, observeCommon,
   nearestZoneDistM, PLAY_ZONE_COLORS, setupWorld, styleCommon, sumNearestZoneDistM, twoBlockPlayOutcome, drawPlayOrder, type ManipConfig, type ManipState,
+  MANIP_LIVE_CONFIG,
 } from './common.ts';
 import { WaypointFollower, pushPlan } from './expert.ts';
 
@@ -95,6 +96,7 @@ export const pushPlay = defineScene<PushPlayConfig, PushPlayState>({
   family: 'manipulation',
   description: 'Table-top arm push play: two blocks, two zones, push any block into any zone in any order (multimodal; hindsight goals).',
   defaultConfig,
+  liveConfig: MANIP_LIVE_CONFIG,
 
   features: (cfg) => commonFeatures(cfg, NUM_BLOCKS),
 

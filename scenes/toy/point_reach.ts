@@ -124,6 +124,13 @@ export const pointReach = defineScene<PointReachConfig, PointReachState>({
     };
   },
 
+  steerTarget: (_world, h) => [h.goal[0], 0.001, h.goal[1]],
+  steer(_world, h, _cfg, t) {
+    h.goal = [t[0], t[2]];
+    h.prevDistM = distToGoal(h);
+  },
+  liveConfig: ['maxForceN', 'linearDamping', 'goalToleranceM'],
+
   style: (h, handle) => (handle === 0 ? { name: 'ground', color: '#9aa0a6' } : { name: 'ball', color: '#e07b39' }),
 
   /** PD controller toward the goal: force = kp·(goal − x) − kd·v, clipped to the action box. */
@@ -135,6 +142,16 @@ export const pointReach = defineScene<PointReachConfig, PointReachState>({
       const fx = kp * (h.goal[0] - x) - kd * vx;
       const fz = kp * (h.goal[1] - z) - kd * vz;
       return Float32Array.of(Math.max(-1, Math.min(1, fx)), Math.max(-1, Math.min(1, fz)));
+    },
+    /** The plan: a straight path ball → goal, and the commanded force as an arrow. */
+    debugOverlays(_world, h, cfg) {
+      const [x, z, vx, vz] = h.ball4;
+      const fx = Math.max(-1, Math.min(1, 3 * (h.goal[0] - x) - 0.8 * vx)), fz = Math.max(-1, Math.min(1, 3 * (h.goal[1] - z) - 0.8 * vz));
+      const y = cfg.ballRadiusM;
+      return [
+        { kind: 'polyline', id: 'expert-plan', points: [x, 0.01, z, h.goal[0], 0.01, h.goal[1]], color: '#7c4dff' },
+        { kind: 'arrow', id: 'expert-force', from: [x, y, z], to: [x + 0.4 * fx, y, z + 0.4 * fz], color: '#ff4081' },
+      ];
     },
   }),
 });

@@ -2,7 +2,7 @@
  * The Env contract (Gymnasium's, with named fields) shared by the trainer, the viewer and the robot bridge.
  */
 import type { Features, Observation } from './features.ts';
-import type { RenderFrame, RenderScene } from './render.ts';
+import type { Overlay, RenderFrame, RenderScene } from './render.ts';
 
 export interface StepResult {
   obs: Observation;
@@ -46,4 +46,6 @@ export interface ExpertHandle {
   act(): Float32Array;
   /** Per-episode choices of the expert (e.g. which block, which zone), recorded in datasets. */
   labels(): Record<string, number | string>;
+  /** Viewer-only shapes of the expert's plan (empty when the scene's expert draws none). */
+  debugOverlays?(): Overlay[];
 }

@@ -9,6 +9,7 @@
  */
 import { Rng } from '../math/rng.ts';
 import { ACTION, featureSize, type Features, type Observation } from './features.ts';
+import type { Overlay } from './render.ts';
 import type { SceneEnv } from './scene_env.ts';
 
 /** Per-call conditioning of a policy's action. Methods may extend it (e.g. BESO's sampler). */
@@ -32,6 +33,12 @@ export interface Policy {
   reset(): void;
   act(obs: Observation, opts?: ActOptions): Promise<Float32Array>;
   dispose(): void;
+  /**
+   * Optional viewer overlays of the last `act` (world frame, metres): candidate trajectories, a predicted action
+   * chunk, a residual's magnitude… The viewer's live host merges them into each frame when its overlays are on;
+   * nothing else calls it, so a policy may compute them lazily here.
+   */
+  debugOverlays?(): Overlay[];
 }
 
 /** A synchronous action source for `runEpisode`: the action at control step t. */

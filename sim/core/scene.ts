@@ -66,6 +66,18 @@ export interface SceneDef<C extends SceneConfigBase = SceneConfigBase, H = unkno
    * benchmark's env steps. Must not change the simulation state.
    */
   bench?(world: World, h: H, cfg: C): Record<string, number>;
+  /**
+   * Config paths (`--set` form, e.g. 'shift.occlusion') a running episode may change without a rebuild: they are only
+   * read per step. The viewer's live commands apply these in place; any other path restarts the episode on its seed.
+   */
+  liveConfig?: readonly string[];
+  /**
+   * User steering (the viewer's draggable goal marker): the world-frame target the scene's task currently aims at,
+   * metres, or null when the scene has none. Pairs with `steer`.
+   */
+  steerTarget?(world: World, h: H, cfg: C): [number, number, number] | null;
+  /** Move the task's target to a world-frame point (metres), mid-episode; the observation follows from the next step. */
+  steer?(world: World, h: H, cfg: C, targetM: [number, number, number]): void;
 }
 
 export interface ScriptedExpert<C extends SceneConfigBase = SceneConfigBase, H = unknown> {
@@ -73,6 +85,8 @@ export interface ScriptedExpert<C extends SceneConfigBase = SceneConfigBase, H =
   reset(world: World, h: H, cfg: C, rng: Rng): void;
   act(world: World, h: H, cfg: C): Float32Array;
   labels?(): Record<string, number | string>;
+  /** Viewer-only shapes of the expert's plan (drawn when the viewer's policy overlays are on). */
+  debugOverlays?(world: World, h: H, cfg: C): Overlay[];
 }
 
 /** Helper so scene files get type inference: `export default defineScene({...})`. */

@@ -150,7 +150,33 @@ export class SceneEnv<C extends SceneConfigBase = SceneConfigBase, H = unknown> 
     return {
       act: () => impl.act(this.mustWorld(), this.h as H, this.cfg),
       labels: () => impl.labels?.() ?? {},
+      debugOverlays: () => impl.debugOverlays?.(this.mustWorld(), this.h as H, this.cfg) ?? [],
     };
+  }
+
+  /** Config paths this scene lets a running episode change in place (`SceneDef.liveConfig`). */
+  get liveConfigPaths(): readonly string[] { return this.def.liveConfig ?? []; }
+
+  /**
+   * Change live config paths of the running episode in place (the snapshot carries the changed config, so a
+   * restore reproduces it). Throws (one line) for a path not in `liveConfigPaths` or a value of the wrong type.
+   */
+  setLiveConfig(overrides: Record<string, unknown>): void {
+    this.mustWorld();
+    const live = this.liveConfigPaths;
+    for (const k of Object.keys(overrides)) if (!live.includes(k)) throw new Error(`env ${this.id}: '${k}' cannot change mid-episode (live: ${live.join(', ') || 'none'})`);
+    this.cfg = applyOverrides(this.cfg, overrides);
+  }
+
+  /** The task's steerable world-frame target (metres), or null when the scene has none. */
+  steerTarget(): [number, number, number] | null {
+    return this.def.steerTarget?.(this.mustWorld(), this.h as H, this.cfg) ?? null;
+  }
+
+  /** Move the task's target (metres, world frame). Throws when the scene cannot be steered. */
+  steer(targetM: [number, number, number]): void {
+    if (!this.def.steer) throw new Error(`scene ${this.id} cannot be steered`);
+    this.def.steer(this.mustWorld(), this.h as H, this.cfg, targetM);
   }
 
   get hasExpert(): boolean { return !!this.def.expert; }

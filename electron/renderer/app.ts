@@ -9,10 +9,10 @@
  * `window.__strideDebug` is a small read-only window into the stage for tests and benchmarks.
  */
 import type { EpisodeData, Events, RecordingInfo, Responses, StrideApi } from '../shared/ipc.ts';
-import type { RenderFrame, RenderScene } from '../../sim/core/render.ts';
+import type { Overlay, RenderFrame, RenderScene } from '../../sim/core/render.ts';
 import { Stage, defaultStageOptions } from './stage.ts';
 import { connect } from './transport.ts';
-import { Chart, findTables, groupRows, studyView } from './plots.ts';
+import { Chart, findTables, panelsOf, studyView } from './plots.ts';
 
 type Tab = 'replay' | 'live' | 'training' | 'results';
 
@@ -66,9 +66,13 @@ class App {
 
   // training/results
   private charts = new Map<string, Chart>();
-  private runRows: Record<string, unknown>[] = [];
-  private runNext = 0;
+  /** Followed runs (one, or several compared): rows read so far and the next line to ask for. */
+  private runs: { name: string; rows: Record<string, unknown>[]; next: number; exists: boolean }[] = [];
   private runName = '';
+  /** Live: the steered target as the host reports it, and where the user dropped it (until the host confirms). */
+  private steer: [number, number, number] | null = null;
+  private dropped: [number, number, number] | null = null;
+  private lastCommand: Responses['live:command'] | null = null;
   private pollTimer: number | null = null;
 
   constructor() {
@@ -104,6 +108,8 @@ class App {
     if (defaultScene) sceneSel.value = defaultScene.id;
     const dl = $('policy-list');
     for (const p of this.init.policies) dl.append(el('option', { value: p }));
+    const pick = $<HTMLSelectElement>('run-pick');
+    for (const p of this.init.policies.filter((x) => x.startsWith('runs/'))) pick.append(el('option', { value: p }, p));
     $('mode-label').textContent = this.init.mode === 'electron' ? 'app' : 'web';
     if (this.init.run) { $<HTMLInputElement>('run-path').value = this.init.run; }
     if (this.init.file) {
@@ -145,6 +151,39 @@ class App {
     $('live-stop').addEventListener('click', () => void this.guard(() => this.api.invoke('live:stop', {})));
     $<HTMLInputElement>('follow').addEventListener('change', (e) => this.stage.setFollow((e.target as HTMLInputElement).checked));
     $('btn-frame').addEventListener('click', () => this.stage.frameAll());
+    $<HTMLInputElement>('trail').addEventListener('change', (e) => this.stage.setTrail((e.target as HTMLInputElement).checked));
+    // Live policy inputs: each change is one 'live:command' (no reset).
+    const guid = $<HTMLInputElement>('live-guidance');
+    guid.addEventListener('input', () => { $('live-guidance-v').textContent = Number(guid.value).toFixed(2); guid.dataset.touched = '1'; });
+    guid.addEventListener('change', () => void this.guard(() => this.command({ act: { guidance: Number(guid.value) } })));
+    $<HTMLSelectElement>('live-intent').addEventListener('change', (e) => {
+      const v = (e.target as HTMLSelectElement).value;
+      void this.guard(() => this.command(v === '' ? { clear: ['intent'] } : { act: { intent: Number(v) } }));
+    });
+    $<HTMLInputElement>('live-steps').addEventListener('change', (e) => {
+      const v = (e.target as HTMLInputElement).value.trim();
+      void this.guard(() => this.command(v === '' ? { clear: ['steps'] } : { act: { steps: Number(v) } }));
+    });
+    $('live-goal-set').addEventListener('click', () => void this.guard(() => {
+      const txt = $<HTMLInputElement>('live-goal').value.trim();
+      if (!txt) return this.command({ clear: ['goal'] });
+      const g = txt.split(/[\s,]+/).map(Number);
+      if (g.some((x) => !Number.isFinite(x))) throw new Error(`goal must be numbers separated by commas, got '${txt}'`);
+      // A 3-number goal on a steerable scene moves the task's target too; otherwise it only conditions the policy.
+      return this.command(g.length === 3 && this.liveInfo?.steerable ? { steer: g } : { act: { goal: g } });
+    }));
+    $<HTMLInputElement>('live-overlays').addEventListener('change', (e) => void this.guard(() => this.command({ overlays: (e.target as HTMLInputElement).checked })));
+    $<HTMLInputElement>('live-sensors').addEventListener('change', (e) => void this.guard(() => this.command({ sensors: (e.target as HTMLInputElement).checked })));
+    this.stage.onDragEnd = (p) => {
+      this.dropped = p;
+      void this.guard(() => this.command({ steer: p }));
+    };
+    $('run-compare').addEventListener('click', () => {
+      const sel = [...$<HTMLSelectElement>('run-pick').selectedOptions].map((o) => o.value);
+      if (sel.length) $<HTMLInputElement>('run-path').value = sel.join(', ');
+      this.runName = '';
+      void this.guard(() => this.pollRun());
+    });
     $('run-follow').addEventListener('click', () => { this.runName = ''; void this.guard(() => this.pollRun()); });
     $('results-refresh').addEventListener('click', () => void this.guard(() => this.loadResults()));
     window.addEventListener('keydown', (e) => {
@@ -177,9 +216,7 @@ class App {
     $('timeline-bar').hidden = t !== 'replay';
     document.body.dataset.tab = t;
     if (this.pollTimer !== null) { clearInterval(this.pollTimer); this.pollTimer = null; }
-    for (const c of this.charts.values()) c.destroy();
-    this.charts.clear();
-    $('plots').replaceChildren();
+    this.clearCharts();
     if (t === 'training') {
       this.runName = '';
       void this.guard(() => this.pollRun());
@@ -283,11 +320,28 @@ class App {
 
   // --- live ----------------------------------------------------------------------------------------------------------
 
+  /** The act options the Live panel's inputs set (only those the user touched). */
+  private actInputs(): { goal?: number[]; intent?: number; guidance?: number; steps?: number } {
+    const act: { goal?: number[]; intent?: number; guidance?: number; steps?: number } = {};
+    const g = $<HTMLInputElement>('live-guidance');
+    if (g.dataset.touched === '1') act.guidance = Number(g.value);
+    const i = $<HTMLSelectElement>('live-intent').value;
+    if (i !== '') act.intent = Number(i);
+    const st = $<HTMLInputElement>('live-steps').value.trim();
+    if (st) act.steps = Number(st);
+    const goal = $<HTMLInputElement>('live-goal').value.trim();
+    if (goal) act.goal = goal.split(/[\s,]+/).map(Number);
+    return act;
+  }
+
   private async liveStart(): Promise<void> {
     this.liveRet = 0;
     const policy = $<HTMLInputElement>('live-policy').value.trim() || 'expert';
+    const setTxt = $<HTMLInputElement>('live-set').value.trim();
+    const set = setTxt ? setTxt.split(/\s*,\s*/).filter(Boolean) : [];
     await this.api.invoke('live:start', {
       sceneId: $<HTMLSelectElement>('live-scene').value, policy, seed: this.seedInput('live-seed'), speed: Number($<HTMLSelectElement>('live-speed').value),
+      ...(set.length ? { set } : {}), act: this.actInputs(),
     });
     const b = $('live-pause');
     b.dataset.paused = '0';
@@ -303,21 +357,109 @@ class App {
     this.shownScene = d.scene;
     this.playing = false;
     if (this.tab !== 'live') this.setTab('live');
-    $('live-info').textContent = `${d.sceneId} · ${d.policy} · seed ${d.seed}${d.branchOf ? ` · branch of episode ${d.branchOf.episode} at step ${d.branchOf.step}` : ''}`;
+    const ov = Object.entries(d.overrides).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ');
+    $('live-info').textContent = `${d.sceneId} · ${d.policy} · seed ${d.seed}${d.branchOf ? ` · branch of episode ${d.branchOf.episode} at step ${d.branchOf.step}` : ''}${ov ? ` · ${ov}` : ''}`;
+    this.steer = null;
+    this.dropped = null;
+    this.stage.setDraggable(d.steerable ? 'steer' : null);
+    this.buildShiftToggles(d);
+    $('insets').hidden = !$<HTMLInputElement>('live-sensors').checked;
+    $('inset-depth').hidden = !d.sensors.depth;
+    $('inset-tactile').hidden = !d.sensors.tactile;
+  }
+
+  /**
+   * One toggle per shift knob of the scene (manipulation's distractors / occlusion / camera jitter): on = a typical
+   * strength, off = 0. Knobs the scene reads per step change in place; the others restart the episode on its seed.
+   */
+  private buildShiftToggles(d: Events['live:scene']): void {
+    const box = $('live-shifts');
+    const ON: Record<string, number> = { 'shift.distractors': 3, 'shift.occlusion': 0.5, 'shift.cameraJitter': 0.02 };
+    box.replaceChildren(...Object.entries(d.shifts).map(([k, v]) => {
+      const live = d.liveConfig.includes(k);
+      const cb = el('input', { type: 'checkbox', checked: v > 0 });
+      cb.dataset.path = k;
+      cb.addEventListener('change', () => void this.guard(() => this.command({ set: [`${k}=${cb.checked ? ON[k] ?? 1 : 0}`] })));
+      const lab = el('label', { title: live ? 'changes in place' : 'needs a rebuild: restarts the episode on the same seed' });
+      const span = el('span');
+      span.append(cb, ` ${k.slice(6)}${live ? '' : ' ↻'}`);
+      lab.append(span, el('span', { className: 'val' }, v > 0 ? String(v) : 'off'));
+      return lab;
+    }));
+  }
+
+  /** Send one 'live:command' and show what the host applied. */
+  private async command(c: Parameters<StrideApi['invoke']>[1] & Record<string, unknown>): Promise<void> {
+    const r = await this.api.invoke('live:command', c as never) as Responses['live:command'];
+    this.lastCommand = r;
+    this.showAct(r.act);
+    if (r.message) this.status(r.message);
+    document.body.dataset.commands = String(Number(document.body.dataset.commands ?? '0') + 1);
+  }
+
+  private showAct(a: Events['live:frame']['act']): void {
+    const parts = Object.entries(a).map(([k, v]) => `${k} ${Array.isArray(v) ? `(${v.map((x) => x.toFixed(2)).join(', ')})` : v}`);
+    $('live-act').textContent = `policy receives: ${parts.length ? parts.join(' · ') : 'no act options (method defaults)'}`;
+  }
+
+  /** Depth image (greyscale, scaled, blank while occluded) and tactile bars. */
+  private drawInsets(d: Events['live:frame']): void {
+    const box = $('insets');
+    box.hidden = !d.sensors;
+    if (!d.sensors) return;
+    const dep = d.sensors.depth;
+    if (dep) {
+      const c = $<HTMLCanvasElement>('inset-depth-canvas');
+      if (c.width !== dep.widthPx || c.height !== dep.heightPx) { c.width = dep.widthPx; c.height = dep.heightPx; }
+      const ctx = c.getContext('2d')!;
+      const img = ctx.createImageData(dep.widthPx, dep.heightPx);
+      // Near = bright, far = dark; a blank (occluded) image is all black.
+      for (let i = 0; i < dep.grey.length; i++) {
+        const g = dep.blank ? 0 : 255 - dep.grey[i]!;
+        img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = g;
+        img.data[4 * i + 3] = 255;
+      }
+      ctx.putImageData(img, 0, 0);
+      $('inset-depth').classList.toggle('blank', dep.blank);
+      $('inset-depth-note').textContent = dep.blank ? 'OCCLUDED' : `0–${dep.maxRangeM.toFixed(1)} m`;
+    }
+    const tac = d.sensors.tactile;
+    if (tac) {
+      const maxN = Math.max(2, ...tac.valuesN);
+      $('inset-tactile-bars').replaceChildren(...tac.valuesN.map((v, i) => {
+        const col = el('div', { className: 'col', title: `${tac.names[i]}: ${v.toFixed(2)} N` });
+        const bar = el('div', { className: 'bar' });
+        bar.style.height = `${Math.max(1, (v / maxN) * 100)}%`;
+        bar.append(el('span', {}, v.toFixed(1)));
+        col.append(bar);
+        return col;
+      }));
+    }
   }
 
   private applyLive(d: Events['live:frame']): void {
     if (this.source !== 'live' || !this.liveInfo) return;
-    this.stage.setFrame(d.frame);
-    this.shownFrame = d.frame;
+    // Policy overlays (host sends them only while on) and the draggable target marker join the scene's overlays.
+    const extra: Overlay[] = (d.debug ?? []).map((o) => ({ ...o, id: `policy:${o.id}` }));
+    if (d.steer) {
+      this.steer = d.steer;
+      if (this.dropped && Math.hypot(d.steer[0] - this.dropped[0], d.steer[2] - this.dropped[2]) < 1e-3) this.dropped = null;
+      const p = this.dropped ?? d.steer;
+      extra.push({ kind: 'marker', id: 'steer', p: [p[0], p[1] + 0.06, p[2]], radiusM: 0.06, color: '#ffb300' });
+    }
+    const frame = extra.length ? { ...d.frame, overlays: [...d.frame.overlays, ...extra] } : d.frame;
+    this.stage.setFrame(frame);
+    this.shownFrame = frame;
     this.liveFrame = d;
+    this.showAct(d.act);
+    this.drawInsets(d);
     this.renderMetrics('live-metrics', { reward: d.reward, return: this.liveRet, ...d.metrics, ...d.frame.hud });
-    this.renderHud(this.liveInfo.sceneId, this.liveInfo.policy, d.frame, { reward: d.reward, return: this.liveRet, ...d.metrics });
+    this.renderHud(this.liveInfo.sceneId, this.liveInfo.policy, frame, { reward: d.reward, return: this.liveRet, ...d.metrics }, d.act);
   }
 
   // --- HUD and tables ------------------------------------------------------------------------------------------------
 
-  private renderHud(sceneId: string, policy: string, f: RenderFrame, m: Record<string, number | string | boolean>): void {
+  private renderHud(sceneId: string, policy: string, f: RenderFrame, m: Record<string, number | string | boolean>, act?: Events['live:frame']['act']): void {
     const rows: [string, string][] = [['scene', sceneId], ['policy', policy], ['step', `${f.step}  (t ${f.tSec.toFixed(2)} s)`]];
     const terms = Object.entries(m).filter(([k]) => k.startsWith('reward/'));
     rows.push(['reward', fmt(m.reward ?? 0)], ['return', fmt(m.return ?? 0)]);
@@ -326,6 +468,24 @@ class App {
     const succ = m.success === 1 || m.success === true;
     const hud = $('hud');
     hud.replaceChildren(...rows.map(([k, v]) => { const r = el('div', { className: 'row' }); r.append(el('span', { className: 'k' }, k), el('span', { className: 'v' }, v)); return r; }));
+    // What the policy is conditioned on (live), then HUD bars from overlays (e.g. a residual's magnitude).
+    for (const [k, v] of Object.entries(act ?? {})) {
+      const r = el('div', { className: 'row act' });
+      r.append(el('span', { className: 'k' }, k), el('span', { className: 'v' }, Array.isArray(v) ? v.map((x) => x.toFixed(2)).join(', ') : fmt(v)));
+      hud.append(r);
+    }
+    for (const o of f.overlays) {
+      if (o.kind !== 'bar') continue;
+      const b = el('div', { className: 'hbar' });
+      const r = el('div', { className: 'row' });
+      r.append(el('span', { className: 'k' }, o.label), el('span', { className: 'v' }, `${fmt(o.value)} / ${fmt(o.max)}`));
+      const track = el('div', { className: 'track' }), fill = el('div', { className: 'fill' });
+      fill.style.width = `${Math.max(0, Math.min(100, (o.value / (o.max || 1)) * 100))}%`;
+      fill.style.background = o.color;
+      track.append(fill);
+      b.append(r, track);
+      hud.append(b);
+    }
     const badge = el('div', { className: `badge ${succ ? 'ok' : 'no'}` }, succ ? 'SUCCESS' : 'in progress');
     hud.append(badge);
   }
@@ -337,30 +497,50 @@ class App {
 
   // --- training & results --------------------------------------------------------------------------------------------
 
+  /** Destroy every chart on the plots page. */
+  private clearCharts(): void {
+    for (const c of this.charts.values()) c.destroy();
+    this.charts.clear();
+    $('plots').replaceChildren();
+  }
+
+  /**
+   * Follow one run, or compare several (comma separated): poll each metrics.jsonl from where it was left, then draw
+   * one chart per (namespace, unit) panel. Switching runs clears every chart of the previous selection first.
+   */
   private async pollRun(): Promise<void> {
-    const run = $<HTMLInputElement>('run-path').value.trim();
-    if (!run) { $('run-info').textContent = 'enter a run directory (runs/<name>) to follow its metrics.jsonl'; return; }
-    if (run !== this.runName) { this.runName = run; this.runRows = []; this.runNext = 0; }
-    const r = await this.api.invoke('run:metrics', { run, fromLine: this.runNext });
-    this.runRows.push(...r.rows);
-    this.runNext = r.nextLine;
-    $('run-info').textContent = r.exists ? `${run}: ${this.runRows.length} rows (following)` : `${run}: no metrics.jsonl yet (waiting)`;
-    if (!r.rows.length && this.charts.size) return;
-    const { xs, xLabel, groups } = groupRows(this.runRows);
+    const spec = $<HTMLInputElement>('run-path').value.trim();
+    if (!spec) { $('run-info').textContent = 'enter a run directory (runs/<name>) to follow its metrics.jsonl'; return; }
+    if (spec !== this.runName) {
+      this.runName = spec;
+      this.runs = [...new Set(spec.split(/\s*,\s*/).filter(Boolean))].map((name) => ({ name, rows: [], next: 0, exists: false }));
+      this.clearCharts();
+    }
+    const runs = this.runs;
+    let grew = false;
+    for (const run of runs) {
+      const r = await this.api.invoke('run:metrics', { run: run.name, fromLine: run.next });
+      if (this.runs !== runs) return; // switched while waiting
+      run.rows.push(...r.rows);
+      run.next = r.nextLine;
+      run.exists = r.exists;
+      if (r.rows.length) grew = true;
+    }
+    $('run-info').textContent = runs.map((r) => (r.exists ? `${r.name}: ${r.rows.length} rows` : `${r.name}: no metrics.jsonl yet (waiting)`)).join(' · ') + (runs.length > 1 ? ' (comparing)' : ' (following)');
+    if (!grew && this.charts.size) return;
+    const { xs, xLabel, panels } = panelsOf(runs);
     const root = $('plots');
-    for (const [ns, series] of groups) {
-      let c = this.charts.get(ns);
-      if (!c) { c = new Chart(root, ns, xLabel); this.charts.set(ns, c); }
-      c.update(xs, series);
+    for (const p of panels) {
+      let c = this.charts.get(p.id);
+      if (!c) { c = new Chart(root, p.title, xLabel); this.charts.set(p.id, c); }
+      c.update(xs, p.series, { yRange: p.yRange, logY: p.logY });
     }
   }
 
   private async loadResults(): Promise<void> {
     const r = await this.api.invoke('results:list', {});
     const root = $('plots');
-    for (const c of this.charts.values()) c.destroy();
-    this.charts.clear();
-    root.replaceChildren();
+    this.clearCharts();
     $('results-info').textContent = r.files.length ? `${r.files.length} file(s) in ${r.dir}` : `no results/*.json in ${r.dir} yet`;
     for (const f of r.files) {
       const study = studyView(f.data);
@@ -440,7 +620,17 @@ class App {
       poseOf: (id: number) => app.stage.poseOf(id),
       frame: () => (app.shownFrame ? { step: app.shownFrame.step, ids: [...app.shownFrame.ids], poses: [...app.shownFrame.poses] } : null),
       replay: () => (app.ep ? { episode: app.ep.episode, index: app.index, length: app.ep.steps.length, playing: app.playing } : null),
-      live: () => (app.liveFrame ? { seq: app.liveFrame.seq, step: app.liveFrame.frame.step, sceneId: app.liveInfo?.sceneId, branchOf: app.liveInfo?.branchOf ?? null } : null),
+      live: () => (app.liveFrame ? {
+        seq: app.liveFrame.seq, step: app.liveFrame.frame.step, sceneId: app.liveInfo?.sceneId, branchOf: app.liveInfo?.branchOf ?? null,
+        act: app.liveFrame.act, steer: app.liveFrame.steer ?? null, debug: (app.liveFrame.debug ?? []).length, overrides: app.liveInfo?.overrides ?? {},
+        sensors: app.liveFrame.sensors ? { depthBlank: app.liveFrame.sensors.depth?.blank ?? null, tactile: app.liveFrame.sensors.tactile?.valuesN.length ?? 0 } : null,
+      } : null),
+      lastCommand: () => app.lastCommand,
+      /** Drawn overlay keys ('kind:id'), the client-px position of a drawn overlay (for dragging in tests). */
+      overlayKeys: () => app.stage.overlayKeys(),
+      overlayScreen: (key: string) => { const p = app.stage.overlayPosition(key); return p ? app.stage.screenOf(p) : null; },
+      /** Each chart's title, y range and series count (Training/Results). */
+      charts: () => [...app.charts.values()].map((c) => ({ title: c.title, yRange: c.yRange, series: Number(c.el.dataset.series ?? 0), ticks: c.ticks })),
       delays: () => [...app.delays],
       fps: () => app.fps(),
       /** Send a raw WebSocket message (web mode) and return the host's reply — for validation tests. */

@@ -47,6 +47,9 @@ export function defaultStageOptions(): StageOptions {
 
 interface Slot { mesh: THREE.InstancedMesh; index: number }
 
+/** Overlays drawn in the 3D scene (HUD bars are drawn by the page, not here). */
+type SceneOverlay = Exclude<Overlay, { kind: 'bar' }>;
+
 const GROUND_MIN_HALF_M = 8;
 /** Scenes whose bodies spread wider than this (m) are framed around the followed body instead. */
 const LARGE_SCENE_M = 25;
@@ -188,6 +191,13 @@ export class Stage {
   private readonly one = new THREE.Vector3(1, 1, 1);
   /** Called after each draw (for the sim→draw delay). */
   onDraw: ((nowMs: number) => void) | null = null;
+  /** Overlay key ('marker:<id>') the user may drag on its horizontal plane, and what to call when dropped. */
+  private dragKey: string | null = null;
+  private dragging = false;
+  private dragPlane = new THREE.Plane(new THREE.Vector3(0, 1, 0), 0);
+  private readonly raycaster = new THREE.Raycaster();
+  onDragMove: ((p: [number, number, number]) => void) | null = null;
+  onDragEnd: ((p: [number, number, number]) => void) | null = null
 
   constructor(private canvas: HTMLCanvasElement, private opts: StageOptions = defaultStageOptions()) {
     this.renderer = new THREE.WebGLRenderer({ canvas, antialias: opts.antialias, preserveDrawingBuffer: true, powerPreference: 'high-performance' });
@@ -220,8 +230,121 @@ export class Stage {
     this.scene.add(this.sun, this.sun.target);
 
     this.ground = this.makeGround();
-    this.scene.add(this.ground, this.bodies, this.overlayRoot);
+    this.scene.add(this.ground, this.bodies, this.overlayRoot, this.trailRoot);
     this.resize();
+    this.bindDrag();
+  }
+
+  // --- dragging an overlay (steering) ------------------------------------------------------------------------------
+
+  /** Let the user drag the marker overlay `id` (null = nothing draggable). */
+  setDraggable(id: string | null): void {
+    this.dragKey = id === null ? null : `marker:${id}`;
+    if (!id) this.dragging = false;
+  }
+
+  get isDragging(): boolean { return this.dragging; }
+
+  private ndc(ev: PointerEvent): THREE.Vector2 {
+    const r = this.canvas.getBoundingClientRect();
+    return new THREE.Vector2(((ev.clientX - r.left) / r.width) * 2 - 1, -((ev.clientY - r.top) / r.height) * 2 + 1);
+  }
+
+  private bindDrag(): void {
+    const c = this.canvas;
+    c.addEventListener('pointerdown', (ev) => {
+      const o = this.dragKey ? this.overlays.get(this.dragKey) : undefined;
+      if (!o || ev.button !== 0) return;
+      this.raycaster.setFromCamera(this.ndc(ev), this.camera);
+      if (!this.raycaster.intersectObject(o.obj, true).length) return;
+      this.dragging = true;
+      this.dragPlane.set(new THREE.Vector3(0, 1, 0), -o.obj.position.y);
+      this.controls.enabled = false;
+      c.setPointerCapture(ev.pointerId);
+      ev.preventDefault();
+      ev.stopImmediatePropagation();
+    }, { capture: true });
+    c.addEventListener('pointermove', (ev) => {
+      if (!this.dragging || !this.dragKey) return;
+      const o = this.overlays.get(this.dragKey);
+      if (!o) return;
+      this.raycaster.setFromCamera(this.ndc(ev), this.camera);
+      const hit = this.raycaster.ray.intersectPlane(this.dragPlane, new THREE.Vector3());
+      if (!hit) return;
+      o.obj.position.set(hit.x, o.obj.position.y, hit.z);
+      this.onDragMove?.([hit.x, o.obj.position.y, hit.z]);
+    });
+    const end = (ev: PointerEvent) => {
+      if (!this.dragging) return;
+      this.dragging = false;
+      this.controls.enabled = true;
+      if (c.hasPointerCapture(ev.pointerId)) c.releasePointerCapture(ev.pointerId);
+      const o = this.dragKey ? this.overlays.get(this.dragKey) : undefined;
+      if (o) this.onDragEnd?.([o.obj.position.x, o.obj.position.y, o.obj.position.z]);
+    };
+    c.addEventListener('pointerup', end);
+    c.addEventListener('pointercancel', end);
+  }
+
+  /** Where a world point appears on the page (client px), or null when behind the camera (tests drag with it). */
+  screenOf(p: [number, number, number]): [number, number] | null {
+    const v = new THREE.Vector3(...p).project(this.camera);
+    if (v.z > 1) return null;
+    const r = this.canvas.getBoundingClientRect();
+    return [r.left + ((v.x + 1) / 2) * r.width, r.top + ((1 - v.y) / 2) * r.height];
+  }
+
+  /** Position of a drawn overlay ('kind:id'), or null. */
+  overlayPosition(key: string): [number, number, number] | null {
+    const o = this.overlays.get(key);
+    return o ? [o.obj.position.x, o.obj.position.y, o.obj.position.z] : null;
+  }
+
+  /** Overlay keys drawn now ('kind:id'). */
+  overlayKeys(): string[] { return [...this.overlays.keys()]; }
+
+  // --- trails ----------------------------------------------------------------------------------------------------
+
+  private trailRoot = new THREE.Group();
+  private trail: { id: number; pts: number[]; line: THREE.Line } | null = null;
+  private trailOn = false;
+  /** Trail length, points (one per frame). */
+  private static readonly TRAIL_POINTS = 400;
+
+  /** A trajectory trail behind the followed body (toggle). */
+  setTrail(on: boolean): void {
+    this.trailOn = on;
+    this.clearTrail();
+  }
+
+  private clearTrail(): void {
+    if (this.trail) { this.trailRoot.remove(this.trail.line); disposeTree(this.trail.line); }
+    this.trail = null;
+  }
+
+  private updateTrail(): void {
+    if (!this.trailOn || this.followId === null) return;
+    const p = this.poseOf(this.followId);
+    if (!p) return;
+    if (!this.trail || this.trail.id !== this.followId) {
+      this.clearTrail();
+      const geo = new THREE.BufferGeometry();
+      geo.setAttribute('position', new THREE.BufferAttribute(new Float32Array(Stage.TRAIL_POINTS * 3), 3));
+      geo.setDrawRange(0, 0);
+      const line = new THREE.Line(geo, new THREE.LineBasicMaterial({ color: '#ff6f00' }));
+      line.frustumCulled = false;
+      this.trailRoot.add(line);
+      this.trail = { id: this.followId, pts: [], line };
+    }
+    const t = this.trail;
+    const last = t.pts.length - 3;
+    if (last >= 0 && Math.hypot(p[0]! - t.pts[last]!, p[2]! - t.pts[last + 2]!) < 0.01) return;
+    t.pts.push(p[0]!, this.ground.position.y + 0.012, p[2]!);
+    if (t.pts.length > Stage.TRAIL_POINTS * 3) t.pts.splice(0, 3);
+    const attr = t.line.geometry.getAttribute('position') as THREE.BufferAttribute;
+    (attr.array as Float32Array).set(t.pts);
+    attr.needsUpdate = true;
+    t.line.geometry.setDrawRange(0, t.pts.length / 3);
   }
 
   /**
@@ -281,6 +404,7 @@ export class Stage {
     this.slots.clear();
     this.visuals.clear();
     this.clearOverlays();
+    this.clearTrail();
     this.lastFrame = null;
     this.framed = false;
     this.ground.position.y = 0;
@@ -423,6 +547,7 @@ export class Stage {
     if (touched.size) this.updateBlobs();
     this.updateOverlays(f.overlays ?? []);
     this.lastFrame = f;
+    this.updateTrail();
     if (!this.framed) { this.frameAll(); this.framed = true; }
     if (this.followOn) this.follow();
   }
@@ -548,8 +673,9 @@ export class Stage {
     this.overlays.clear();
   }
 
-  private updateOverlays(list: Overlay[]): void {
+  private updateOverlays(all: Overlay[]): void {
     const seen = new Set<string>();
+    const list = all.filter((o): o is SceneOverlay => o.kind !== 'bar');
     for (const o of list) {
       const key = `${o.kind}:${o.id}`;
       seen.add(key);
@@ -567,7 +693,8 @@ export class Stage {
         this.overlays.set(key, cur);
       }
       cur.sig = sig;
-      placeOverlay(cur.obj, o, this.m4);
+      // The marker being dragged stays under the pointer until it is dropped.
+      if (!(this.dragging && key === this.dragKey)) placeOverlay(cur.obj, o, this.m4);
     }
     for (const [key, o] of this.overlays) {
       if (!seen.has(key)) { this.overlayRoot.remove(o.obj); disposeTree(o.obj); this.overlays.delete(key); }
@@ -585,7 +712,7 @@ function disposeTree(obj: THREE.Object3D): void {
 }
 
 /** Shape-defining part of an overlay: a change rebuilds its geometry; pure moves only re-place it. */
-function overlaySignature(o: Overlay): string {
+function overlaySignature(o: SceneOverlay): string {
   switch (o.kind) {
     case 'marker': return `${o.radiusM}|${o.color}`;
     case 'zone': return `${o.halfExtentsM.join(',')}|${o.color}`;
@@ -596,11 +723,11 @@ function overlaySignature(o: Overlay): string {
   }
 }
 
-function needsRebuild(o: Overlay): boolean {
+function needsRebuild(o: SceneOverlay): boolean {
   return o.kind !== 'arrow';
 }
 
-function buildOverlay(o: Overlay): THREE.Object3D {
+function buildOverlay(o: SceneOverlay): THREE.Object3D {
   switch (o.kind) {
     case 'marker': {
       const g = new THREE.Group();
@@ -671,7 +798,7 @@ function subdivide(points: number[], maxSegM: number): Float32Array {
   return Float32Array.from(out);
 }
 
-function placeOverlay(obj: THREE.Object3D, o: Overlay, m4: THREE.Matrix4): void {
+function placeOverlay(obj: THREE.Object3D, o: SceneOverlay, m4: THREE.Matrix4): void {
   switch (o.kind) {
     case 'marker': obj.position.set(o.p[0], o.p[1], o.p[2]); break;
     case 'zone': obj.position.set(o.center[0], o.center[1] + 0.004, o.center[2]); break;

@@ -8,7 +8,91 @@
  *   that every arm has (`arms · goalSuccess`, …); nothing below an arm is charted on its own.
  */
 
-export interface Series { name: string; ys: (number | null)[]; bars?: boolean }
+/**
+ * One plotted series. `whisker` marks the low/high ends of an interval drawn as whiskers on the previous value series
+ * (not as points of its own); `band` the same drawn as a shaded band (line charts).
+ */
+export interface Series { name: string; ys: (number | null)[]; bars?: boolean; whisker?: 'lo' | 'hi'; band?: 'lo' | 'hi' }
+
+/** SI tick label: 12 500 → '12.5k', 0.0004 → '400µ', 3 → '3'. */
+export function si(v: number): string {
+  if (!Number.isFinite(v)) return '';
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  const units: [number, string][] = [[1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k']];
+  for (const [f, u] of units) if (a >= f) return `${trim(v / f)}${u}`;
+  if (a >= 0.01) return trim(v);
+  if (a >= 1e-3) return `${trim(v * 1e3)}m`;
+  if (a >= 1e-6) return `${trim(v * 1e6)}µ`;
+  return v.toExponential(1);
+}
+
+function trim(x: number): string {
+  return String(Number(x.toPrecision(3)));
+}
+
+/**
+ * The unit of a metrics key, so no panel mixes scales: 'rate' (a 0–1 fraction: success, accuracy), 'count'
+ * (workers, episodes), 'per_sec' (throughput), 'steps' (lengths), else '' (the namespace's own axis).
+ */
+export function unitOf(key: string, ys: readonly (number | null)[]): 'rate' | 'count' | 'per_sec' | 'steps' | '' {
+  const leaf = key.slice(key.lastIndexOf('/') + 1);
+  const in01 = ys.every((y) => y === null || (y >= 0 && y <= 1));
+  if (/(success|rate|accuracy|frac|fraction|ratio)$|success_rate/.test(leaf) && !/per_sec/.test(leaf) && in01) return 'rate';
+  if (/per_sec|per_s$|_sps$|fps$/.test(leaf)) return 'per_sec';
+  if (/(workers|episodes|envs|count|batch_size)$|^num_/.test(leaf)) return 'count';
+  if (/(length|length_mean|steps)$/.test(leaf)) return 'steps';
+  return '';
+}
+
+const UNIT_TITLE: Record<string, string> = { rate: 'rate (0–1)', count: 'count', per_sec: 'per second', steps: 'steps' };
+
+/** A Training-page chart: series of one unit from one namespace (one run or several compared). */
+export interface Panel { id: string; title: string; series: Series[]; yRange?: [number, number]; logY?: boolean }
+
+/**
+ * The Training page's charts for one or more runs: per namespace, one panel per unit (a rate never shares a count's
+ * axis); rates get a fixed [0, 1] axis and their `<key>_ci95_low/_high` as a band; a series identical to an earlier
+ * one of the same panel is drawn once (named 'a = b'). With several runs every series is prefixed by its run and
+ * all runs share the union of their x values (gaps where a run has no row).
+ */
+export function panelsOf(runs: { name: string; rows: Record<string, unknown>[] }[]): { xs: number[]; xLabel: string; panels: Panel[] } {
+  const per = runs.map((r) => ({ name: r.name, g: groupRows(r.rows) }));
+  const xsAll = [...new Set(per.flatMap((p) => p.g.xs))].sort((a, b) => a - b);
+  const xLabel = per.every((p) => p.g.xLabel === 'step' || p.g.xs.length === 0) ? 'step' : 'row';
+  const index = new Map(xsAll.map((x, i) => [x, i]));
+  const panels = new Map<string, Panel>();
+  const many = runs.length > 1;
+  for (const { name, g } of per) {
+    const align = (ys: (number | null)[]) => {
+      const out: (number | null)[] = new Array(xsAll.length).fill(null);
+      // Rows of one run may repeat a step (eval rows logged separately): the last non-null value wins.
+      g.xs.forEach((x, i) => { if (ys[i] !== null && ys[i] !== undefined) out[index.get(x)!] = ys[i]!; });
+      return out;
+    };
+    for (const [ns, list] of g.groups) {
+      const byKey = new Map(list.map((s) => [s.name, s]));
+      for (const s of list) {
+        if (/_ci95_(low|high)$/.test(s.name)) continue;
+        const unit = ns === 'losses' ? '' : unitOf(s.name, s.ys);
+        const id = unit ? `${ns} · ${UNIT_TITLE[unit]}` : ns;
+        let p = panels.get(id);
+        if (!p) panels.set(id, (p = { id, title: id, series: [], ...(unit === 'rate' ? { yRange: [0, 1] as [number, number] } : {}) }));
+        const ys = align(s.ys);
+        const label = many ? `${name} · ${s.name}` : s.name;
+        const twin = p.series.find((o) => !o.band && o.name.startsWith(many ? `${name} · ` : '') && o.ys.length === ys.length && o.ys.every((y, i) => y === ys[i]));
+        if (twin) { twin.name = `${twin.name} = ${s.name}`; continue; }
+        p.series.push({ name: label, ys });
+        const lo = byKey.get(`${s.name}_ci95_low`), hi = byKey.get(`${s.name}_ci95_high`);
+        if (lo && hi) p.series.push({ name: `${label} ci95 low`, ys: align(lo.ys), band: 'lo' }, { name: `${label} ci95 high`, ys: align(hi.ys), band: 'hi' });
+      }
+    }
+  }
+  for (const p of panels.values()) {
+    if (p.id === 'losses') p.logY = p.series.every((s) => s.ys.every((y) => y === null || y > 0));
+  }
+  return { xs: xsAll, xLabel, panels: [...panels.values()] };
+}
 
 /** Group metrics rows by namespace; numeric fields only. */
 export function groupRows(rows: Record<string, unknown>[]): { xs: number[]; xLabel: string; groups: Map<string, Series[]> } {
@@ -40,7 +124,7 @@ function barTable(title: string, entries: [string, Record<string, unknown>][]): 
   if (!key) return null;
   const series: Series[] = [{ name: key, ys: entries.map(([, e]) => e[key] as number), bars: true }];
   const ci = entries.every(([, e]) => Array.isArray(e.ci95) && (e.ci95 as unknown[]).length === 2);
-  if (ci) series.push({ name: 'ci95 low', ys: entries.map(([, e]) => (e.ci95 as number[])[0]!) }, { name: 'ci95 high', ys: entries.map(([, e]) => (e.ci95 as number[])[1]!) });
+  if (ci) series.push({ name: 'ci95 low', ys: entries.map(([, e]) => (e.ci95 as number[])[0]!), whisker: 'lo' }, { name: 'ci95 high', ys: entries.map(([, e]) => (e.ci95 as number[])[1]!), whisker: 'hi' });
   return { title, xLabel: '', xs: entries.map((_, i) => i), series, xNames: entries.map(([k]) => k) };
 }
 
@@ -58,7 +142,12 @@ export function findTables(data: unknown, path = ''): Table[] {
         if (numKeys.length >= 2) {
           const [xk, ...yks] = numKeys;
           const sorted = [...recs].sort((a, b) => (a[xk!] as number) - (b[xk!] as number));
-          out.push({ title: p || 'results', xLabel: xk!, xs: sorted.map((r) => r[xk!] as number), series: yks.map((k) => ({ name: k, ys: sorted.map((r) => r[k] as number) })) });
+          // A curve (success vs N, best-of-K, updates…): lines; a per-record ci95 becomes whiskers on the first value.
+          const series: Series[] = yks.filter((k) => !/^(k|n)$/.test(k) || yks.length === 1).map((k) => ({ name: k, ys: sorted.map((r) => r[k] as number) }));
+          if (sorted.every((r) => Array.isArray(r.ci95) && (r.ci95 as unknown[]).length === 2 && (r.ci95 as unknown[]).every((x) => typeof x === 'number'))) {
+            series.splice(1, 0, { name: 'ci95 low', ys: sorted.map((r) => (r.ci95 as number[])[0]!), whisker: 'lo' }, { name: 'ci95 high', ys: sorted.map((r) => (r.ci95 as number[])[1]!), whisker: 'hi' });
+          }
+          out.push({ title: p || 'results', xLabel: xk!, xs: sorted.map((r) => r[xk!] as number), series });
           return;
         }
       }

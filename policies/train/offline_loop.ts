@@ -231,7 +231,7 @@ export async function runOffline(method: OfflineMethod, runDir: string, cfg: Tra
     if (cfg.evalEpisodes > 0) {
       policy.seedNoise(cfg.seed + step);
       const r = await evaluate(policy, { sceneId: cfg.sceneId, overrides: cfg.overrides, episodes: cfg.evalEpisodes, seed: 1_000_000 + cfg.seed });
-      evalOut = { 'eval/success_rate': r.successRate, 'eval/return_mean': r.returnMean, 'eval/length_mean': r.lengthMean };
+      evalOut = { 'eval/success_rate': r.successRate, 'eval/success_rate_ci95_low': r.ci95[0], 'eval/success_rate_ci95_high': r.ci95[1], 'eval/return_mean': r.returnMean, 'eval/length_mean': r.lengthMean };
       log.log(step, evalOut);
     }
     const dir = await saveCheckpoint(runDir, step, policy, {

@@ -55,7 +55,9 @@ export type Overlay =
   | { kind: 'polyline'; id: string; points: number[]; color: string; widthPx?: number; dashed?: boolean }
   | { kind: 'arrow'; id: string; from: [number, number, number]; to: [number, number, number]; color: string }
   | { kind: 'frustum'; id: string; p: [number, number, number]; q: [number, number, number, number]; fovDeg: number; aspect: number; farM: number; color: string }
-  | { kind: 'ghost'; id: string; visuals: RenderVisual[]; poses: number[]; color: string };
+  | { kind: 'ghost'; id: string; visuals: RenderVisual[]; poses: number[]; color: string }
+  /** A HUD bar (2D, not in the scene): `value` of `max` (e.g. a residual policy's residual/base magnitude). */
+  | { kind: 'bar'; id: string; label: string; value: number; max: number; color: string };
 
 export interface RenderScene {
   sceneId: string;

@@ -282,7 +282,7 @@ describe('stride view --web in Chromium', () => {
     appendFileSync(join(runDir, 'metrics.jsonl'), Array.from({ length: 10 }, (_, i) => row((i + 21) * 10)).join(''));
     await page.waitForFunction(() => /30 rows/.test(document.getElementById('run-info')!.textContent ?? ''), null, { timeout: 60_000 });
     const titles = await page.$$eval('#plots .chart', (els) => els.map((e) => (e as HTMLElement).dataset.title));
-    expect(titles).toEqual(expect.arrayContaining(['losses', 'eval', 'perf']));
+    expect(titles).toEqual(expect.arrayContaining(['losses', 'eval · rate (0–1)', 'perf · per second']));
     await page.screenshot({ path: join(SHOTS, 'training.png') });
 
     mkdirSync(join(work, 'results'), { recursive: true });
@@ -339,5 +339,156 @@ describe('stride view --web in Chromium', () => {
     } finally {
       await p2.close();
     }
+  }, 120_000);
+
+  it('live: a shift override and act options at start, guidance changed mid-episode, insets; bad input is a one-line error, not a dead session', async () => {
+    const live = () => dbg<{ seq: number; sceneId: string; act: { guidance?: number; intent?: number }; overrides: Record<string, unknown>; sensors: { depthBlank: boolean | null; tactile: number } | null } | null>('live()');
+    await page.click('#tab-live');
+    await page.selectOption('#live-scene', 'manip/push_block');
+    await page.fill('#live-policy', 'random');
+    await page.fill('#live-seed', '5');
+    await page.selectOption('#live-speed', '0.5');
+    await page.fill('#live-set', 'shift.occlusion=1, maxSteps=2000');
+    await page.$eval('#live-guidance', (e) => { (e as HTMLInputElement).value = '2'; e.dispatchEvent(new Event('input')); });
+    await page.selectOption('#live-intent', '3');
+    await page.click('#live-start');
+    await page.waitForFunction(() => (window as any).__strideDebug.live()?.sceneId === 'manip/push_block' && (window as any).__strideDebug.live().seq >= 2, null, { timeout: 60_000 });
+    let l = (await live())!;
+    expect(l.act).toEqual({ guidance: 2, intent: 3 });
+    expect(l.overrides).toEqual({ 'shift.occlusion': 1, maxSteps: 2000 });
+    // Shift toggles for the scene's knobs; occlusion is on (from the override).
+    expect(await page.$$eval('#live-shifts input', (els) => els.map((e) => [(e as HTMLInputElement).dataset.path, (e as HTMLInputElement).checked]))).toEqual(
+      [['shift.distractors', false], ['shift.occlusion', true], ['shift.cameraJitter', false]]);
+    // Guidance slider mid-episode: one live:command, no reset; the host reports the new options on its frames.
+    const seqBefore = l.seq;
+    await page.$eval('#live-guidance', (e) => { (e as HTMLInputElement).value = '5.5'; e.dispatchEvent(new Event('input')); e.dispatchEvent(new Event('change')); });
+    await page.waitForFunction(() => (window as any).__strideDebug.live()?.act.guidance === 5.5, null, { timeout: 60_000 });
+    l = (await live())!;
+    expect(l.seq).toBeGreaterThan(seqBefore);
+    expect(l.act.intent).toBe(3);
+    expect((await page.textContent('#live-act'))!).toContain('guidance 5.5');
+    // Sensor insets: the depth image is visibly blank while occluded; tactile bars for both pads.
+    await page.check('#live-sensors');
+    await page.waitForFunction(() => (window as any).__strideDebug.live()?.sensors?.depthBlank === true, null, { timeout: 60_000 });
+    expect(await page.isVisible('#insets')).toBe(true);
+    expect((await page.textContent('#inset-depth-note'))!).toBe('OCCLUDED');
+    expect(await page.$$eval('#inset-tactile-bars .bar', (els) => els.length)).toBe(2);
+    await page.screenshot({ path: join(SHOTS, 'live-insets-occluded.png') });
+    await page.uncheck('#live-shifts input[data-path="shift.occlusion"]');
+    await page.waitForFunction(() => (window as any).__strideDebug.live()?.sensors?.depthBlank === false, null, { timeout: 60_000 });
+    // The depth inset now shows the table: not one flat grey.
+    const greys = await page.$eval('#inset-depth-canvas', (c) => new Set(Array.from((c as HTMLCanvasElement).getContext('2d')!.getImageData(0, 0, 32, 32).data.filter((_, i) => i % 4 === 0))).size);
+    expect(greys).toBeGreaterThan(3);
+    await page.screenshot({ path: join(SHOTS, 'live-insets.png') });
+    // Bad override: one line on the page; the running session keeps going.
+    await page.fill('#live-set', 'shift.nope=1');
+    await page.click('#live-start');
+    await page.waitForFunction(() => document.getElementById('status')!.classList.contains('error'), null, { timeout: 30_000 });
+    const msg = (await page.textContent('#status'))!;
+    expect(msg).toMatch(/unknown option 'shift\.nope'/);
+    expect(msg.includes('\n')).toBe(false);
+    const s1 = (await live())!.seq;
+    await page.waitForFunction((s) => (window as any).__strideDebug.live().seq > s + 2, s1, { timeout: 60_000 });
+    // A malformed command (raw, as a hostile page could send it) is refused; the session is unchanged.
+    const reply = await page.evaluate(() => (window as any).__strideDebug.sendRaw(JSON.stringify({ id: 77, channel: 'live:command', payload: { act: { guidance: -3 } } })));
+    expect(reply).toMatchObject({ ok: false });
+    expect(reply.error).toMatch(/guidance must be ≥ 0/);
+    expect((await live())!.act.guidance).toBe(5.5);
+    await page.fill('#live-set', '');
+    await page.click('#live-stop');
+  }, 180_000);
+
+  it('live: dragging the goal marker steers the task (the host passes the new goal to the policy; the HUD shows it); policy overlays toggle', async () => {
+    await page.click('#tab-live');
+    await page.selectOption('#live-scene', 'toy/point_reach');
+    await page.fill('#live-policy', 'expert');
+    await page.fill('#live-seed', '7');
+    await page.$eval('#live-guidance', (e) => { (e as HTMLInputElement).dataset.touched = ''; });
+    await page.selectOption('#live-intent', '');
+    await page.click('#live-start');
+    await page.waitForFunction(() => (window as any).__strideDebug.live()?.sceneId === 'toy/point_reach' && (window as any).__strideDebug.live().steer, null, { timeout: 60_000 });
+    await page.click('#live-pause');
+    await page.waitForFunction(() => document.getElementById('live-pause')!.dataset.paused === '1', null, { timeout: 30_000 });
+    await waitDraws(3);
+    const before = (await dbg<{ steer: number[] }>('live()')).steer;
+    const at = await page.evaluate(() => (window as any).__strideDebug.overlayScreen('marker:steer')) as [number, number];
+    expect(at).toBeTruthy();
+    await page.mouse.move(at[0], at[1]);
+    await page.mouse.down();
+    await page.mouse.move(at[0] + 60, at[1] + 45, { steps: 6 });
+    await page.mouse.up();
+    await page.waitForFunction((b) => { const l = (window as any).__strideDebug.live(); return l?.act.goal && Math.hypot(l.steer[0] - b[0], l.steer[2] - b[2]) > 0.1; }, before, { timeout: 60_000 });
+    const l = await dbg<{ act: { goal: number[] }; steer: number[] }>('live()');
+    // The goal the host passed to the policy is the dropped target, and the scene's goal zone moved there too.
+    expect(l.act.goal[0]).toBeCloseTo(l.steer[0]!, 5);
+    expect(l.act.goal[2]).toBeCloseTo(l.steer[2]!, 5);
+    const hud = (await page.textContent('#hud'))!;
+    expect(hud).toContain('goal');
+    expect(hud).toContain(l.act.goal[0]!.toFixed(2));
+    // Policy overlays: the expert's plan (polyline) and force (arrow); off again hides them.
+    await page.check('#live-overlays');
+    await page.waitForFunction(() => (window as any).__strideDebug.overlayKeys().includes('polyline:policy:expert-plan'), null, { timeout: 60_000 });
+    expect(await page.evaluate(() => (window as any).__strideDebug.overlayKeys())).toEqual(expect.arrayContaining(['arrow:policy:expert-force', 'marker:steer']));
+    await page.click('#live-pause');
+    await page.waitForFunction(() => (window as any).__strideDebug.live().step > 3, null, { timeout: 60_000 });
+    await page.click('#live-pause');
+    await waitDraws(3);
+    await page.screenshot({ path: join(SHOTS, 'live-steer-overlays.png') });
+    await page.uncheck('#live-overlays');
+    await page.waitForFunction(() => !(window as any).__strideDebug.overlayKeys().some((k: string) => k.includes('policy:')), null, { timeout: 60_000 });
+    await page.click('#live-stop');
+  }, 180_000);
+
+  it('training page: a rate gets its own 0–1 axis, identical series drawn once, switching runs clears the old charts, two runs compare', async () => {
+    const mk = (name: string, rows: Record<string, number>[]) => {
+      mkdirSync(join(work, 'runs', name), { recursive: true });
+      writeFileSync(join(work, 'runs', name, 'metrics.jsonl'), rows.map((r) => JSON.stringify(r) + '\n').join(''));
+    };
+    const rows = (k: number) => Array.from({ length: 40 }, (_, i) => {
+      const s = (i + 1) * 500;
+      const loss = k / (1 + s / 4000);
+      return { step: s, 'losses/loss': loss, 'losses/mse': loss, 'perf/samples_per_sec': 20000 + 300 * k + (i % 5) * 100, 'perf/workers': 4,
+        ...(i % 5 === 4 ? { 'eval/success_rate': Math.min(1, s / (25000 * k)), 'eval/success_rate_ci95_low': Math.max(0, s / (25000 * k) - 0.15), 'eval/success_rate_ci95_high': Math.min(1, s / (25000 * k) + 0.15), 'eval/length_mean': 80 - s / 500 } : {}) };
+    });
+    mk('bc-a', rows(1));
+    mk('bc-b', rows(1.6));
+    mk('only-losses', [{ step: 1, 'losses/loss': 1 }, { step: 2, 'losses/loss': 0.5 }]);
+    await page.click('#tab-training');
+    await page.fill('#run-path', 'runs/bc-a');
+    await page.click('#run-follow');
+    await page.waitForFunction(() => (window as any).__strideDebug.charts().length >= 5, null, { timeout: 60_000 });
+    type C = { title: string; yRange: [number, number] | null; series: number; ticks: string[][] };
+    let charts = await dbg<C[]>('charts()');
+    const titles = charts.map((c) => c.title);
+    expect(titles).toEqual(expect.arrayContaining(['losses', 'eval · rate (0–1)', 'eval · steps', 'perf · per second', 'perf · count']));
+    const rate = charts.find((c) => c.title === 'eval · rate (0–1)')!;
+    expect(rate.yRange![0]).toBeLessThanOrEqual(0);
+    expect(rate.yRange![1]).toBeGreaterThanOrEqual(1);
+    expect(rate.series).toBe(1);
+    expect(charts.find((c) => c.title === 'losses')!.series).toBe(1); // losses/loss = losses/mse: drawn once
+    // Legends show values without hovering; tick labels are SI.
+    const legend = await page.$$eval('#plots .chart .u-legend .u-value', (els) => els.map((e) => e.textContent));
+    expect(legend.filter((t) => t && t !== '--').length).toBeGreaterThan(4);
+    const xTicks = charts.find((c) => c.title === 'losses')!.ticks[0]!;
+    expect(xTicks.some((t) => /^\d+(\.\d+)?k$/.test(t))).toBe(true);
+    expect(charts.find((c) => c.title === 'perf · per second')!.ticks[1]!.every((t) => t === '' || /k$/.test(t))).toBe(true);
+    await page.screenshot({ path: join(SHOTS, 'training-one-run.png') });
+    // Switch runs: nothing of the old run stays.
+    await page.fill('#run-path', 'runs/only-losses');
+    await page.click('#run-follow');
+    await page.waitForFunction(() => /only-losses: 2 rows/.test(document.getElementById('run-info')!.textContent ?? ''), null, { timeout: 60_000 });
+    charts = await dbg<C[]>('charts()');
+    expect(charts.map((c) => c.title)).toEqual(['losses']);
+    expect(await page.$$eval('#plots .chart', (els) => els.length)).toBe(1);
+    // Compare two runs: every panel overlays both.
+    await page.fill('#run-path', 'runs/bc-a, runs/bc-b');
+    await page.click('#run-follow');
+    await page.waitForFunction(() => /comparing/.test(document.getElementById('run-info')!.textContent ?? '') && (window as any).__strideDebug.charts().length >= 5, null, { timeout: 60_000 });
+    charts = await dbg<C[]>('charts()');
+    expect(charts.find((c) => c.title === 'losses')!.series).toBe(2);
+    expect(charts.find((c) => c.title === 'eval · rate (0–1)')!.series).toBe(2);
+    await page.setViewportSize({ width: 1400, height: 900 });
+    await page.screenshot({ path: join(SHOTS, 'training-compare.png') });
+    await page.setViewportSize({ width: 900, height: 560 });
   }, 120_000);
 });

@@ -145,6 +145,20 @@ export function listPolicies(cwd: string): string[] {
   return out;
 }
 
+/** Run directories (runs/<name>, runs/<group>/<name>) that have a metrics.jsonl. */
+export function listRuns(cwd: string): string[] {
+  const out: string[] = [];
+  const runs = join(cwd, 'runs');
+  if (!existsSync(runs)) return out;
+  for (const name of readdirSync(runs).sort()) {
+    const d = join(runs, name);
+    if (!statSync(d).isDirectory()) continue;
+    if (existsSync(join(d, 'metrics.jsonl'))) { out.push(join('runs', name)); continue; }
+    for (const sub of readdirSync(d).sort()) if (existsSync(join(d, sub, 'metrics.jsonl'))) out.push(join('runs', name, sub));
+  }
+  return out;
+}
+
 export function sceneInfos(): SceneInfo[] {
   return listScenes().map((s) => ({ id: s.id, family: s.family, description: s.description, hasExpert: !!s.expert, ctrlDtSec: s.defaultConfig().ctrlDtSec }));
 }
@@ -321,7 +335,7 @@ export class ViewerHost {
 
   private handlers: { [C in Channel]: (p: Req<C>) => Promise<Responses[C]> } = {
     'app:init': async () => ({
-      mode: this.o.mode, file: this.o.file ?? null, run: this.o.run ?? null, scenes: sceneInfos(), policies: listPolicies(this.o.cwd), cwd: this.o.cwd,
+      mode: this.o.mode, file: this.o.file ?? null, run: this.o.run ?? null, scenes: sceneInfos(), policies: listPolicies(this.o.cwd), runs: listRuns(this.o.cwd), cwd: this.o.cwd,
     }),
     'recording:open': async ({ file }) => this.openRecording(file),
     'recording:episode': async ({ episode }) => this.episode(episode),

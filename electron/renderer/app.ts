@@ -108,8 +108,7 @@ class App {
     if (defaultScene) sceneSel.value = defaultScene.id;
     const dl = $('policy-list');
     for (const p of this.init.policies) dl.append(el('option', { value: p }));
-    const pick = $<HTMLSelectElement>('run-pick');
-    for (const p of this.init.policies.filter((x) => x.startsWith('runs/'))) pick.append(el('option', { value: p }, p));
+    this.fillRunPicker(this.init.runs);
     $('mode-label').textContent = this.init.mode === 'electron' ? 'app' : 'web';
     if (this.init.run) { $<HTMLInputElement>('run-path').value = this.init.run; }
     if (this.init.file) {
@@ -219,6 +218,7 @@ class App {
     this.clearCharts();
     if (t === 'training') {
       this.runName = '';
+      void this.guard(async () => this.fillRunPicker((await this.api.invoke('app:init', {})).runs));
       void this.guard(() => this.pollRun());
       this.pollTimer = window.setInterval(() => void this.guard(() => this.pollRun()), 1000);
     }
@@ -497,6 +497,13 @@ class App {
 
   // --- training & results --------------------------------------------------------------------------------------------
 
+  /** The compare list: runs with a metrics.jsonl (selection kept across refreshes). */
+  private fillRunPicker(runs: string[]): void {
+    const pick = $<HTMLSelectElement>('run-pick');
+    const sel = new Set([...pick.selectedOptions].map((o) => o.value));
+    pick.replaceChildren(...runs.map((r) => el('option', { value: r, selected: sel.has(r) }, r)));
+  }
+
   /** Destroy every chart on the plots page. */
   private clearCharts(): void {
     for (const c of this.charts.values()) c.destroy();
@@ -542,17 +549,24 @@ class App {
     const root = $('plots');
     this.clearCharts();
     $('results-info').textContent = r.files.length ? `${r.files.length} file(s) in ${r.dir}` : `no results/*.json in ${r.dir} yet`;
-    for (const f of r.files) {
-      const study = studyView(f.data);
+    // Studies first: each gets a claim card at the top (guard line, claims met / not met / not decided, verdict).
+    const files = r.files.map((f) => ({ ...f, study: studyView(f.data) })).sort((a, b) => Number(!!b.study) - Number(!!a.study));
+    for (const f of files) {
+      const study = f.study;
       const tables = study ? study.tables : findTables(f.data);
       root.append(el('h3', {}, f.name));
       if (study) {
-        root.append(el('p', { className: 'muted study-guard' }, `${study.title} · ${study.guard}`));
+        const card = el('div', { className: 'claim-card' });
+        root.append(card);
+        const counts = { met: 0, 'not met': 0, 'not decided': 0 };
+        for (const c of study.claims) counts[c.met]++;
+        card.append(el('div', { className: 'claim-counts' }, `${counts.met} met · ${counts['not met']} not met · ${counts['not decided']} not decided`));
+        card.append(el('p', { className: 'muted study-guard' }, `${study.title} · ${study.guard}`));
         const t = el('table', { className: 'study-claims' });
         const row = (cells: string[], tag: 'th' | 'td', className = '') => { const tr = el('tr', { className }); tr.append(...cells.map((x) => el(tag, {}, x))); t.append(tr); };
         row(['claim', 'met', 'measured [95% CI]'], 'th');
         for (const c of study.claims) row([c.id, c.met, c.measured], 'td', `claim-${c.met.replace(' ', '-')}`);
-        root.append(t, el('p', { className: 'muted' }, study.verdict));
+        card.append(t, el('p', { className: 'muted' }, study.verdict));
       }
       if (!tables.length) root.append(el('pre', { className: 'json' }, JSON.stringify(f.data, null, 1).slice(0, 1500)));
       tables.slice(0, 12).forEach((t, i) => {

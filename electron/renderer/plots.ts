@@ -141,6 +141,9 @@ export class Chart {
       hooks: { draw: [drawWhiskers], ready: [(u) => u.setLegend({ idx: null as unknown as number })] },
     };
     this.u = new uPlot(opts, data, this.el);
+    // Interval ends have no legend row of their own (the value's row is enough).
+    const rows = this.el.querySelectorAll<HTMLElement>('.u-legend .u-series');
+    series.forEach((s, i) => { if ((s.whisker || s.band) && rows[i + 1]) rows[i + 1]!.style.display = 'none'; });
   }
 
   destroy(): void { this.u?.destroy(); this.el.remove(); }

@@ -218,7 +218,8 @@ export interface ForkResult {
 }
 
 export interface Responses {
-  'app:init': { mode: 'electron' | 'web'; file: string | null; run: string | null; scenes: SceneInfo[]; policies: string[]; cwd: string };
+  /** `runs`: run directories under runs/ that have a metrics.jsonl (the Training page's compare list). */
+  'app:init': { mode: 'electron' | 'web'; file: string | null; run: string | null; scenes: SceneInfo[]; policies: string[]; runs: string[]; cwd: string };
   'recording:open': RecordingInfo;
   'recording:episode': EpisodeData;
   'live:start': { sceneId: string; policy: string; seed: number; ctrlDtSec: number };

@@ -303,6 +303,14 @@ describe('stride view --web in Chromium', () => {
     expect(await page.$$eval('table.study-claims td:nth-child(2)', (els) => els.map((e) => e.textContent))).toEqual(['met', 'not decided']);
     expect((await page.textContent('.study-guard'))!).toContain('passed');
     expect(await page.$$eval('#plots .chart', (els) => els.map((e) => (e as HTMLElement).dataset.title))).toEqual(expect.arrayContaining(['study.json: arms · success', 'study.json: arms · anyTask']));
+    // The claim card comes first; a curve-shaped record list (success vs N with its interval) is a line chart with whiskers.
+    expect(await page.$eval('#plots h3', (e) => e.textContent)).toBe('study.json');
+    expect((await page.textContent('.claim-counts'))!).toBe('1 met · 0 not met · 1 not decided');
+    writeFileSync(join(work, 'results', 'success_vs_n.json'), JSON.stringify({ curve: [1, 2, 4, 8, 16].map((n, i) => ({ N: n, rate: 0.2 + 0.15 * i, ci95: [0.1 + 0.15 * i, 0.32 + 0.15 * i] })) }));
+    await page.click('#results-refresh');
+    await page.waitForFunction(() => (window as any).__strideDebug.charts().some((c: { title: string }) => c.title === 'success_vs_n.json: curve'), null, { timeout: 60_000 });
+    const curve = (await dbg<{ title: string; series: number }[]>('charts()')).find((c) => c.title === 'success_vs_n.json: curve')!;
+    expect(curve.series).toBe(1);
     await page.screenshot({ path: join(SHOTS, 'results.png') });
   }, 120_000);
   it('draws every overlay kind (marker, zone, dashed polyline, arrow, depth-camera frustum, humanoid ghost)', async () => {
@@ -480,9 +488,10 @@ describe('stride view --web in Chromium', () => {
     charts = await dbg<C[]>('charts()');
     expect(charts.map((c) => c.title)).toEqual(['losses']);
     expect(await page.$$eval('#plots .chart', (els) => els.length)).toBe(1);
-    // Compare two runs: every panel overlays both.
-    await page.fill('#run-path', 'runs/bc-a, runs/bc-b');
-    await page.click('#run-follow');
+    // Compare two runs picked from the list of runs (those with a metrics.jsonl): every panel overlays both.
+    await page.waitForFunction(() => document.querySelectorAll('#run-pick option').length >= 3, null, { timeout: 60_000 });
+    await page.selectOption('#run-pick', ['runs/bc-a', 'runs/bc-b']);
+    await page.click('#run-compare');
     await page.waitForFunction(() => /comparing/.test(document.getElementById('run-info')!.textContent ?? '') && (window as any).__strideDebug.charts().length >= 5, null, { timeout: 60_000 });
     charts = await dbg<C[]>('charts()');
     expect(charts.find((c) => c.title === 'losses')!.series).toBe(2);

@@ -717,6 +717,7 @@ function overlaySignature(o: SceneOverlay): string {
     case 'marker': return `${o.radiusM}|${o.color}`;
     case 'zone': return `${o.halfExtentsM.join(',')}|${o.color}`;
     case 'polyline': return `${o.color}|${o.dashed ?? false}|${o.points.length}|${o.points.join(',')}`;
+    case 'strip': return `${o.color}|${o.halfWidthM}|${o.dashM ?? 0}|${o.points.join(',')}`;
     case 'arrow': return `${o.color}`;
     case 'frustum': return `${o.fovDeg}|${o.aspect}|${o.farM}|${o.color}`;
     case 'ghost': return `${o.color}|${o.visuals.map((v) => `${v.id}:${shapeKey(v.shape)}`).join(',')}`;
@@ -761,6 +762,14 @@ function buildOverlay(o: SceneOverlay): THREE.Object3D {
       if (o.dashed) line.computeLineDistances();
       return line;
     }
+    case 'strip': {
+      // A ribbon of quads along the centre line (normal up), or only its dashes; polygon offset keeps it above the ground.
+      const geo = stripGeometry(o.points, o.halfWidthM, o.dashM);
+      const mat = new THREE.MeshBasicMaterial({ color: o.color, side: THREE.DoubleSide, polygonOffset: true, polygonOffsetFactor: -1, polygonOffsetUnits: -1, fog: true });
+      const m = new THREE.Mesh(geo, mat);
+      m.renderOrder = -2;
+      return m;
+    }
     case 'arrow':
       return new THREE.ArrowHelper(new THREE.Vector3(1, 0, 0), new THREE.Vector3(), 1, new THREE.Color(o.color).getHex());
     case 'frustum': {
@@ -783,6 +792,43 @@ function buildOverlay(o: SceneOverlay): THREE.Object3D {
   }
 }
 
+/** Flat ribbon geometry along an xyz centre line; with `dashM`, only the dashes (dash = gap = dashM, metres). */
+function stripGeometry(points: number[], w: number, dashM?: number): THREE.BufferGeometry {
+  const n = Math.floor(points.length / 3);
+  const P = (i: number) => [points[3 * i]!, points[3 * i + 1]!, points[3 * i + 2]!] as const;
+  // Centre-line pieces to draw: the whole line, or each dash cut out of it by arc length.
+  const pieces: [number, number, number][][] = [];
+  if (!dashM) pieces.push(Array.from({ length: n }, (_, i) => [...P(i)] as [number, number, number]));
+  else {
+    const cum = [0];
+    for (let i = 1; i < n; i++) { const a = P(i - 1), b = P(i); cum.push(cum[i - 1]! + Math.hypot(b[0] - a[0], b[2] - a[2])); }
+    const at = (s: number): [number, number, number] => {
+      let i = 1;
+      while (i < n - 1 && cum[i]! < s) i++;
+      const a = P(i - 1), b = P(i), t = (s - cum[i - 1]!) / Math.max(1e-9, cum[i]! - cum[i - 1]!);
+      return [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t];
+    };
+    for (let s0 = 0; s0 < cum[n - 1]!; s0 += 2 * dashM) pieces.push([at(s0), at(Math.min(cum[n - 1]!, s0 + dashM))]);
+  }
+  const pos: number[] = [], idx: number[] = [];
+  for (const pts of pieces) {
+    const base = pos.length / 3;
+    for (let i = 0; i < pts.length; i++) {
+      const a = pts[Math.max(0, i - 1)]!, b = pts[Math.min(pts.length - 1, i + 1)]!;
+      let dx = b[0] - a[0], dz = b[2] - a[2];
+      const len = Math.hypot(dx, dz) || 1;
+      dx /= len; dz /= len;
+      const [x, y, z] = pts[i]!;
+      pos.push(x - dz * w, y, z + dx * w, x + dz * w, y, z - dx * w);
+    }
+    for (let i = 0; i + 1 < pts.length; i++) { const k = base + 2 * i; idx.push(k, k + 2, k + 1, k + 1, k + 2, k + 3); }
+  }
+  const geo = new THREE.BufferGeometry();
+  geo.setAttribute('position', new THREE.BufferAttribute(Float32Array.from(pos), 3));
+  geo.setIndex(idx);
+  return geo;
+}
+
 /** Resample a flat xyz polyline so no segment is longer than maxSegM (short segments survive near-plane clipping). */
 function subdivide(points: number[], maxSegM: number): Float32Array {
   const out: number[] = [];
@@ -802,7 +848,7 @@ function placeOverlay(obj: THREE.Object3D, o: SceneOverlay, m4: THREE.Matrix4): 
   switch (o.kind) {
     case 'marker': obj.position.set(o.p[0], o.p[1], o.p[2]); break;
     case 'zone': obj.position.set(o.center[0], o.center[1] + 0.004, o.center[2]); break;
-    case 'polyline': break;
+    case 'polyline': case 'strip': break;
     case 'arrow': {
       const a = obj as THREE.ArrowHelper;
       const from = new THREE.Vector3(...o.from), to = new THREE.Vector3(...o.to);

@@ -317,7 +317,37 @@ export const drivingIntersection = defineScene<DrivingConfig, DrivingState>({
     const Y = 0.03;
     // Static road overlays are sampled coarsely (every 8 m on arms, 3 m in the box) and rounded to cm.
     const r2 = (v: number) => Math.round(v * 100) / 100;
+    // Road surface first (drawn under the markings): kerbs, then asphalt per arm and the intersection box, a few cm
+    // apart in height so they never fight over depth.
+    const centre = map.arms.map((arm) => {
+      const pts: number[] = [];
+      for (let i = 0; i < arm.xs.length; i += 8) pts.push(r2(arm.xs[i]!), 0, r2(-arm.ys[i]!));
+      const last = arm.xs.length - 1;
+      if (last % 8) pts.push(r2(arm.xs[last]!), 0, r2(-arm.ys[last]!));
+      return pts;
+    });
+    const at = (pts: number[], y: number) => pts.map((v, i) => (i % 3 === 1 ? y : v));
+    const bx = map.boxHalfXM, by = map.boxHalfYM;
+    centre.forEach((pts, a) => overlays.push({ kind: 'strip', id: `kerb${a}`, points: at(pts, 0.006), halfWidthM: r2(map.arms[a]!.halfWidthM + 0.3), color: '#b9bcc0' }));
+    overlays.push({ kind: 'strip', id: 'box-kerb', points: [-bx - 0.3, 0.006, 0, bx + 0.3, 0.006, 0], halfWidthM: r2(by + 0.3), color: '#b9bcc0' });
+    centre.forEach((pts, a) => overlays.push({ kind: 'strip', id: `road${a}`, points: at(pts, 0.014), halfWidthM: r2(map.arms[a]!.halfWidthM), color: '#4a4f57' }));
+    overlays.push({ kind: 'strip', id: 'box', points: [-bx, 0.018, 0, bx, 0.018, 0], halfWidthM: r2(by), color: '#50555d' });
+    // Painted markings on each arm: dashed white between lanes of one direction, solid yellow at the median.
+    map.arms.forEach((arm, a) => {
+      const line = (off: number) => {
+        const pts: number[] = [];
+        for (let i = 0; i < arm.xs.length; i += 4) { const hh = arm.hs[i]!; pts.push(r2(arm.xs[i]! - Math.sin(hh) * off), 0.024, r2(-(arm.ys[i]! + Math.cos(hh) * off))); }
+        return pts;
+      };
+      const half = arm.medianM / 2;
+      for (const side of [1, -1]) {
+        for (let k = 1; k < arm.lanesPerDir; k++) overlays.push({ kind: 'strip', id: `mark${a}${side > 0 ? 'L' : 'R'}${k}`, points: line(side * (half + k * map.laneWidthM)), halfWidthM: 0.07, color: '#f4f4f4', dashM: 3 });
+        if (half > 0.1 || side > 0) overlays.push({ kind: 'strip', id: `median${a}${side > 0 ? 'L' : 'R'}`, points: line(side * half), halfWidthM: 0.07, color: '#e3b341' });
+      }
+    });
     for (const l of map.lanes) {
+      // Lane centre lines only inside the box (the connectors' paths); the arms have painted markings.
+      if (l.kind !== 'conn') continue;
       const pts: number[] = [];
       const step = l.kind === 'conn' ? 3 : 8;
       for (let i = 0; i < l.xs.length - 1; i += step) pts.push(r2(l.xs[i]!), Y, r2(-l.ys[i]!));

@@ -56,6 +56,11 @@ export type Overlay =
   | { kind: 'arrow'; id: string; from: [number, number, number]; to: [number, number, number]; color: string }
   | { kind: 'frustum'; id: string; p: [number, number, number]; q: [number, number, number, number]; fovDeg: number; aspect: number; farM: number; color: string }
   | { kind: 'ghost'; id: string; visuals: RenderVisual[]; poses: number[]; color: string }
+  /**
+   * A flat ribbon along a centre line (xyz per point, metres), `halfWidthM` to each side, drawn just above the
+   * ground: road surfaces, kerbs, the intersection box, painted lane markings. Later strips draw over earlier ones.
+   */
+  | { kind: 'strip'; id: string; points: number[]; halfWidthM: number; color: string; /** Dashed: dash and gap length, metres. */ dashM?: number }
   /** A HUD bar (2D, not in the scene): `value` of `max` (e.g. a residual policy's residual/base magnitude). */
   | { kind: 'bar'; id: string; label: string; value: number; max: number; color: string };
 

@@ -303,6 +303,60 @@ export class Stage {
   /** Overlay keys drawn now ('kind:id'). */
   overlayKeys(): string[] { return [...this.overlays.keys()]; }
 
+  // --- necks ----------------------------------------------------------------------------------------------------
+
+  /**
+   * Humanoids: each 'head' visual is joined to its 'torso' (the nearest one) by a drawn neck, so the head does not
+   * float. Drawing only: the physics has no neck collider.
+   */
+  private necks: { mesh: THREE.InstancedMesh; pairs: [number, number][] } | null = null;
+
+  private makeNecks(rs: RenderScene): void {
+    const heads = rs.visuals.filter((v) => !v.isStatic && /(^|[/:._-])head$/.test(v.name) && v.pose);
+    const torsos = rs.visuals.filter((v) => !v.isStatic && /(^|[/:._-])torso$/.test(v.name) && v.pose);
+    if (!heads.length || !torsos.length) return;
+    const pairs: [number, number][] = heads.map((h) => {
+      let best = torsos[0]!, bd = Infinity;
+      for (const t of torsos) {
+        const d = Math.hypot(h.pose![0]! - t.pose![0]!, h.pose![1]! - t.pose![1]!, h.pose![2]! - t.pose![2]!);
+        if (d < bd) { bd = d; best = t; }
+      }
+      return [h.id, best.id];
+    });
+    const geo = new THREE.CylinderGeometry(1, 1, 1, this.opts.quality === 'fast' ? 8 : 16, 1, true);
+    const mesh = new THREE.InstancedMesh(geo, this.material({ color: '#ffffff', roughness: 0.6 }), pairs.length);
+    mesh.frustumCulled = false;
+    mesh.castShadow = true;
+    const c = new THREE.Color();
+    pairs.forEach(([hid], i) => { c.set(this.visuals.get(hid)!.color); mesh.setColorAt(i, c); });
+    // Not in `meshes`: stats count one instance per body visual.
+    this.bodies.add(mesh);
+    this.necks = { mesh, pairs };
+    this.updateNecks();
+  }
+
+  private updateNecks(): void {
+    const n = this.necks;
+    if (!n) return;
+    const hp = new THREE.Vector3(), tp = new THREE.Vector3(), q = new THREE.Quaternion(), sc = new THREE.Vector3(), up = new THREE.Vector3(0, 1, 0);
+    n.pairs.forEach(([hid, tid], i) => {
+      const hs = this.slots.get(hid), ts = this.slots.get(tid);
+      if (!hs || !ts) return;
+      hs.mesh.getMatrixAt(hs.index, this.m4); this.m4.decompose(hp, q, sc);
+      ts.mesh.getMatrixAt(ts.index, this.m4); this.m4.decompose(tp, q, sc);
+      const hv = this.visuals.get(hid)!.shape, r = hv.kind === 'sphere' ? hv.radiusM : 0.1;
+      // From inside the torso to inside the head, radius 40% of the head's.
+      const d = hp.clone().sub(tp), len = d.length();
+      if (len < 1e-6) return;
+      const from = tp.clone().addScaledVector(d, 0.35), to = hp.clone().addScaledVector(d, -0.3 * r / len);
+      const seg = to.clone().sub(from);
+      q.setFromUnitVectors(up, seg.clone().normalize());
+      this.m4.compose(from.add(to).multiplyScalar(0.5), q, sc.set(0.4 * r, seg.length(), 0.4 * r));
+      n.mesh.setMatrixAt(i, this.m4);
+    });
+    n.mesh.instanceMatrix.needsUpdate = true;
+  }
+
   // --- trails ----------------------------------------------------------------------------------------------------
 
   private trailRoot = new THREE.Group();
@@ -405,6 +459,8 @@ export class Stage {
     this.visuals.clear();
     this.clearOverlays();
     this.clearTrail();
+    if (this.necks) { this.bodies.remove(this.necks.mesh); this.necks.mesh.geometry.dispose(); (this.necks.mesh.material as THREE.Material).dispose(); this.necks.mesh.dispose(); }
+    this.necks = null;
     this.lastFrame = null;
     this.framed = false;
     this.ground.position.y = 0;
@@ -450,6 +506,7 @@ export class Stage {
       this.bodies.add(mesh);
       this.meshes.push(mesh);
     }
+    this.makeNecks(rs);
     if (this.opts.quality === 'fast' && !this.opts.noBlobs) this.makeBlobs(rs.visuals.filter((v) => !isGroundVisual(v) && (v.opacity ?? 1) >= 1));
     // Follow the first dynamic visual whose name suggests a base, else the first dynamic one.
     const dyn = rs.visuals.filter((v) => !v.isStatic && !isGroundVisual(v));
@@ -544,7 +601,7 @@ export class Stage {
       touched.add(slot.mesh);
     }
     for (const m of touched) m.instanceMatrix.needsUpdate = true;
-    if (touched.size) this.updateBlobs();
+    if (touched.size) { this.updateBlobs(); this.updateNecks(); }
     this.updateOverlays(f.overlays ?? []);
     this.lastFrame = f;
     this.updateTrail();

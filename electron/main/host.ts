@@ -116,11 +116,15 @@ function sensorInset(env: SceneEnv, obs: Observation): SensorInset {
   return { depth, tactile };
 }
 
-/** The goal a policy receives when the user drags the target to `t` (world metres): the scene's goal feature's layout. */
-function goalFromTarget(env: SceneEnv, t: [number, number, number]): Float32Array {
+/**
+ * The act-option goal for a target dragged to `t` (world metres), in the layout of the scene's goal feature: [x, z]
+ * for a 2-number goal, [x, y, z] for a 3-number goal or none. A richer goal feature (humanoid/hoi's 25 numbers, in the
+ * root's frame) gets null: the scene rewrites its observed goal from the steered target, and the policy reads that.
+ */
+function goalFromTarget(env: SceneEnv, t: [number, number, number]): Float32Array | null {
   const g = env.observationFeatures[OBS_GOAL];
   const n = g ? featureSize(g) : 3;
-  return n === 2 ? Float32Array.of(t[0], t[2]) : Float32Array.of(t[0], t[1], t[2]);
+  return n === 2 ? Float32Array.of(t[0], t[2]) : n === 3 ? Float32Array.of(t[0], t[1], t[2]) : null;
 }
 
 /** What the page can switch on a live session; shared by the session and its restarts (resets keep them). */
@@ -395,7 +399,8 @@ export class ViewerHost {
     if (p.steer) {
       const t = p.steer as [number, number, number];
       env.steer(t);
-      act.goal = goalFromTarget(env, env.steerTarget() ?? t);
+      const goal = goalFromTarget(env, env.steerTarget() ?? t);
+      if (goal) act.goal = goal; else delete act.goal;
       notes.push(`target moved to (${t.map((v) => v.toFixed(2)).join(', ')})`);
     }
     c.act = act;

@@ -16,6 +16,9 @@ import { Chart, findTables, panelsOf, studyView } from './plots.ts';
 
 type Tab = 'replay' | 'live' | 'training' | 'results';
 
+/** The draggable steering marker: a sphere of this radius standing on the target (metres). */
+const STEER_LIFT_M = 0.06;
+
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
   if (!el) throw new Error(`missing element #${id}`);
@@ -174,8 +177,10 @@ class App {
     $<HTMLInputElement>('live-overlays').addEventListener('change', (e) => void this.guard(() => this.command({ overlays: (e.target as HTMLInputElement).checked })));
     $<HTMLInputElement>('live-sensors').addEventListener('change', (e) => void this.guard(() => this.command({ sensors: (e.target as HTMLInputElement).checked })));
     this.stage.onDragEnd = (p) => {
-      this.dropped = p;
-      void this.guard(() => this.command({ steer: p }));
+      // The marker floats STEER_LIFT_M above the target it stands for.
+      const t: [number, number, number] = [p[0], p[1] - STEER_LIFT_M, p[2]];
+      this.dropped = t;
+      void this.guard(() => this.command({ steer: t }));
     };
     $('run-compare').addEventListener('click', () => {
       const sel = [...$<HTMLSelectElement>('run-pick').selectedOptions].map((o) => o.value);
@@ -445,7 +450,7 @@ class App {
       this.steer = d.steer;
       if (this.dropped && Math.hypot(d.steer[0] - this.dropped[0], d.steer[2] - this.dropped[2]) < 1e-3) this.dropped = null;
       const p = this.dropped ?? d.steer;
-      extra.push({ kind: 'marker', id: 'steer', p: [p[0], p[1] + 0.06, p[2]], radiusM: 0.06, color: '#ffb300' });
+      extra.push({ kind: 'marker', id: 'steer', p: [p[0], p[1] + STEER_LIFT_M, p[2]], radiusM: STEER_LIFT_M, color: '#ffb300' });
     }
     const frame = extra.length ? { ...d.frame, overlays: [...d.frame.overlays, ...extra] } : d.frame;
     this.stage.setFrame(frame);

@@ -72,6 +72,12 @@ export interface HoiConfig extends SceneConfigBase {
   goal: {
     /** Probability that each goal kind [snapshot, trajectory, contact] is masked, per episode. */
     maskProb: [number, number, number];
+    /**
+     * User steering: a world-frame box target [x, y, z] (metres) that replaces the clip's snapshot goal, with the
+     * trajectory and contact goals masked, so a prior-based policy can be steered ([] = the clip's goal). The viewer's
+     * draggable goal marker sets it mid-episode (SceneDef.steer).
+     */
+    override: number[];
     /** Per kind: −1 = draw with maskProb, 0 = always present, 1 = always masked. */
     fixedMask: [number, number, number];
   };
@@ -129,7 +135,7 @@ export function defaultConfig(): HoiConfig {
     table: { topM: 0.85, frontM: 0.2, halfDepthM: 0.3, halfWidthM: 0.6, friction: 0.6 },
     box: { massKg: [0.5, 2.0], friction: [0.5, 0.9] },
     squeezeM: 0.04,
-    goal: { maskProb: [0.3, 0.3, 0.3], fixedMask: [-1, -1, -1] },
+    goal: { maskProb: [0.3, 0.3, 0.3], fixedMask: [-1, -1, -1], override: [] },
     success: { posTolM: 0.05, yawTolDeg: 15, maxSpeedMps: 0.2 },
     tracking: { jointRad: 0.15, rootM: 0.1, rootRad: 0.3, endEffectorM: 0.05, objectM: 0.05, objectRad: 0.25, contactTolM: CONTACT_TOL_M },
     perturb: { enabled: false, objectMassScale: [0.5, 2], objectFrictionScale: [0.5, 1.5], pdGainNoise: 0.1, pushes: true },
@@ -157,6 +163,8 @@ export interface HoiState {
   boxFriction: number;
   /** [snapshot, trajectory, contact]: 1 = masked. */
   goalMask: [number, number, number];
+  /** `goal.override` or a steered target: world-frame box goal [x, y, z] (then trajectory and contact are masked); [] = none. */
+  goalOverride: number[];
   /** Recovery event: control step (−1 = none) and kind. */
   recoveryStep: number;
   recoveryKind: 'box' | 'human' | 'none';
@@ -331,10 +339,11 @@ const goalFrame = (clip: Clip) => Math.min(clip.length - 1, Math.round(PHASES[4]
 const GOAL_TMP = new Float32Array(3);
 
 /** Write the goal feature (GOAL_LAYOUT) for frame f with `mask` applied. Exported for the motion dataset. */
-export function writeGoal(s: HumanoidReadout, yaw: number, clip: Clip, f: number, mask: readonly number[], out: Float32Array, o: number): void {
+export function writeGoal(s: HumanoidReadout, yaw: number, clip: Clip, f: number, mask: readonly number[], out: Float32Array, o: number, override: readonly number[] = []): void {
   out.fill(0, o, o + GOAL_SIZE);
+  if (override.length === 3) mask = [0, 1, 1];
   out[o] = mask[0]!; out[o + 1] = mask[1]!; out[o + 2] = mask[2]!;
-  const g = clipFrame(clip, goalFrame(clip));
+  const g = goalPose(clip, override);
   if (!mask[0]) {
     const p = o + GOAL_LAYOUT.snapshot[0];
     toHeading(s, yaw, g.box[0]!, g.box[1]!, g.box[2]!, out, p);
@@ -355,6 +364,19 @@ export function writeGoal(s: HumanoidReadout, yaw: number, clip: Clip, f: number
     const fr = clipFrame(clip, f + 1);
     out[o + GOAL_LAYOUT.contact[0]] = fr.contact[0]!; out[o + GOAL_LAYOUT.contact[0] + 1] = fr.contact[1]!;
   }
+}
+
+/**
+ * The goal pose: the clip's final box pose, or the override's position with the clip's yaw (the root target keeps its
+ * offset from the box).
+ */
+function goalPose(clip: Clip, override: readonly number[]): { box: ArrayLike<number>; root: ArrayLike<number> } {
+  const g = clipFrame(clip, goalFrame(clip));
+  if (override.length !== 3) return g;
+  const [x, y, z] = override as [number, number, number];
+  const box = [x, y, z, g.box[3]!], root = Array.from(g.root as ArrayLike<number>);
+  root[0] = root[0]! + x - g.box[0]!; root[2] = root[2]! + z - g.box[2]!;
+  return { box, root };
 }
 
 function goalNames(): string[] {
@@ -383,7 +405,7 @@ function isFinished(world: World, h: HoiState, cfg: HoiConfig): boolean {
   const rt = clipRuntime(cfg, h);
   if (frameNow(h) < rt.clip.releaseFrame) return false;
   const b = rt.box; // read once per step in afterStep
-  const g = clipFrame(rt.clip, goalFrame(rt.clip));
+  const g = goalPose(rt.clip, h.goalOverride);
   const dp = Math.hypot(b[0]! - g.box[0]!, b[1]! - g.box[1]!, b[2]! - g.box[2]!);
   const dyaw = Math.abs(wrapAngle(boxYaw(b) - g.box[3]!)) * (180 / Math.PI);
   const speed = Math.hypot(b[7]!, b[8]!, b[9]!);
@@ -441,7 +463,7 @@ export const hoi = defineScene<HoiConfig, HoiState>({
     world.propagateModifiedBodyPositionsToColliders();
     const h: HoiState = {
       hum, clip, box: boxBody.handle, boxCollider: boxCol.handle, tableCollider: table.handle, boxMassKg: mass, boxFriction: friction,
-      goalMask, recoveryStep, recoveryKind, yaw: clip.root[2], $clip: rt,
+      goalMask, goalOverride: cfg.goal.override.length === 3 ? [...cfg.goal.override] : [], recoveryStep, recoveryKind, yaw: clip.root[2], $clip: rt,
     };
     rebindHumanoid(world, hum);
     refresh(world, h, cfg);
@@ -480,7 +502,7 @@ export const hoi = defineScene<HoiConfig, HoiState>({
     writeObject(s, yaw, b, h.clip.boxHalfM, state, PROPRIO_SIZE + 2);
     const f = frameNow(h);
     const goal = new Float32Array(GOAL_SIZE);
-    writeGoal(s, yaw, rt.clip, f, h.goalMask, goal, 0);
+    writeGoal(s, yaw, rt.clip, f, h.goalMask, goal, 0, h.goalOverride);
     const ref = new Float32Array(REFERENCE_SIZE);
     const nf = clipFrame(rt.clip, f + 1);
     for (let i = 0; i < NUM_DOFS; i++) ref[i] = nf.q[i]!;
@@ -496,7 +518,7 @@ export const hoi = defineScene<HoiConfig, HoiState>({
     actionRate(h.hum, action);
     const terms = trackingTerms(world, h, cfg, frameNow(h));
     const rt = clipRuntime(cfg, h);
-    const g = clipFrame(rt.clip, goalFrame(rt.clip));
+    const g = goalPose(rt.clip, h.goalOverride);
     const b = rt.box;
     const d2 = (b[0]! - g.box[0]!) ** 2 + (b[1]! - g.box[1]!) ** 2 + (b[2]! - g.box[2]!) ** 2;
     return { ...terms, goal: Math.exp(-d2 / 0.01) };
@@ -514,7 +536,7 @@ export const hoi = defineScene<HoiConfig, HoiState>({
 
   metrics(world, h, cfg) {
     const rt = clipRuntime(cfg, h);
-    const g = clipFrame(rt.clip, goalFrame(rt.clip));
+    const g = goalPose(rt.clip, h.goalOverride);
     const b = rt.box;
     return {
       boxGoalDistM: Math.hypot(b[0]! - g.box[0]!, b[1]! - g.box[1]!, b[2]! - g.box[2]!),
@@ -529,9 +551,12 @@ export const hoi = defineScene<HoiConfig, HoiState>({
     refresh(world, h, cfg);
   },
 
+  steerTarget: (world, h, cfg) => { const g = goalPose(clipRuntime(cfg, h).clip, h.goalOverride).box; return [g[0]!, g[1]!, g[2]!]; },
+  steer(_world, h, _cfg, t) { h.goalOverride = [t[0], t[1], t[2]]; },
+
   render(world, h, cfg) {
     const rt = clipRuntime(cfg, h);
-    const g = clipFrame(rt.clip, goalFrame(rt.clip));
+    const g = goalPose(rt.clip, h.goalOverride);
     const pts: number[] = [];
     for (let f = 0; f < rt.clip.length; f += 4) { const fr = clipFrame(rt.clip, f); pts.push(fr.box[0]!, fr.box[1]!, fr.box[2]!); }
     return {
@@ -539,7 +564,7 @@ export const hoi = defineScene<HoiConfig, HoiState>({
         { kind: 'marker', id: 'goal', p: [g.box[0]!, g.box[1]!, g.box[2]!], radiusM: 0.03, color: '#3cb371' },
         { kind: 'polyline', id: 'box-reference', points: pts, color: '#e0a030', dashed: true },
       ],
-      hud: { clip: h.clip.kind, frame: frameNow(h), evalSet: cfg.evalSet, mask: h.goalMask.join('') },
+      hud: { clip: h.clip.kind, frame: frameNow(h), evalSet: cfg.evalSet, mask: h.goalOverride.length === 3 ? '011 (steered)' : h.goalMask.join('') },
     };
   },
 

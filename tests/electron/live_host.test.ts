@@ -126,4 +126,24 @@ describe('live session controls (host side)', () => {
       await h.host.dispose();
     }
   }, 60_000);
+
+  it("humanoid/hoi: steering sets goal.override — the observation's snapshot goal moves there, trajectory/contact masked", async () => {
+    const h = makeHost();
+    try {
+      await h.call('live:start', { sceneId: 'humanoid/hoi', policy: 'zero', seed: 3, speed: 1 });
+      const f0 = await h.next('live:frame', (d) => d.seq >= 1);
+      const t0 = f0.steer!;
+      const t: [number, number, number] = [t0[0] + 0.2, t0[1], t0[2] - 0.15];
+      const r = await h.call('live:command', { steer: t });
+      expect(r.steerTarget![0]).toBeCloseTo(t[0], 9);
+      // hoi's goal feature (25 numbers, root frame) is rewritten by the scene; the policy reads it from the observation.
+      expect(r.act.goal).toBeUndefined();
+      const f1 = await h.next('live:frame', (d) => d.frame.step > f0.frame.step);
+      expect(f1.frame.hud.mask).toBe('011 (steered)');
+      const goal = f1.frame.overlays.find((o) => o.id === 'goal')!;
+      expect(goal.kind === 'marker' && goal.p[0]).toBeCloseTo(t[0], 6);
+    } finally {
+      await h.host.dispose();
+    }
+  }, 60_000);
 });

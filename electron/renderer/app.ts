@@ -398,6 +398,14 @@ class App {
     const r = await this.api.invoke('live:command', c as never) as Responses['live:command'];
     this.lastCommand = r;
     this.showAct(r.act);
+    // Keep the shift toggles' value labels true to what the host applied.
+    for (const cb of document.querySelectorAll<HTMLInputElement>('#live-shifts input[data-path]')) {
+      const v = r.overrides[cb.dataset.path!];
+      if (typeof v !== 'number') continue;
+      cb.checked = v > 0;
+      const val = cb.closest('label')?.querySelector('.val');
+      if (val) val.textContent = v > 0 ? String(v) : 'off';
+    }
     if (r.message) this.status(r.message);
     document.body.dataset.commands = String(Number(document.body.dataset.commands ?? '0') + 1);
   }

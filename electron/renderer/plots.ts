@@ -123,9 +123,10 @@ export class Chart {
         { stroke: '#334', values: (_u: uPlot, v: number[]) => v.map(si), size: axisSize },
       ],
       series: [
-        { label: this.xLabel || 'arm', value: xNames ? (_u: uPlot, v: number | null) => (v === null ? 'latest' : xNames[v] ?? '') : (_u: uPlot, v: number | null) => (v === null ? 'latest' : legendNum(v)) },
+        { label: this.xLabel || 'arm', value: xNames ? (_u: uPlot, v: number | null) => (v === null ? '(hover a bar)' : xNames[v] ?? '') : (_u: uPlot, v: number | null) => (v === null ? 'latest' : legendNum(v)) },
         ...series.map((s, i): uPlot.Series => {
-          const value = (_u: uPlot, v: number | null, _si: number, idx: number | null) => legendNum(idx === null ? lastValue(s.ys) : v);
+          // Not hovering: a line's latest value; a bar chart has no "latest", so its legend waits for a hovered bar.
+          const value = (_u: uPlot, v: number | null, _si: number, idx: number | null) => (idx === null && xNames ? '' : legendNum(idx === null ? lastValue(s.ys) : v));
           if (s.whisker || s.band) {
             const c = ownerColour(i);
             return { label: s.name, stroke: s.band ? `${c}66` : 'transparent', width: s.band ? 0.5 : 0, paths: s.whisker ? () => null : undefined, points: { show: false }, spanGaps: true, value };

@@ -423,7 +423,7 @@ describe('stride view --web in Chromium', () => {
     expect(at).toBeTruthy();
     await page.mouse.move(at[0], at[1]);
     await page.mouse.down();
-    await page.mouse.move(at[0] + 60, at[1] + 45, { steps: 6 });
+    await page.mouse.move(at[0] - 120, at[1] + 60, { steps: 8 });
     await page.mouse.up();
     await page.waitForFunction((b) => { const l = (window as any).__strideDebug.live(); return l?.act.goal && Math.hypot(l.steer[0] - b[0], l.steer[2] - b[2]) > 0.1; }, before, { timeout: 60_000 });
     const l = await dbg<{ act: { goal: number[] }; steer: number[] }>('live()');
@@ -437,11 +437,12 @@ describe('stride view --web in Chromium', () => {
     await page.check('#live-overlays');
     await page.waitForFunction(() => (window as any).__strideDebug.overlayKeys().includes('polyline:policy:expert-plan'), null, { timeout: 60_000 });
     expect(await page.evaluate(() => (window as any).__strideDebug.overlayKeys())).toEqual(expect.arrayContaining(['arrow:policy:expert-force', 'marker:steer']));
+    // Still paused: frame the scene and look (ball, its plan to the dragged target, the force arrow, the marker).
+    await page.click('#btn-frame');
+    await waitDraws(4);
+    await page.screenshot({ path: join(SHOTS, 'live-steer-overlays.png') });
     await page.click('#live-pause');
     await page.waitForFunction(() => (window as any).__strideDebug.live().step > 3, null, { timeout: 60_000 });
-    await page.click('#live-pause');
-    await waitDraws(3);
-    await page.screenshot({ path: join(SHOTS, 'live-steer-overlays.png') });
     await page.uncheck('#live-overlays');
     await page.waitForFunction(() => !(window as any).__strideDebug.overlayKeys().some((k: string) => k.includes('policy:')), null, { timeout: 60_000 });
     await page.click('#live-stop');

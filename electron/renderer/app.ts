@@ -76,6 +76,8 @@ class App {
   private steer: [number, number, number] | null = null;
   private dropped: [number, number, number] | null = null;
   private lastCommand: Responses['live:command'] | null = null;
+  /** A live session is running (started and not ended/stopped/failed). */
+  private liveRunning = false;
   private pollTimer: number | null = null;
 
   constructor() {
@@ -96,9 +98,9 @@ class App {
       if (d.seq > 0) this.liveRet += d.reward;
       this.pendingLive = d;
     });
-    this.api.on('live:ended', (d) => this.status(`live episode ended: ${d.reason}, return ${d.return.toFixed(3)}, ${d.length} steps, success ${d.success ? 'yes' : 'no'}${d.file ? ` — branch recorded to ${d.file}` : ''}`));
+    this.api.on('live:ended', (d) => (this.liveRunning = false, this.status(`live episode ended: ${d.reason}, return ${d.return.toFixed(3)}, ${d.length} steps, success ${d.success ? 'yes' : 'no'}${d.file ? ` — branch recorded to ${d.file}` : ''}`)));
     this.api.on('app:open', (d) => void this.guard(() => this.openRecording(d.file)));
-    this.api.on('live:error', (d) => this.status(`live error: ${d.message}`, true));
+    this.api.on('live:error', (d) => { this.liveRunning = false; this.status(`live error: ${d.message}`, true); });
     this.exposeDebug(bench);
     requestAnimationFrame((t) => this.loop(t));
   }
@@ -150,7 +152,7 @@ class App {
       btn.dataset.paused = paused ? '1' : '0';
       btn.textContent = paused ? 'Resume' : 'Pause';
     }));
-    $('live-stop').addEventListener('click', () => void this.guard(() => this.api.invoke('live:stop', {})));
+    $('live-stop').addEventListener('click', () => void this.guard(async () => { this.liveRunning = false; await this.api.invoke('live:stop', {}); }));
     $<HTMLInputElement>('follow').addEventListener('change', (e) => this.stage.setFollow((e.target as HTMLInputElement).checked));
     $('btn-frame').addEventListener('click', () => this.stage.frameAll());
     $<HTMLInputElement>('trail').addEventListener('change', (e) => this.stage.setTrail((e.target as HTMLInputElement).checked));
@@ -174,7 +176,11 @@ class App {
       // A 3-number goal on a steerable scene moves the task's target too; otherwise it only conditions the policy.
       return this.command(g.length === 3 && this.liveInfo?.steerable ? { steer: g } : { act: { goal: g } });
     }));
-    $<HTMLInputElement>('live-overlays').addEventListener('change', (e) => void this.guard(() => this.command({ overlays: (e.target as HTMLInputElement).checked })));
+    $<HTMLInputElement>('live-overlays').addEventListener('change', (e) => void this.guard(async () => {
+      // Hide at once (also when paused or ended); the host stops computing them on the command.
+      if (this.liveFrame && this.source === 'live') this.applyLive(this.liveFrame);
+      await this.command({ overlays: (e.target as HTMLInputElement).checked });
+    }));
     $<HTMLInputElement>('live-sensors').addEventListener('change', (e) => void this.guard(() => this.command({ sensors: (e.target as HTMLInputElement).checked })));
     this.stage.onDragEnd = (p) => {
       // The marker floats STEER_LIFT_M above the target it stands for.
@@ -348,6 +354,9 @@ class App {
       sceneId: $<HTMLSelectElement>('live-scene').value, policy, seed: this.seedInput('live-seed'), speed: Number($<HTMLSelectElement>('live-speed').value),
       ...(set.length ? { set } : {}), act: this.actInputs(),
     });
+    this.liveRunning = true;
+    // The overlay/inset toggles persist in the host across sessions: bring them in line with the page.
+    await this.command({ overlays: $<HTMLInputElement>('live-overlays').checked, sensors: $<HTMLInputElement>('live-sensors').checked });
     const b = $('live-pause');
     b.dataset.paused = '0';
     b.textContent = 'Pause';
@@ -355,6 +364,7 @@ class App {
 
   private onLiveScene(d: Events['live:scene']): void {
     this.liveInfo = d;
+    this.liveRunning = true;
     this.liveRet = 0;
     this.pendingLive = null;
     this.source = 'live';
@@ -395,6 +405,8 @@ class App {
 
   /** Send one 'live:command' and show what the host applied. */
   private async command(c: Parameters<StrideApi['invoke']>[1] & Record<string, unknown>): Promise<void> {
+    // No session running: the panel's inputs are read when the next one starts (no error for setting them first).
+    if (!this.liveRunning) { this.status('no live session running: these inputs apply when you press Start'); return; }
     const r = await this.api.invoke('live:command', c as never) as Responses['live:command'];
     this.lastCommand = r;
     this.showAct(r.act);
@@ -453,7 +465,8 @@ class App {
   private applyLive(d: Events['live:frame']): void {
     if (this.source !== 'live' || !this.liveInfo) return;
     // Policy overlays (host sends them only while on) and the draggable target marker join the scene's overlays.
-    const extra: Overlay[] = (d.debug ?? []).map((o) => ({ ...o, id: `policy:${o.id}` }));
+    const showDebug = $<HTMLInputElement>('live-overlays').checked;
+    const extra: Overlay[] = showDebug ? (d.debug ?? []).map((o) => ({ ...o, id: `policy:${o.id}` })) : [];
     if (d.steer) {
       this.steer = d.steer;
       if (this.dropped && Math.hypot(d.steer[0] - this.dropped[0], d.steer[2] - this.dropped[2]) < 1e-3) this.dropped = null;

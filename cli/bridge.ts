@@ -1,6 +1,8 @@
 /**
- * `stride bridge sim-robot --scene ID [--port P] [--host 127.0.0.1] [--token T]` — a rosbridge-v2 server backed by a
- *   scene, to rehearse a deployment (prints `listening ws://…` on stdout, runs until SIGINT/SIGTERM).
+ * `stride bridge sim-robot --scene ID [--port P] [--host 127.0.0.1] [--token T] [--insecure]` — a rosbridge-v2 server
+ *   backed by a scene, to rehearse a deployment (prints `listening ws://…` on stdout, runs until SIGINT/SIGTERM). A
+ *   host other than loopback is refused unless `--token` is given (or `--insecure` says so explicitly): rosbridge has
+ *   no access control of its own, and anyone who reaches the port commands the robot.
  * `stride bridge run --run RUN --url ws://… [--config robot.json] [--dry-run] [--json]` — connect a trained policy to a
  *   robot: check features and envelope, run the control loop with the watchdog, print
  *   `{ steps, clamped, dropped, watchdogTrips, latencyMs: { p50, p95, p99 } }` and write the latency profile that
@@ -20,7 +22,7 @@ import type { SafetySpec } from '../sim/bridge/safety.ts';
 import { CliError, action, collect, info, loadScenes, parseIntOpt, printJson } from './util.ts';
 
 interface SimRobotOpts {
-  scene: string; port: number; host: string; token?: string; seed: number; set?: string[];
+  scene: string; port: number; host: string; token?: string; insecure?: boolean; seed: number; set?: string[];
   commandType: string; twistFields?: string; autoreset: boolean; maxMessageBytes: number;
 }
 
@@ -41,6 +43,7 @@ export function register(program: Command): void {
     .option('--port <p>', 'TCP port (0 = any free port)', parseIntOpt('port', 0), 9090)
     .option('--host <addr>', 'interface to bind', '127.0.0.1')
     .option('--token <t>', tokenHelp)
+    .option('--insecure', 'allow a non-loopback --host without --token (anyone who reaches the port can command the robot)')
     .option('--seed <s>', 'seed of the first episode (autoreset continues with seed+1, …)', parseIntOpt('seed', 0), 0)
     .option('--set <key=value>', 'scene config override (repeatable), e.g. --set ctrlDtSec=0.01', collect)
     .option('--command-type <type>', `command message type: ${COMMAND_TYPES.join(' | ')}`, 'std_msgs/Float64MultiArray')
@@ -51,10 +54,15 @@ export function register(program: Command): void {
       if (!(COMMAND_TYPES as readonly string[]).includes(opts.commandType)) throw new CliError(`--command-type must be one of ${COMMAND_TYPES.join(', ')}`, 2);
       const twistFields = opts.twistFields?.split(',').map((s) => s.trim());
       if (twistFields && !twistFields.every((f) => (TWIST_FIELDS as readonly string[]).includes(f))) throw new CliError(`--twist-fields: each must be one of ${TWIST_FIELDS.join(', ')}`, 2);
+      const token = opts.token ?? process.env.STRIDE_BRIDGE_TOKEN;
+      if (!isLoopback(opts.host) && !token && !opts.insecure) {
+        throw new CliError(`refusing to serve on ${opts.host} without authentication: give --token (or STRIDE_BRIDGE_TOKEN), or --insecure to accept that anyone who reaches the port commands the robot`, 2);
+      }
+      if (!isLoopback(opts.host) && !token) process.stderr.write(`sim-robot: WARNING --insecure: listening on ${opts.host} with no authentication\n`);
       await loadScenes();
       const server = new SimRobotServer({
         sceneId: opts.scene, overrides: parseOverrides(opts.set), host: opts.host, port: opts.port,
-        token: opts.token ?? process.env.STRIDE_BRIDGE_TOKEN, seed: opts.seed, autoreset: opts.autoreset,
+        token, seed: opts.seed, autoreset: opts.autoreset,
         commandType: opts.commandType as CommandType, twistFields: twistFields as TwistField[] | undefined,
         maxMessageBytes: opts.maxMessageBytes, log: (l) => process.stderr.write(`${l}\n`),
       });
@@ -140,6 +148,11 @@ export function register(program: Command): void {
         policy.dispose?.();
       }
     }));
+}
+
+/** Loopback interfaces (only this machine can connect). */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 /**

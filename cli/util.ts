@@ -31,10 +31,29 @@ export function info(json: boolean, line: string): void {
   (json ? process.stderr : process.stdout).write(`${line}\n`);
 }
 
-export function parseIntOpt(name: string, min = 0): (v: string) => number {
+/**
+ * An integer flag in [min, max]. The default max is Number.MAX_SAFE_INTEGER: above 2^53 integers (seeds, counts) lose
+ * precision. Values are decimal integers (`1e3`, `0x10`, `''` are refused: they are typos more often than not).
+ */
+export function parseIntOpt(name: string, min = 0, max = Number.MAX_SAFE_INTEGER): (v: string) => number {
   return (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`--${name} must be an integer ≥ ${min}, got '${v}'`);
+    const t = v.trim();
+    const n = /^[+-]?\d+$/.test(t) ? Number(t) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      const range = max === Number.MAX_SAFE_INTEGER ? `an integer ≥ ${min} (at most ${max})` : `an integer in [${min}, ${max}]`;
+      throw new InvalidArgumentError(`--${name} must be ${range}, got '${v.slice(0, 40)}'`);
+    }
+    return n;
+  };
+}
+
+/** A finite number flag in [min, max] (bounds inclusive unless `exclusiveMin`). */
+export function parseNumOpt(name: string, min: number, max: number, exclusiveMin = false): (v: string) => number {
+  return (v: string) => {
+    const n = v.trim() === '' ? Number.NaN : Number(v);
+    if (!Number.isFinite(n) || (exclusiveMin ? n <= min : n < min) || n > max) {
+      throw new InvalidArgumentError(`--${name} must be a number in ${exclusiveMin ? '(' : '['}${min}, ${max}], got '${v.slice(0, 40)}'`);
+    }
     return n;
   };
 }

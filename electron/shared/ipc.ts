@@ -3,117 +3,49 @@
  * in `--web` mode). Every request channel has a payload schema here; the host validates every payload against it
  * before acting (Electron `ipcMain.handle`, and the web mode's WebSocket messages use the same table).
  *
- * The schema language is deliberately tiny (string / number / boolean / enum / array / object / optional) and the
- * TypeScript payload types are inferred from it, so the table is the single source of truth.
+ * The schemas are zod strict objects (see sim/core/schema.ts for why zod): unknown keys — prototype names such as
+ * `__proto__` or `constructor` included — are refused, numbers must be finite, strings and arrays are bounded, and the
+ * TypeScript payload types are inferred from the schemas, so the table is the single source of truth.
  *
  * This file is imported by both sides (Node and browser): no Node imports here.
  */
 import type { Overlay, RenderFrame, RenderScene } from '../../sim/core/render.ts';
+import { checkWith, z } from '../../sim/core/schema.ts';
 
-// --- schema language ---------------------------------------------------------------------------------------------
-
-export type Schema =
-  | { t: 'string'; maxLen: number; pattern?: RegExp }
-  | { t: 'number'; int?: boolean; min?: number; max?: number }
-  | { t: 'boolean' }
-  | { t: 'enum'; values: readonly string[] }
-  | { t: 'array'; of: Schema; maxLen: number }
-  | { t: 'object'; props: Readonly<Record<string, Schema>>; optional: readonly string[] };
-
-export const str = (maxLen = 4096, pattern?: RegExp) => ({ t: 'string', maxLen, pattern }) as const;
-export const num = (o: { int?: boolean; min?: number; max?: number } = {}) => ({ t: 'number', ...o }) as const;
-export const bool = () => ({ t: 'boolean' }) as const;
-export const oneOf = <V extends readonly string[]>(...values: V) => ({ t: 'enum', values }) as const;
-export const arr = <S extends Schema>(of: S, maxLen = 1024) => ({ t: 'array', of, maxLen }) as const;
-export const obj = <P extends Record<string, Schema>, O extends keyof P & string = never>(props: P, optional: readonly O[] = []) =>
-  ({ t: 'object', props, optional }) as { t: 'object'; props: P; optional: readonly O[] };
-
-/** The TypeScript type a schema accepts. */
-export type Infer<S> =
-  S extends { t: 'string' } ? string
-    : S extends { t: 'number' } ? number
-      : S extends { t: 'boolean' } ? boolean
-        : S extends { t: 'enum'; values: readonly (infer V)[] } ? V
-          : S extends { t: 'array'; of: infer E } ? Infer<E>[]
-            : S extends { t: 'object'; props: infer P; optional: readonly (infer O)[] }
-              ? { [K in Exclude<keyof P, O>]: Infer<P[K]> } & { [K in Extract<keyof P, O>]?: Infer<P[K]> }
-              : never;
-
-/** Check `value` against `schema`; returns null when valid, else a one-line reason naming the offending path. */
-export function checkSchema(schema: Schema, value: unknown, path = 'payload'): string | null {
-  switch (schema.t) {
-    case 'string':
-      if (typeof value !== 'string') return `${path} must be a string`;
-      if (value.length > schema.maxLen) return `${path} is longer than ${schema.maxLen} characters`;
-      if (schema.pattern && !schema.pattern.test(value)) return `${path} has an invalid format`;
-      return null;
-    case 'number':
-      if (typeof value !== 'number' || !Number.isFinite(value)) return `${path} must be a finite number`;
-      if (schema.int && !Number.isInteger(value)) return `${path} must be an integer`;
-      if (schema.min !== undefined && value < schema.min) return `${path} must be ≥ ${schema.min}`;
-      if (schema.max !== undefined && value > schema.max) return `${path} must be ≤ ${schema.max}`;
-      return null;
-    case 'boolean':
-      return typeof value === 'boolean' ? null : `${path} must be a boolean`;
-    case 'enum':
-      return typeof value === 'string' && schema.values.includes(value) ? null : `${path} must be one of ${schema.values.join(', ')}`;
-    case 'array': {
-      if (!Array.isArray(value)) return `${path} must be an array`;
-      if (value.length > schema.maxLen) return `${path} has more than ${schema.maxLen} elements`;
-      for (let i = 0; i < value.length; i++) {
-        const e = checkSchema(schema.of, value[i], `${path}[${i}]`);
-        if (e) return e;
-      }
-      return null;
-    }
-    case 'object': {
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) return `${path} must be an object`;
-      const rec = value as Record<string, unknown>;
-      for (const k of Object.keys(rec)) if (!(k in schema.props)) return `${path}.${k} is not an allowed field`;
-      for (const [k, s] of Object.entries(schema.props)) {
-        if (rec[k] === undefined) {
-          if (schema.optional.includes(k)) continue;
-          return `${path}.${k} is required`;
-        }
-        const e = checkSchema(s, rec[k], `${path}.${k}`);
-        if (e) return e;
-      }
-      return null;
-    }
-  }
-}
 
 // --- the table -----------------------------------------------------------------------------------------------------
 
+/** A bounded string, optionally of a given format. */
+const str = (maxLen = 4096, pattern?: RegExp) => (pattern ? z.string().max(maxLen).regex(pattern) : z.string().max(maxLen));
 /** A policy spec: 'expert' | 'random' | 'zero' | a run or checkpoint directory. */
 const policySpec = str(1024);
 const filePath = str(4096);
-const seed = num({ int: true, min: 0, max: 2 ** 31 - 1 });
+const seed = z.int().min(0).max(2 ** 31 - 1);
+const speed = z.number().min(0.05).max(20);
 /** Per-call act options of the live policy (sim/core/policy.ts ActOptions). */
-const actOptions = obj({
-  goal: arr(num(), 64),
-  intent: num({ int: true, min: 0, max: 1024 }),
-  guidance: num({ min: 0, max: 100 }),
-  steps: num({ int: true, min: 1, max: 1000 }),
-}, ['goal', 'intent', 'guidance', 'steps']);
+const actOptions = z.strictObject({
+  goal: z.array(z.number()).max(64).optional(),
+  intent: z.int().min(0).max(1024).optional(),
+  guidance: z.number().min(0).max(100).optional(),
+  steps: z.int().min(1).max(1000).optional(),
+});
 /**
  * Scene overrides in the CLI's `--set key=value` form (dotted config path, value parsed like the CLI). The scene's
  * config validates paths and types; `__proto__`/`constructor`/`prototype` segments are refused before that.
  */
-const setList = arr(str(1100, /^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*=[^\n]*$/), 64);
+const setList = z.array(str(1100, /^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*=[^\n]*$/)).max(64);
 
-/** Request channels: renderer → host. `req` is the payload schema. */
+/** Request channels: renderer → host. `req` is the payload schema (always a strict object). */
 export const IPC = {
   /** What the window should show first (file given on the command line, run to follow, scenes, policies). */
-  'app:init': { req: obj({}) },
+  'app:init': { req: z.strictObject({}) },
   /** Open an MCAP recording; returns its meta and episode list (no frames). */
-  'recording:open': { req: obj({ file: str(4096, /\.mcap$/i) }) },
+  'recording:open': { req: z.strictObject({ file: str(4096, /\.mcap$/i) }) },
   /** All steps of one episode of the open recording. */
-  'recording:episode': { req: obj({ episode: num({ int: true, min: 0, max: 1e6 }) }) },
+  'recording:episode': { req: z.strictObject({ episode: z.int().min(0).max(1e6) }) },
   /** Start a live session: scene × policy from `seed`. Frames then arrive as 'live:frame' events. */
   'live:start': {
-    req: obj({ sceneId: str(200, /^[\w/.-]+$/), policy: policySpec, seed, speed: num({ min: 0.05, max: 20 }), set: setList, act: actOptions },
-      ['speed', 'set', 'act']),
+    req: z.strictObject({ sceneId: str(200, /^[\w/.-]+$/), policy: policySpec, seed, speed: speed.optional(), set: setList.optional(), act: actOptions.optional() }),
   },
   /**
    * Change the running live session without a reset: merge act options (`act`) or drop some (`clear`; intent
@@ -122,44 +54,44 @@ export const IPC = {
    * overlays (`overlays`) and the sensor insets (`sensors`).
    */
   'live:command': {
-    req: obj({
-      act: actOptions,
-      clear: arr(oneOf('goal', 'intent', 'guidance', 'steps'), 4),
-      set: setList,
-      steer: arr(num({ min: -1e4, max: 1e4 }), 3),
-      overlays: bool(),
-      sensors: bool(),
-    }, ['act', 'clear', 'set', 'steer', 'overlays', 'sensors']),
+    req: z.strictObject({
+      act: actOptions.optional(),
+      clear: z.array(z.enum(['goal', 'intent', 'guidance', 'steps'])).max(4).optional(),
+      set: setList.optional(),
+      steer: z.array(z.number().min(-1e4).max(1e4)).max(3).optional(),
+      overlays: z.boolean().optional(),
+      sensors: z.boolean().optional(),
+    }),
   },
   /** Reset the live session with a new seed (same scene and policy). */
-  'live:reset': { req: obj({ seed }) },
-  'live:pause': { req: obj({ paused: bool() }) },
-  'live:stop': { req: obj({}) },
+  'live:reset': { req: z.strictObject({ seed }) },
+  'live:pause': { req: z.strictObject({ paused: z.boolean() }) },
+  'live:stop': { req: z.strictObject({}) },
   /**
    * Fork the open recording at (episode, step): re-simulate its actions up to `step`, check the state hash against
    * the recording's, then continue live with another policy/goal/intent/guidance, recorded to a new MCAP whose meta
    * references the parent.
    */
   'fork:start': {
-    req: obj({
-      episode: num({ int: true, min: 0, max: 1e6 }),
-      step: num({ int: true, min: 0, max: 1e7 }),
+    req: z.strictObject({
+      episode: z.int().min(0).max(1e6),
+      step: z.int().min(0).max(1e7),
       policy: policySpec,
-      goal: arr(num(), 64),
-      intent: num({ int: true, min: 0, max: 1024 }),
-      guidance: num({ min: 0, max: 100 }),
-      seed,
-      speed: num({ min: 0.05, max: 20 }),
-    }, ['goal', 'intent', 'guidance', 'seed', 'speed']),
+      goal: z.array(z.number()).max(64).optional(),
+      intent: z.int().min(0).max(1024).optional(),
+      guidance: z.number().min(0).max(100).optional(),
+      seed: seed.optional(),
+      speed: speed.optional(),
+    }),
   },
   /** Rows of a training run's metrics.jsonl from line `fromLine` on (poll to follow a run live). */
-  'run:metrics': { req: obj({ run: filePath, fromLine: num({ int: true, min: 0 }) }, ['fromLine']) },
+  'run:metrics': { req: z.strictObject({ run: filePath, fromLine: z.int().min(0).optional() }) },
   /** Every results/*.json of the project (or of `dir`). */
-  'results:list': { req: obj({ dir: filePath }, ['dir']) },
+  'results:list': { req: z.strictObject({ dir: filePath.optional() }) },
 } as const;
 
 export type Channel = keyof typeof IPC;
-export type Req<C extends Channel> = Infer<(typeof IPC)[C]['req']>;
+export type Req<C extends Channel> = z.infer<(typeof IPC)[C]['req']>;
 
 export const CHANNELS = Object.keys(IPC) as Channel[];
 
@@ -168,7 +100,7 @@ export function validateRequest(channel: unknown, payload: unknown): { channel: 
   if (typeof channel !== 'string' || !Object.prototype.hasOwnProperty.call(IPC, channel)) {
     throw new Error(`unknown IPC channel '${String(channel).slice(0, 80)}'`);
   }
-  const err = checkSchema(IPC[channel as Channel].req as Schema, payload);
+  const err = checkWith(IPC[channel as Channel].req, payload, 'payload');
   if (err) throw new Error(`${channel}: ${err}`);
   return { channel: channel as Channel, payload };
 }
@@ -271,15 +203,21 @@ export type WsServerMessage =
   | { id: number; ok: false; error: string }
   | { event: EventName; data: unknown };
 
+/** The largest web-mode message accepted (bytes); the server's WebSocket `maxPayload` is the same number. */
+export const MAX_WS_MESSAGE_BYTES = 1_000_000;
+
+/** The web-mode envelope: the payload is checked against its channel's schema afterwards. */
+const WsEnvelope = z.strictObject({ id: z.int().min(0).max(Number.MAX_SAFE_INTEGER), channel: z.unknown(), payload: z.unknown() });
+
 /** Validate a web-mode client message envelope and its payload. */
 export function validateWsMessage(raw: string): WsClientMessage {
-  if (raw.length > 1_000_000) throw new Error('message too large');
+  if (raw.length > MAX_WS_MESSAGE_BYTES) throw new Error('message too large');
   let m: unknown;
   try { m = JSON.parse(raw); } catch { throw new Error('message is not valid JSON'); }
   if (typeof m !== 'object' || m === null || Array.isArray(m)) throw new Error('message must be an object');
-  const rec = m as Record<string, unknown>;
-  for (const k of Object.keys(rec)) if (k !== 'id' && k !== 'channel' && k !== 'payload') throw new Error(`message.${k} is not an allowed field`);
-  if (typeof rec.id !== 'number' || !Number.isInteger(rec.id) || rec.id < 0) throw new Error('message.id must be a non-negative integer');
+  const e = checkWith(WsEnvelope, m, 'message');
+  if (e) throw new Error(e.replace(/^message\.id must be.*/, 'message.id must be a non-negative integer'));
+  const rec = m as { id: number; channel: unknown; payload: unknown };
   const { channel, payload } = validateRequest(rec.channel, rec.payload);
   return { id: rec.id, channel, payload };
 }

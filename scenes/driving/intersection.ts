@@ -197,6 +197,11 @@ export const drivingIntersection = defineScene<DrivingConfig, DrivingState>({
   family: 'driving',
   description: 'Ray-cast-vehicle ego on a seeded road network with a 4-way intersection, IDM/MOBIL traffic, 8 intents and a rater-preference score (RFS).',
   defaultConfig,
+  configRanges: {
+    'traffic.numVehicles': { min: 0, max: 64, int: true },
+    'traffic.politeness': { min: 0, max: 1 },
+    'obs.kNearest': { min: 0, max: 32, int: true },
+  },
 
   features(cfg) {
     const obs: Record<string, FeatureSpec> = {

@@ -32,6 +32,7 @@ import type { Rng } from '../../sim/math/rng.ts';
 import { wrapAngle } from '../../sim/math/vec.ts';
 import { addBody, addCollider, addGround, type World } from '../../sim/physics/index.ts';
 import {
+  HUMANOID_RANGES,
   GROUP_GROUND, GROUP_OBJECT, PROPRIO_SIZE, actionRate, buildHumanoid, defaultHumanoidConfig, fallReason, maybePush,
   partColor, proprioNames, pushBody, readState, readout, rebindHumanoid, setActionTargets,
   writeProprio, type HumanoidConfig, type HumanoidReadout, type HumanoidState,
@@ -422,6 +423,7 @@ export const hoi = defineScene<HoiConfig, HoiState>({
   family: 'humanoid',
   description: 'Humanoid at a table lifts or pushes a randomised box to a goal pose, following seeded reference clips; maskable snapshot/trajectory/contact goals.',
   defaultConfig,
+  configRanges: HUMANOID_RANGES,
   features: () => hoiFeatures(),
 
   build(world, cfg, rng) {

@@ -6,6 +6,7 @@
  * Per-step cost: `readState` makes one pass over the 13 bodies (4 reads each) into preallocated Float64Arrays; the
  * observation, rewards and the fall check then work on those arrays only.
  */
+import type { Ranges } from '../../sim/core/config.ts';
 import type { Rng } from '../../sim/math/rng.ts';
 import { addBody, addCollider, type RigidBody, type ShapeSpec, type World } from '../../sim/physics/index.ts';
 import { addMotorJoint, ANG_AXIS, pairContactForceN, rawJoints } from './joints.ts';
@@ -13,6 +14,13 @@ import {
   BODIES, BODY_AXIS_DOF, BODY_INDEX, DOFS, JOINT_OFFSET_M, NUM_BODIES, NUM_DOFS, TOTAL_MASS_KG,
   actionToTarget, forwardKinematics, qmul, qrot, qrotInv, yawOfQ, type HumanoidPose, type JointGroup,
 } from './skeleton.ts';
+
+/** Ranges of the humanoid config fields a derived range would get wrong (iteration counts are small integers). */
+export const HUMANOID_RANGES: Ranges = {
+  'humanoid.solverIterations': { min: 1, max: 64, int: true },
+  'humanoid.pgsIterations': { min: 1, max: 64, int: true },
+  'humanoid.push.atStep': { min: -1, max: 1_000_000, int: true },
+};
 
 export interface PdGains {
   /** Position gain, N·m/rad. */

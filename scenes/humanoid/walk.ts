@@ -14,6 +14,7 @@ import { ACTION, OBS_STATE, defineScene, type SceneConfigBase } from '../../sim/
 import { addGround, type World } from '../../sim/physics/index.ts';
 import type { Rng } from '../../sim/math/rng.ts';
 import {
+  HUMANOID_RANGES,
   GROUP_GROUND, PROPRIO_SIZE, actionRate, buildHumanoid, defaultHumanoidConfig, fallReason, maybePush, motorPowerW,
   noisyJoints, partColor, proprioNames, readState, readout, rebindHumanoid, setActionTargets, standingPose, torsoUpright,
   writeProprio, type HumanoidConfig, type HumanoidState,
@@ -73,6 +74,7 @@ export const walk = defineScene<WalkConfig, WalkState>({
   family: 'humanoid',
   description: 'A 13-body, 21-DoF PD-driven humanoid tracking a velocity command on flat ground (PPO locomotion).',
   defaultConfig,
+  configRanges: HUMANOID_RANGES,
 
   features: () => ({
     observation: {

@@ -21,6 +21,7 @@
  * `build`, so they cannot leak into physics.
  */
 import { OBS_DEPTH, OBS_OBJECT, OBS_STATE, OBS_TACTILE, ACTION, type Features, type SceneConfigBase } from '../../sim/core/index.ts';
+import type { Ranges } from '../../sim/core/config.ts';
 import { Rng as RngCtor, type Rng } from '../../sim/math/rng.ts';
 import { quatFromAxisAngle, quatMul, type Quat, type Vec3 } from '../../sim/math/vec.ts';
 import { addBody, addCollider, type World } from '../../sim/physics/index.ts';
@@ -47,6 +48,21 @@ export interface CameraConfig {
   /** World direction that appears as "up" in the image (must not be parallel to the view direction). */
   upHint: [number, number, number];
 }
+
+/** Ranges of the manipulation config fields that a derived range (sign and ×1000 of the default) would get wrong. */
+export const MANIP_RANGES: Ranges = {
+  'shift.distractors': { min: 0, max: 32, int: true },
+  'shift.occlusion': { min: 0, max: 1 },
+  'shift.cameraJitter': { min: 0, max: 0.5 },
+  'camera.widthPx': { min: 1, max: 512, int: true },
+  'camera.heightPx': { min: 1, max: 512, int: true },
+  'camera.fovDeg': { min: 1, max: 179 },
+  'camera.maxRangeM': { min: 0.01, max: 100 },
+  'arm.solverIterations': { min: 1, max: 64, int: true },
+  contactNaturalFreqHz: { min: 1, max: 10_000 },
+  blockHalfM: { min: 0.005, max: 0.2 },
+  blockMassKg: { min: 1e-3, max: 100 },
+};
 
 export interface ShiftConfig {
   /** Number of camera-only distractor objects (0 = none). */

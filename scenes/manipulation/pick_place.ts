@@ -16,7 +16,7 @@
 import { OBS_GOAL, defineScene } from '../../sim/core/index.ts';
 import type { Rng } from '../../sim/math/rng.ts';
 import { applyArmAction, buildArm, graspPoint, ikTopDown } from './arm.ts';
-import {
+import { MANIP_RANGES,
   actionRate, addBlock, benchDepth, clearStepCache, addDistractors, addTray, blockPos, commonFeatures, defaultManipConfig, defaultTray, inTray,
   isGrasped, isTouched, observeCommon, sampleFree, setupWorld, styleCommon,
   type ManipConfig, type ManipState, type TrayConfig,
@@ -73,6 +73,7 @@ export const pickPlace = defineScene<PickPlaceConfig, PickPlaceState>({
   description: 'Table-top arm: grasp a cube by friction and place it in a tray (depth, tactile, proprio; shifts as config).',
   defaultConfig,
   liveConfig: MANIP_LIVE_CONFIG,
+  configRanges: MANIP_RANGES,
 
   features(cfg) {
     const f = commonFeatures(cfg, 1);

@@ -24,7 +24,7 @@ import { defineScene } from '../../sim/core/index.ts';
 import type { Rng } from '../../sim/math/rng.ts';
 import type { World } from '../../sim/physics/index.ts';
 import { applyArmAction, buildArm, graspPoint, ikTopDown } from './arm.ts';
-import {
+import { MANIP_RANGES,
   actionRate, addBlock, benchDepth, clearStepCache, addDistractors, addTray, blockPos, commonFeatures, defaultManipConfig, defaultTray, isGrasped,
   nearestZoneDistM, observeCommon, PLAY_ZONE_COLORS, sampleFree, setupWorld, styleCommon, sumNearestZoneDistM, twoBlockPlayOutcome, drawPlayOrder, type ManipConfig, type ManipState, type TrayConfig,
   MANIP_LIVE_CONFIG,
@@ -97,6 +97,7 @@ export const play = defineScene<PlayConfig, PlayState>({
   description: 'Table-top arm play: two blocks, two trays, any block to any tray in any order (multimodal; hindsight goals).',
   defaultConfig,
   liveConfig: MANIP_LIVE_CONFIG,
+  configRanges: MANIP_RANGES,
 
   features: (cfg) => commonFeatures(cfg, NUM_BLOCKS),
 

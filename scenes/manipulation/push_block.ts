@@ -15,7 +15,7 @@ import { OBS_GOAL, defineScene } from '../../sim/core/index.ts';
 import type { Rng } from '../../sim/math/rng.ts';
 import type { World } from '../../sim/physics/index.ts';
 import { applyArmAction, buildArm, graspPoint, ikTopDown } from './arm.ts';
-import {
+import { MANIP_RANGES,
   actionRate, addBlock, benchDepth, clearStepCache, addDistractors, blockPos, commonFeatures, defaultManipConfig, observeCommon, sampleFree,
   setupWorld, styleCommon, type ManipConfig, type ManipState,
   MANIP_LIVE_CONFIG,
@@ -69,6 +69,7 @@ export const pushBlock = defineScene<PushBlockConfig, PushBlockState>({
   description: 'Table-top arm: push a block into a target region (planar, contact-rich; depth, tactile, proprio).',
   defaultConfig,
   liveConfig: MANIP_LIVE_CONFIG,
+  configRanges: MANIP_RANGES,
 
   features(cfg) {
     const f = commonFeatures(cfg, 1);

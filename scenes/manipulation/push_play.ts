@@ -23,7 +23,7 @@ import { defineScene } from '../../sim/core/index.ts';
 import type { Rng } from '../../sim/math/rng.ts';
 import type { World } from '../../sim/physics/index.ts';
 import { applyArmAction, buildArm, graspPoint, ikTopDown } from './arm.ts';
-import {
+import { MANIP_RANGES,
   actionRate, addBlock, addDistractors, benchDepth, blockPos, clearStepCache, commonFeatures, defaultManipConfig, observeCommon,
   nearestZoneDistM, PLAY_ZONE_COLORS, setupWorld, styleCommon, sumNearestZoneDistM, twoBlockPlayOutcome, drawPlayOrder, type ManipConfig, type ManipState,
   MANIP_LIVE_CONFIG,
@@ -97,6 +97,7 @@ export const pushPlay = defineScene<PushPlayConfig, PushPlayState>({
   description: 'Table-top arm push play: two blocks, two zones, push any block into any zone in any order (multimodal; hindsight goals).',
   defaultConfig,
   liveConfig: MANIP_LIVE_CONFIG,
+  configRanges: MANIP_RANGES,
 
   features: (cfg) => commonFeatures(cfg, NUM_BLOCKS),
 

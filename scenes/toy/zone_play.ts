@@ -124,6 +124,11 @@ export const zonePlay = defineScene<ZonePlayConfig, ZonePlayState>({
   family: 'toy',
   description: 'A ball goes around a wall (left or right) to one of three zones: multimodal goal-conditioned play (BESO study).',
   defaultConfig,
+  configRanges: {
+    goalZone: { min: -1, max: 2, int: true },
+    zonesPerEpisode: { min: 1, max: 3, int: true },
+    dwellSteps: { min: 1, max: 10_000, int: true },
+  },
 
   features: () => ({
     observation: {

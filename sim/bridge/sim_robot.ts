@@ -419,7 +419,11 @@ export class SimRobotServer {
         break;
     }
     if (v.length !== n) return `${v.length} values, the robot takes ${n} (${this.actionNames.join(', ')})`;
-    return Float32Array.from(v);
+    // Checked after the float32 cast: 1e300 is a finite float64 but Infinity as the float32 the env steps with.
+    const a = Float32Array.from(v);
+    const bad = a.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) return `${this.actionNames[bad]} = ${v[bad]} is not a finite float32 (|x| ≤ 3.4e38); command dropped`;
+    return a;
   }
 
   private onService(c: Client, op: Op): void {

@@ -12,8 +12,16 @@
  */
 import type { Rng } from '../math/rng.ts';
 import type { World } from '../physics/index.ts';
+import type { Ranges } from './config.ts';
 import type { Features, Observation } from './features.ts';
 import type { ColliderStyle, Overlay } from './render.ts';
+
+/** Ranges of the fields every scene config has. */
+export const BASE_CONFIG_RANGES: Ranges = {
+  ctrlDtSec: { min: 1e-4, max: 10 },
+  simDtSec: { min: 1e-5, max: 1 },
+  maxSteps: { min: 1, max: 1_000_000, int: true },
+};
 
 /** Fields every scene config has. */
 export interface SceneConfigBase {
@@ -37,6 +45,11 @@ export interface SceneDef<C extends SceneConfigBase = SceneConfigBase, H = unkno
   /** One line for `stride scenes`. */
   description: string;
   defaultConfig(): C;
+  /**
+   * Ranges of numeric config fields beyond the base ones (BASE_CONFIG_RANGES); every other numeric field gets
+   * `derivedRange` of its default (sim/core/config.ts). Checked when the env is made, before anything is built.
+   */
+  configRanges?: Ranges;
   features(cfg: C): { observation: Features; action: Features };
   /** Create every body in a fixed order and randomise the initial state from `rng`. */
   build(world: World, cfg: C, rng: Rng): H;

@@ -8,11 +8,11 @@
 import { createHash } from 'node:crypto';
 import { Rng } from '../math/rng.ts';
 import { createWorld, restoreWorld, snapshotWorld, worldDiverged, type World } from '../physics/index.ts';
-import { applyOverrides, cloneConfig } from './config.ts';
+import { applyOverrides, checkRanges, cloneConfig } from './config.ts';
 import type { Env, ExpertHandle, ResetOptions, StepResult } from './env.ts';
 import { ACTION, featureSize, validateObservation, type Features, type Observation } from './features.ts';
 import { colliderPoses, describeColliders, type RenderFrame, type RenderScene } from './render.ts';
-import type { SceneConfigBase, SceneDef, ScriptedExpert } from './scene.ts';
+import { BASE_CONFIG_RANGES, type SceneConfigBase, type SceneDef, type ScriptedExpert } from './scene.ts';
 import { decodeState, encodeState } from './state_codec.ts';
 
 const SNAPSHOT_MAGIC = 0x44525453; // 'STRD'
@@ -46,6 +46,7 @@ export class SceneEnv<C extends SceneConfigBase = SceneConfigBase, H = unknown> 
   constructor(readonly def: SceneDef<C, H>, overrides: Record<string, unknown> = {}) {
     this.id = def.id;
     this.baseCfg = applyOverrides(def.defaultConfig(), overrides);
+    checkRanges(this.baseCfg, def.defaultConfig(), { ...BASE_CONFIG_RANGES, ...def.configRanges }, `scene ${def.id} config`);
     this.cfg = this.baseCfg;
     const f = def.features(this.baseCfg);
     this.observationFeatures = f.observation;

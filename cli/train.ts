@@ -16,7 +16,7 @@ import cliProgress from 'cli-progress';
 import { applyOverrides, parseOverrides } from '../sim/core/index.ts';
 import { BACKEND_CHOICES, initBackend } from '../policies/common/backend.ts';
 import { defaultAdam } from '../policies/common/params.ts';
-import { getMethod, listMethods } from '../policies/registry.ts';
+import { checkMethodConfig, getMethod, listMethods } from '../policies/registry.ts';
 import { resolveInit } from '../policies/train/checkpoint.ts';
 import { readRunConfig, writeRunConfig, type TrainConfig } from '../policies/train/run.ts';
 import { writeJsonAtomic } from '../sim/data/atomic.ts';
@@ -45,6 +45,11 @@ function freshConfig(opts: TrainOpts, command: string): TrainConfig {
     methodConfig = applyOverrides(def.defaultConfig() as Record<string, unknown>, overrides);
   } catch (e) {
     throw new CliError(`--config: ${(e as Error).message} (method ${opts.method} keys: stage, ${Object.keys(def.defaultConfig()).join(', ')})`, 2);
+  }
+  try {
+    checkMethodConfig(opts.method, methodConfig);
+  } catch (e) {
+    throw new CliError(`--config: ${(e as Error).message}`, 2);
   }
   const lr = opts.lr !== undefined ? Number(opts.lr) : undefined;
   if (lr !== undefined && !(lr > 0)) throw new CliError(`--lr must be a positive number, got '${opts.lr}'`, 2);
@@ -153,7 +158,7 @@ export function register(program: Command): void {
     .option('--init <run[:step]>', "start a fresh run from another run's inference (EMA) weights, matched by parameter name")
     .option('--backend <name>', `TensorFlow.js backend: ${BACKEND_CHOICES.join(' | ')}`, 'auto')
     .option('--workers <n>', 'data-parallel workers (offline) / env workers (ppo)', parseIntOpt('workers', 1), 1)
-    .option('--batch <n>', "batch size (default: the method stage's, 256 offline)", parseIntOpt('batch', 1))
+    .option('--batch <n>', "batch size (default: the method stage's, 256 offline)", parseIntOpt('batch', 1, 1_000_000))
     .option('--lr <x>', 'learning rate')
     .option('--checkpoint-every <n>', 'checkpoint (and evaluate) every N steps', parseIntOpt('checkpoint-every', 1))
     .option('--eval-episodes <n>', 'evaluation episodes at each checkpoint', parseIntOpt('eval-episodes', 0), 0)

@@ -8,6 +8,7 @@
  * recorded as `stage` in config.json; chain them with `--init`). Training loops are imported lazily, so loading a
  * policy does not load a trainer, and no loop imports this file back.
  */
+import { checkRanges, type Ranges } from '../sim/core/config.ts';
 import type { Dataset } from '../sim/data/dataset.ts';
 import type { AdamConfig } from './common/params.ts';
 import type { MethodPolicy, PolicySpec } from './common/policy.ts';
@@ -46,6 +47,11 @@ export interface TrainStage {
 export interface MethodDecl<C extends object> {
   /** The method's config defaults (`--config key=value` overrides them; the result is the spec's `config`). */
   defaultConfig(): C;
+  /**
+   * The range of every numeric config field (array elements as `name[]`, array lengths as `name#len`); a field left
+   * out gets `derivedRange` of its default. `checkMethodConfig` applies them before anything is built or trained.
+   */
+  configRanges: Ranges;
   /** Build the policy from a serialisable spec and a weight-init seed (same seed ⇒ same initial weights). */
   create(spec: PolicySpec, seed: number): MethodPolicy;
   /**
@@ -124,7 +130,45 @@ export function getMethod(name: string): MethodDef {
 
 export function listMethods(): string[] { return [...methods.keys()]; }
 
-registerMethod<BcConfig>('bc', { defaultConfig: () => ({ ...defaultBcConfig() }), create: (s, seed) => new BcPolicy(s, seed) });
-registerMethod<DiffusionConfig>('diffusion', { defaultConfig: () => ({ ...defaultDiffusionConfig() }), create: (s, seed) => new DiffusionPolicy(s, seed) });
-registerMethod<BesoConfig>('beso', { defaultConfig: () => ({ ...defaultBesoConfig() }), create: (s, seed) => new BesoPolicy(s, seed), batcher: (ds, s, seed) => besoBatcher(ds, s, seed) });
-registerMethod<PpoConfig>('ppo', { defaultConfig: () => ({ ...defaultPpoConfig() }), create: (s, seed) => new PpoPolicy(s, seed), stages: { online: PPO_STAGE } });
+/** Check a method config against the method's ranges; throws one line naming field, value and range. */
+export function checkMethodConfig(name: string, cfg: Record<string, unknown>): void {
+  const m = getMethod(name);
+  checkRanges(cfg, m.defaultConfig(), m.configRanges, `method ${name} config`);
+}
+
+// --- config ranges ---
+
+/** Ranges every chunked (offline) method shares. */
+const CHUNK_RANGES: Ranges = {
+  obsHorizon: { min: 1, max: 64, int: true },
+  predHorizon: { min: 1, max: 256, int: true },
+  actionHorizon: { min: 1, max: 256, int: true },
+  emaDecay: { min: 0, max: 0.99999 },
+};
+const LAYER = { min: 1, max: 4096, int: true } as const;
+const DEPTH = { min: 1, max: 32, int: true } as const;
+const EMB = { min: 2, max: 1024, int: true } as const;
+const INFER_STEPS = { min: 1, max: 1000, int: true } as const;
+
+const BC_RANGES: Ranges = { ...CHUNK_RANGES, 'hidden[]': LAYER, 'hidden#len': { min: 1, max: 16 } };
+const DIFFUSION_RANGES: Ranges = {
+  ...CHUNK_RANGES, trainSteps: { min: 2, max: 10_000, int: true }, inferSteps: INFER_STEPS, clipSample: { min: 0, max: 100 },
+  embDim: EMB, width: LAYER, depth: DEPTH,
+};
+const BESO_RANGES: Ranges = {
+  ...CHUNK_RANGES, 'goalDims[]': { min: 0, max: 4096, int: true }, sigmaData: { min: 1e-4, max: 100 }, sigmaMin: { min: 1e-6, max: 100 },
+  sigmaMax: { min: 1e-4, max: 10_000 }, sigmaScale: { min: 1e-4, max: 100 }, inferSteps: INFER_STEPS, guidance: { min: 0, max: 100 },
+  goalMaskProb: { min: 0, max: 1 }, goalHorizonMin: { min: 1, max: 100_000, int: true }, goalHorizonMax: { min: 1, max: 100_000, int: true },
+  embDim: EMB, noiseEmbScale: { min: 1e-3, max: 1e6 }, width: LAYER, depth: DEPTH,
+};
+const PPO_RANGES: Ranges = {
+  'hidden[]': LAYER, 'hidden#len': { min: 1, max: 16 }, initLogStd: { min: -10, max: 2 }, numEnvs: { min: 1, max: 256, int: true },
+  rolloutSteps: { min: 1, max: 100_000, int: true }, epochs: { min: 1, max: 100, int: true }, minibatches: { min: 1, max: 4096, int: true },
+  gamma: { min: 0, max: 1 }, lambda: { min: 0, max: 1 }, clip: { min: 0, max: 10 }, entCoef: { min: 0, max: 10 }, vfCoef: { min: 0, max: 100 },
+  obsClip: { min: 0.01, max: 1e6 },
+};
+
+registerMethod<BcConfig>('bc', { defaultConfig: () => ({ ...defaultBcConfig() }), configRanges: BC_RANGES, create: (s, seed) => new BcPolicy(s, seed) });
+registerMethod<DiffusionConfig>('diffusion', { defaultConfig: () => ({ ...defaultDiffusionConfig() }), configRanges: DIFFUSION_RANGES, create: (s, seed) => new DiffusionPolicy(s, seed) });
+registerMethod<BesoConfig>('beso', { defaultConfig: () => ({ ...defaultBesoConfig() }), configRanges: BESO_RANGES, create: (s, seed) => new BesoPolicy(s, seed), batcher: (ds, s, seed) => besoBatcher(ds, s, seed) });
+registerMethod<PpoConfig>('ppo', { defaultConfig: () => ({ ...defaultPpoConfig() }), configRanges: PPO_RANGES, create: (s, seed) => new PpoPolicy(s, seed), stages: { online: PPO_STAGE } });

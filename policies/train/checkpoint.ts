@@ -10,10 +10,17 @@
  *   the safety envelope { actionLow, actionHigh, maxDeltaPerStep } the robot bridge enforces.
  * - `train_state.json` + `train_state.bin` (optional): live weights, Adam moments, EMA, RNG and sampler states —
  *   everything `--resume` needs to continue bit-identically.
+ *
+ * Integrity: `manifest.json` is written last and records `files` — the byte size and SHA-256 of every other file in
+ * the folder, whatever the file set is — and `manifestSha256`, the SHA-256 of its own JSON without that field.
+ * `verifyCheckpoint` checks them all; every reader here calls it first, so a checkpoint whose files are missing,
+ * empty, truncated, altered or extra is refused with one line naming the file. `saveCheckpoint` verifies the folder
+ * it built before renaming it into place, so `latest` never points at one that fails. (`sealCheckpoint` adds the
+ * record to a folder written by other means, e.g. a shipped checkpoint.)
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { gitCommit, writeAtomic, writeDurable as writeFileDurable } from '../../sim/data/atomic.ts';
 import type { Features } from '../../sim/core/features.ts';
 import type { Horizons } from '../common/chunking.ts';
@@ -39,6 +46,78 @@ export interface CheckpointManifest {
   createdAt: string;
   /** The checkpoint a warm-started run began from (`stride train --init`); absent for runs from scratch. */
   init?: InitRef;
+  /** Byte size and SHA-256 (hex) of every other file of the checkpoint folder, by file name. */
+  files?: Record<string, FileDigest>;
+  /** SHA-256 (hex) of this manifest's JSON (2-space indented) without this field. */
+  manifestSha256?: string;
+}
+
+export interface FileDigest { bytes: number; sha256: string }
+
+// --- integrity ---
+
+const MANIFEST = 'manifest.json';
+
+function sha256(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Files of a checkpoint folder other than the manifest, READMEs and dotfiles (sub-folders included, as relative posix paths). */
+function checkpointFiles(dir: string, rel = ''): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(path.join(dir, rel), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (e.name.startsWith('.') || /^readme/i.test(e.name)) continue; // notes for people, never read by a loader
+    if (e.isDirectory()) out.push(...checkpointFiles(dir, r));
+    else if (r !== MANIFEST) out.push(r);
+  }
+  return out;
+}
+
+function manifestText(m: CheckpointManifest): string {
+  const { manifestSha256: _omit, ...rest } = m;
+  return JSON.stringify(rest, null, 2);
+}
+
+/** Record the size and hash of every file in `dir` into `manifest` and write it as `dir/manifest.json` (durably). */
+export function sealCheckpoint(dir: string, manifest: CheckpointManifest): CheckpointManifest {
+  const files: Record<string, FileDigest> = {};
+  for (const f of checkpointFiles(dir)) {
+    const data = readFileSync(path.join(dir, f));
+    files[f] = { bytes: data.length, sha256: sha256(data) };
+  }
+  const sealed: CheckpointManifest = { ...manifest, files };
+  delete sealed.manifestSha256;
+  sealed.manifestSha256 = sha256(manifestText(sealed));
+  writeFileDurable(path.join(dir, MANIFEST), JSON.stringify(sealed, null, 2));
+  return sealed;
+}
+
+/**
+ * Check every file of checkpoint `dir` against its manifest's record; returns the manifest. Throws one line naming
+ * the first file that is missing, empty, of the wrong size, altered or not recorded.
+ */
+export function verifyCheckpoint(dir: string): CheckpointManifest {
+  const mf = path.join(dir, MANIFEST);
+  if (!existsSync(mf)) throw new Error(`corrupt checkpoint ${mf}: missing`);
+  if (statSync(mf).size === 0) throw new Error(`corrupt checkpoint ${mf}: empty file`);
+  const m = readJsonFile<CheckpointManifest>(mf, 'checkpoint manifest');
+  need(m && typeof m === 'object' && !Array.isArray(m), mf, 'not an object');
+  need(m.files && typeof m.files === 'object' && typeof m.manifestSha256 === 'string', mf, 'no integrity record (files, manifestSha256): written by an older Stride, or not by Stride');
+  need(sha256(manifestText(m)) === m.manifestSha256, mf, 'altered (its SHA-256 does not match the one it records)');
+  const recorded = Object.keys(m.files!);
+  for (const name of recorded) {
+    const d = m.files![name]!;
+    const f = path.join(dir, name);
+    if (!existsSync(f)) throw new Error(`corrupt checkpoint ${f}: missing`);
+    const data = readFileSync(f);
+    if (data.length === 0 && d.bytes !== 0) throw new Error(`corrupt checkpoint ${f}: empty file (expected ${d.bytes} bytes)`);
+    if (data.length !== d.bytes) throw new Error(`corrupt checkpoint ${f}: ${data.length} bytes, the manifest records ${d.bytes} (truncated or extended)`);
+    if (sha256(data) !== d.sha256) throw new Error(`corrupt checkpoint ${f}: altered (SHA-256 does not match the manifest)`);
+  }
+  const extra = checkpointFiles(dir).filter((f) => !Object.prototype.hasOwnProperty.call(m.files, f));
+  if (extra.length) throw new Error(`corrupt checkpoint ${path.join(dir, extra[0]!)}: not recorded in the manifest`);
+  return m;
 }
 
 export interface ModelJson {
@@ -95,7 +174,6 @@ export async function saveCheckpoint(runDir: string, step: number, policy: Metho
       formatVersion: CHECKPOINT_FORMAT_VERSION, method: policy.method, step, spec: policy.spec, features: policy.spec.features,
       horizons: policy.horizons, normalizers: policy.spec.normalizers, createdAt: new Date().toISOString(), ...meta,
     };
-    writeFileDurable(path.join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2));
     if (train) {
       const tshapes: Record<string, number[]> = {};
       for (const k of Object.keys(train.arrays)) tshapes[k] = [train.arrays[k]!.length];
@@ -104,6 +182,8 @@ export async function saveCheckpoint(runDir: string, step: number, policy: Metho
       const ts: TrainStateJson = { step: train.step, adamStep: train.adamStep, trainer: train.trainer, weightsManifest: [{ paths: ['train_state.bin'], weights: tw.specs }] };
       writeFileDurable(path.join(tmp, 'train_state.json'), JSON.stringify(ts));
     }
+    sealCheckpoint(tmp, manifest);
+    verifyCheckpoint(tmp); // read back from disk: `latest` must never point at a checkpoint that fails to load
     if (existsSync(final)) rmSync(final, { recursive: true, force: true });
     renameSync(tmp, final);
   } catch (e) {
@@ -144,8 +224,7 @@ function need(cond: unknown, file: string, what: string): void {
 
 export function readManifest(ckptDir: string): CheckpointManifest {
   const f = path.join(ckptDir, 'manifest.json');
-  const m = readJsonFile<CheckpointManifest>(f, 'checkpoint manifest');
-  need(m && typeof m === 'object', f, 'not an object');
+  const m = verifyCheckpoint(ckptDir);
   need(m.formatVersion === CHECKPOINT_FORMAT_VERSION, f, `unsupported formatVersion ${m.formatVersion}`);
   need(typeof m.method === 'string' && m.spec && typeof m.spec === 'object', f, 'missing method/spec');
   need(m.features && m.features.action && m.features.observation, f, 'missing features');
@@ -159,6 +238,7 @@ export function readModelWeights(ckptDir: string): Record<string, Float32Array> 
 }
 
 export function readTrainState(ckptDir: string): TrainState {
+  verifyCheckpoint(ckptDir);
   const f = path.join(ckptDir, 'train_state.json');
   const j = readJsonFile<TrainStateJson>(f, 'training state');
   need(j && Number.isInteger(j.step) && Array.isArray(j.weightsManifest) && j.weightsManifest[0], f, 'bad training state');
@@ -238,6 +318,7 @@ export function resolveInit(arg: string): InitRef {
 
 /** Inference weights of a checkpoint with their shapes (name → data, name → shape). */
 export function readModelWeightsWithShapes(ckptDir: string): { arrays: Record<string, Float32Array>; shapes: Record<string, number[]> } {
+  verifyCheckpoint(ckptDir);
   const f = path.join(ckptDir, 'model.json');
   const mj = readJsonFile<ModelJson>(f, 'checkpoint model');
   need(mj && mj.format === 'stride-policy' && Array.isArray(mj.weightsManifest) && mj.weightsManifest.length === 1, f, 'not a stride-policy model.json');

@@ -181,12 +181,27 @@ export function trainOfflineInMemory(method: OfflineMethod, ds: Dataset, spec: P
 
 // --- in a run folder ---
 
+/** The batch size every stage's default may use even on a smaller dataset (it then samples frames repeatedly). */
+export const DEFAULT_BATCH_ALLOWANCE = 256;
+
+/**
+ * Refuse a batch larger than the dataset (beyond DEFAULT_BATCH_ALLOWANCE) before anything is allocated: a batch of
+ * 10^8 on 327 frames would build gigabytes of copies of the same frames.
+ */
+export function checkBatchSize(batchSize: number, numFrames: number): void {
+  const max = Math.max(numFrames, DEFAULT_BATCH_ALLOWANCE);
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > max) {
+    throw new Error(`batch size ${batchSize} is out of range [1, ${max}]: the dataset has ${numFrames} frames (use --batch ≤ ${max})`);
+  }
+}
+
 /** Train `method` offline into `runDir` (fresh, warm-started from `cfg.init`, or resumed); the caller disposes the policy. */
 export async function runOffline(method: OfflineMethod, runDir: string, cfg: TrainConfig, resume: boolean, cb: TrainCallbacks = {}): Promise<TrainResult> {
   // --- data ---
   if (!cfg.data) throw new Error(`method ${cfg.method} needs --data DIR (a dataset written by \`stride demos\`)`);
   const ds = await readDataset(cfg.data);
   if (ds.info.sceneId !== cfg.sceneId) throw new Error(`dataset ${cfg.data} was recorded in scene ${ds.info.sceneId}, not ${cfg.sceneId}`);
+  checkBatchSize(cfg.batchSize, ds.info.numFrames);
   const spec = offlineSpec(method, cfg, ds);
 
   // --- model & optimiser ---

@@ -405,6 +405,19 @@ export async function readDataset(dir: string): Promise<Dataset> {
     if (a.dtype !== spec.dtype) bad(file, `dtype ${a.dtype}, feature '${k}' declares ${spec.dtype}`);
     const want = [info.numFrames, ...spec.shape];
     if (a.shape.join(',') !== want.join(',')) bad(file, `shape [${a.shape.join(', ')}], expected [${want.join(', ')}]`);
+    if (a.data instanceof Float32Array || a.data instanceof Float64Array) {
+      // NaN/Inf in a column would only show up as "training diverged at step 1": name it here, before training.
+      const per = a.data.length / info.numFrames;
+      let count = 0;
+      const frames: number[] = [];
+      for (let i = 0; i < a.data.length; i++) {
+        if (Number.isFinite(a.data[i]!)) continue;
+        count++;
+        const f = Math.floor(i / per);
+        if (frames.length < 5 && frames[frames.length - 1] !== f) frames.push(f);
+      }
+      if (count) bad(file, `column '${k}' has ${count} non-finite value${count > 1 ? 's' : ''} (NaN/Inf), first at frame${frames.length > 1 ? 's' : ''} ${frames.join(', ')}`);
+    }
     columns[k] = a.data;
   }
 

@@ -5,14 +5,14 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { readFileSync, writeFileSync, truncateSync, statSync, cpSync } from 'node:fs';
+import { readFileSync, writeFileSync, truncateSync, statSync, cpSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ACTION, makeEnv, type Observation } from '../../sim/core/index.ts';
 import { initBackend } from '../../policies/common/backend.ts';
 import { Normalizer } from '../../policies/common/normalizer.ts';
 import type { MethodPolicy, PolicySpec } from '../../policies/common/policy.ts';
 import { getMethod, listMethods } from '../../policies/registry.ts';
-import { saveCheckpoint } from '../../policies/train/checkpoint.ts';
+import { readManifest, readTrainState, resolveCheckpoint, saveCheckpoint } from '../../policies/train/checkpoint.ts';
 import { loadPolicy } from '../../policies/train/load.ts';
 import { loadScenesForTest, tmp } from './helpers.ts';
 
@@ -106,12 +106,65 @@ describe('corrupt checkpoints', () => {
     cpSync(dir, bad, { recursive: true });
     const bck = path.join(bad, 'checkpoints', '1');
     truncateSync(path.join(bck, 'weights.bin'), statSync(path.join(bck, 'weights.bin')).size - 8);
-    expect(() => loadPolicy(bad)).toThrow(/weights\.bin: truncated or corrupt weights/);
+    expect(() => loadPolicy(bad)).toThrow(/weights\.bin: \d+ bytes, the manifest records \d+ \(truncated/);
     writeFileSync(path.join(bck, 'manifest.json'), '{"formatVersion": 1, "meth');
     expect(() => loadPolicy(bad)).toThrow(/corrupt checkpoint manifest .*manifest\.json: invalid JSON/);
     writeFileSync(path.join(bad, 'latest'), 'garbage');
     expect(() => loadPolicy(bad)).toThrow(/corrupt .*latest: expected a step number/);
     // The original is untouched and still loads.
     loadPolicy(ck).dispose();
+  });
+
+  it('the manifest records size and SHA-256 of every file; each file missing, empty, truncated or altered is refused naming it', async () => {
+    const p = getMethod('bc').create(spec('bc'), 3);
+    const dir = tmp();
+    const arrays: Record<string, Float32Array> = {};
+    for (const n of p.params.names) arrays[`param/${n}`] = p.params.get(n).dataSync() as Float32Array;
+    await saveCheckpoint(dir, 2, p, meta, { step: 2, adamStep: 2, trainer: { rng: 7 }, arrays });
+    p.dispose();
+    const ck = resolveCheckpoint(dir);
+    const files = readdirSync(ck).sort();
+    // The file set is whatever the writer produced (interop may change it); every one of them is covered.
+    expect(files).toEqual(expect.arrayContaining(['manifest.json', 'model.json', 'weights.bin', 'train_state.json', 'train_state.bin']));
+    const m = readManifest(ck);
+    expect(Object.keys(m.files!).sort()).toEqual(files.filter((f) => f !== 'manifest.json'));
+    for (const [f, d] of Object.entries(m.files!)) {
+      expect(d.bytes).toBe(statSync(path.join(ck, f)).size);
+      expect(d.sha256).toMatch(/^[0-9a-f]{64}$/);
+    }
+    const load = (d: string) => { const q = loadPolicy(d); readTrainState(resolveCheckpoint(d)); q.dispose(); };
+    load(dir);
+    const damages: [string, (file: string) => void, RegExp][] = [
+      ['missing', (f) => rmSync(f), /: missing$/],
+      ['empty', (f) => writeFileSync(f, ''), /: empty file/],
+      ['truncated', (f) => truncateSync(f, Math.max(1, statSync(f).size - 3)), /truncated|altered|invalid JSON/],
+      ['altered', (f) => { const b = readFileSync(f); b[Math.floor(b.length / 2)] ^= 0x20; writeFileSync(f, b); }, /altered|invalid JSON/],
+    ];
+    for (const file of files) {
+      for (const [what, damage, re] of damages) {
+        const bad = tmp();
+        cpSync(dir, bad, { recursive: true });
+        const target = path.join(resolveCheckpoint(bad), file);
+        damage(target);
+        let msg = '';
+        try { load(bad); } catch (e) { msg = (e as Error).message; }
+        expect(msg, `${file} ${what}`).toContain(target);
+        expect(msg, `${file} ${what}`).toMatch(re);
+        expect(msg.split('\n'), `${file} ${what}`).toHaveLength(1);
+        rmSync(bad, { recursive: true, force: true });
+      }
+    }
+    // A file nobody recorded is refused too (a checkpoint is exactly what was written).
+    const extra = tmp();
+    cpSync(dir, extra, { recursive: true });
+    writeFileSync(path.join(resolveCheckpoint(extra), 'evil.bin'), 'x');
+    expect(() => loadPolicy(extra)).toThrow(/evil\.bin: not recorded in the manifest/);
+    // The manifest's own content is covered (a changed field with valid JSON).
+    const mf = path.join(resolveCheckpoint(extra), 'manifest.json');
+    rmSync(path.join(resolveCheckpoint(extra), 'evil.bin'));
+    const j = JSON.parse(readFileSync(mf, 'utf8'));
+    j.safetyEnvelope.actionHigh = [100, 100];
+    writeFileSync(mf, JSON.stringify(j, null, 2));
+    expect(() => loadPolicy(extra)).toThrow(/manifest\.json: altered/);
   });
 });

@@ -14,7 +14,7 @@ import { ACTION, featureSize, listScenes, makeEnv, type SceneEnv } from '../../s
 import { restoreWorld, snapshotWorld } from '../../sim/physics/index.ts';
 import { WorkerVecEnv } from '../../sim/vec/index.ts';
 import { action, info, loadScenes, printJson } from '../util.ts';
-import { threadCpuClock, threadCpuMs } from './clock.ts';
+import { MIN_CHARGED_MS, threadCpuClock, threadCpuMs } from './clock.ts';
 
 interface SimBenchOpts { scene?: string; vecScene?: string; envsPerWorker: string; seconds: string; rounds: string; vec: boolean; json?: boolean }
 
@@ -36,6 +36,9 @@ function zeroAction(env: SceneEnv): Float32Array {
  * (same bodies, motor targets, contacts), and the env keeps its own world and caches untouched. Times are the main
  * thread's own CPU time (see clock.ts), so preemption by other processes on a shared machine lands on neither side.
  */
+/** A scene measurement gives up (one-line error) rather than print a figure it could not measure. */
+const MAX_BENCH_WALL_MS = 120_000;
+
 export function benchScene(id: string, secondsPerRound: number, rounds: number): SceneBench {
   const env = makeEnv(id);
   try {
@@ -44,7 +47,11 @@ export function benchScene(id: string, secondsPerRound: number, rounds: number):
     env.reset({ seed: seed++ });
     let envMs = 0, rawMs = 0, pairs = 0;
     const wall0 = performance.now();
-    for (let i = 0; performance.now() - wall0 < secondsPerRound * rounds * 1000 || i < 40; i++) {
+    // Until the window has passed AND both sums hold enough clock ticks to divide by (see clock.ts): on a loaded
+    // machine a short window can end with one side charged 0 ms, which used to print Infinity (null in JSON).
+    const enough = () => threadCpuClock === 'wall' ? rawMs > 0 && envMs > 0 : envMs >= MIN_CHARGED_MS && rawMs >= MIN_CHARGED_MS;
+    for (let i = 0; performance.now() - wall0 < secondsPerRound * rounds * 1000 || i < 40 || !enough(); i++) {
+      if (performance.now() - wall0 > MAX_BENCH_WALL_MS) throw new Error(`bench sim ${id}: no CPU time measured after ${MAX_BENCH_WALL_MS / 1000} s (clock ${threadCpuClock})`);
       const t0 = threadCpuMs();
       const r = env.step(a);
       const t1 = threadCpuMs();

@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { builtinPolicy, isBuiltinPolicy, type ActionSource } from '../../sim/core/policy.ts';
+import { checkPolicyFits } from '../../sim/core/features.ts';
 import type { SceneEnv } from '../../sim/core/scene_env.ts';
 
 /** True when `dir` looks like a run folder (has `latest`) or a checkpoint folder (has manifest.json). */
@@ -27,9 +28,16 @@ export async function runDirPolicy(dir: string): Promise<(env: SceneEnv) => Acti
   tf.env().set('PROD', true); // no "install tfjs-node" banner from the default cpu backend
   const { loadPolicy } = await import('./load.ts');
   const policy = loadPolicy(dir);
+  const fitted = new WeakSet<SceneEnv>();
   return (env) => {
+    // Before the first step in each env: a checkpoint from another scene is one line naming the mismatch, not garbage inputs.
+    if (!fitted.has(env)) { checkPolicyFits({ ...policyFeatures(policy), trainedOn: policy.manifest.sceneId }, env); fitted.add(env); }
     policy.reset();
     policy.seedNoise(env.episodeSeed);
     return (obs) => policy.actSync(obs);
   };
+}
+
+function policyFeatures(p: { name: string; inputFeatures: import('../../sim/core/features.ts').Features; outputFeatures: import('../../sim/core/features.ts').Features }) {
+  return { name: p.name, inputFeatures: p.inputFeatures, outputFeatures: p.outputFeatures };
 }

@@ -4,7 +4,7 @@
  * `evaluateEpisodes` is the studies' evaluator: given starts, lock-step batched, per-episode act options from a hook.
  */
 import { EpisodeTally, makeEnv, type SceneEnv, type EpisodeSummary, type StepResult } from '../../sim/core/index.ts';
-import { ACTION, featureSize, type Observation } from '../../sim/core/features.ts';
+import { ACTION, checkPolicyFits, featureSize, type Observation } from '../../sim/core/features.ts';
 import type { ActOptions, Policy } from '../common/policy.ts';
 import { wilson } from '../../sim/math/stats.ts';
 import { runEpisodeAsync } from '../../sim/core/rollout.ts';
@@ -45,14 +45,23 @@ function withActOptions(policy: Policy, seed: number, actOptions?: (seed: number
   return { reset: () => { policy.reset(); opts = null; }, act: (o: Observation) => policy.act(o, (opts ??= actOptions(seed, o))) };
 }
 
+/** The scene a loaded checkpoint was trained on (its manifest's sceneId), for mismatch messages. */
+function trainedOn(policy: Policy): string | undefined {
+  return (policy as { manifest?: { sceneId?: string } }).manifest?.sceneId;
+}
+
+function policyFeatures(policy: Policy): { name: string; inputFeatures: Policy['inputFeatures']; outputFeatures: Policy['outputFeatures'] } {
+  return { name: policy.name, inputFeatures: policy.inputFeatures, outputFeatures: policy.outputFeatures };
+}
+
 export async function evaluate(policy: Policy, opts: EvalOptions): Promise<EvalResult> {
   const baseEnv = makeEnv(opts.sceneId, opts.overrides ?? {});
   const env = opts.wrapEnv?.(baseEnv) ?? baseEnv;
-  const aspec = env.actionFeatures[ACTION];
-  const pspec = policy.outputFeatures[ACTION];
-  if (!aspec || !pspec || featureSize(aspec) !== featureSize(pspec)) {
+  try {
+    checkPolicyFits({ ...policyFeatures(policy), trainedOn: trainedOn(policy) }, { id: opts.sceneId, observationFeatures: env.observationFeatures, actionFeatures: env.actionFeatures });
+  } catch (e) {
     env.dispose();
-    throw new Error(`policy ${policy.name} outputs ${pspec ? featureSize(pspec) : '?'} actions, scene ${opts.sceneId} expects ${aspec ? featureSize(aspec) : '?'}`);
+    throw e;
   }
   let recorder: Awaited<ReturnType<typeof import('../../sim/data/recorder.ts')['EpisodeRecorder']['create']>> | null = null;
   if (opts.record) {
@@ -115,8 +124,7 @@ export async function evaluateVec(policy: Policy & { resetBatch?(rows: number): 
   const eps: EvalResult['perEpisode'] = [];
   const metricsSum: Record<string, number> = {};
   try {
-    const aspec = venv.actionFeatures[ACTION], pspec = policy.outputFeatures[ACTION];
-    if (!aspec || !pspec || featureSize(aspec) !== featureSize(pspec)) throw new Error(`policy ${policy.name} outputs ${pspec ? featureSize(pspec) : '?'} actions, scene ${opts.sceneId} expects ${aspec ? featureSize(aspec) : '?'}`);
+    checkPolicyFits({ ...policyFeatures(policy), trainedOn: trainedOn(policy) }, { id: opts.sceneId, observationFeatures: venv.observationFeatures, actionFeatures: venv.actionFeatures });
     for (let r = 0; eps.length < opts.episodes; r++) {
       const want = Math.min(N, opts.episodes - eps.length);
       let { obs } = await venv.reset(opts.seed + r * N);

@@ -84,7 +84,7 @@ async function measurePeriod(robot: RosbridgeRobot, n = 11): Promise<number> {
  * they accept and the command type must match the config. Robots without the service are skipped.
  */
 async function checkSimRobotInfo(robot: RosbridgeRobot, config: RobotConfig): Promise<number | undefined> {
-  let info: { actionNames?: string[]; commandType?: string; ctrlDtSec?: number } | null = null;
+  let info: { actionNames?: string[]; jointNames?: string[]; commandType?: string; ctrlDtSec?: number; scene?: string; topics?: { jointStates?: string } } | null = null;
   try {
     info = await robot.callService('/stride/info', {}, 5);
   } catch {
@@ -92,6 +92,17 @@ async function checkSimRobotInfo(robot: RosbridgeRobot, config: RobotConfig): Pr
   }
   if (info?.commandType && info.commandType !== config.command.type) {
     throw new Error(`command mismatch: the robot takes ${info.commandType} on its command topic, the config sends ${config.command.type}`);
+  }
+  // The observation side: every joint the policy reads must be among the joints the robot publishes (a checkpoint
+  // trained on another scene fails here, before any command is sent).
+  const joints = Array.isArray(info?.jointNames) ? info.jointNames : null;
+  if (joints) {
+    const topic = info?.topics?.jointStates ?? '/joint_states';
+    const needed = config.observation.filter((o) => o.topic === topic).flatMap((o) => o.names);
+    const missing = needed.filter((n) => !joints.includes(n));
+    if (missing.length) {
+      throw new Error(`feature mismatch: the policy reads joints [${needed.join(', ')}], the robot${info?.scene ? ` (scene ${info.scene})` : ''} publishes [${joints.join(', ')}] (missing ${missing.join(', ')})`);
+    }
   }
   const want = config.command.names, have = info?.actionNames;
   if (have && (have.length !== want.length || (config.command.type === 'trajectory_msgs/JointTrajectory' && want.some((n) => !have.includes(n))))) {

@@ -75,3 +75,32 @@ export function diffFeatures(expected: Features, actual: Features): string[] {
   }
   return out;
 }
+
+/**
+ * Can a policy with these input/output features run in an env with these features? Every input key the policy reads
+ * must exist in the env's observation with the same dtype and shape (and, where both name their elements, the same
+ * names in order); the action likewise. Throws one line naming every mismatch, e.g.
+ * `policy bc (trained on toy/point_reach) does not fit scene manip/push_block: 'observation.state' shape [26] in the scene, [6] in the policy`.
+ */
+export function checkPolicyFits(
+  policy: { name?: string; inputFeatures: Features; outputFeatures: Features; trainedOn?: string },
+  env: { id: string; observationFeatures: Features; actionFeatures: Features },
+): void {
+  const diffs: string[] = [];
+  const cmp = (key: string, want: FeatureSpec, have: FeatureSpec | undefined) => {
+    if (!have) { diffs.push(`'${key}' missing in the scene (it has ${Object.keys(env.observationFeatures).map((k) => `'${k}'`).join(', ')})`); return; }
+    if (have.dtype !== want.dtype) diffs.push(`'${key}' dtype ${have.dtype} in the scene, ${want.dtype} in the policy`);
+    if (have.shape.join(',') !== want.shape.join(',')) { diffs.push(`'${key}' shape [${have.shape.join(', ')}] in the scene, [${want.shape.join(', ')}] in the policy`); return; }
+    if (want.names && have.names && want.names.length === have.names.length) {
+      const i = want.names.findIndex((n, j) => n !== have.names![j]);
+      if (i >= 0) diffs.push(`'${key}' element ${i} is '${have.names[i]}' in the scene, '${want.names[i]}' in the policy`);
+    }
+  };
+  for (const [k, s] of Object.entries(policy.inputFeatures)) cmp(k, s, env.observationFeatures[k]);
+  const pa = policy.outputFeatures[ACTION];
+  if (!pa) diffs.push(`the policy has no '${ACTION}' output`);
+  else cmp(ACTION, pa, env.actionFeatures[ACTION]);
+  if (diffs.length) {
+    throw new Error(`policy ${policy.name ?? '?'}${policy.trainedOn ? ` (trained on ${policy.trainedOn})` : ''} does not fit scene ${env.id}: ${diffs.join('; ')}`);
+  }
+}

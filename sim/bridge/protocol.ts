@@ -7,6 +7,7 @@
  * `status` error and drops the message; nothing here throws on untrusted input.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { issueLine, z } from '../core/schema.ts';
 
 /** Message types the bridge and the sim-robot understand (ROS 1 spelling; ROS 2 `pkg/msg/Type` is normalised). */
 export const MSG_TYPES = [
@@ -195,19 +196,35 @@ export function validateMsg(type: MsgType, msg: unknown): string | null {
 
 // --- ops ---
 
-/** Required string fields (and optional ones, checked when present) of each op the sim-robot accepts. */
-const OP_FIELDS: Record<string, { req: string[]; opt: string[] }> = {
-  auth: { req: ['mac', 'client', 'dest', 'rand', 'level'], opt: [] },
-  advertise: { req: ['topic', 'type'], opt: ['id'] },
-  unadvertise: { req: ['topic'], opt: ['id'] },
-  publish: { req: ['topic'], opt: ['id'] },
-  subscribe: { req: ['topic'], opt: ['id', 'type', 'compression'] },
-  unsubscribe: { req: ['topic'], opt: ['id'] },
-  call_service: { req: ['service'], opt: ['id', 'type'] },
-  set_level: { req: ['level'], opt: ['id'] },
-};
+/** Strings in ops (ids, topics, types, services): bounded. */
+const opStr = z.string().max(256);
+const count = z.int().min(0).max(1_000_000);
+const jsonObject = z.custom<Record<string, unknown>>(isObj, { message: 'must be an object' });
 
-export const SUPPORTED_OPS = Object.keys(OP_FIELDS);
+/**
+ * The ops the sim-robot accepts, as zod strict objects with exactly the fields rosbridge v2 documents (and roslib
+ * sends): a field outside them — prototype names such as `__proto__` or `toString` included — is refused like any
+ * other unknown field, so every malformed frame gets a status error.
+ */
+const OP_SCHEMAS = {
+  auth: z.strictObject({ op: z.literal('auth'), mac: opStr, client: opStr, dest: opStr, rand: opStr, level: opStr, t: z.number(), end: z.number() }),
+  advertise: z.strictObject({ op: z.literal('advertise'), id: opStr.optional(), topic: opStr, type: opStr, latch: z.boolean().optional(), queue_size: count.optional() }),
+  unadvertise: z.strictObject({ op: z.literal('unadvertise'), id: opStr.optional(), topic: opStr }),
+  publish: z.strictObject({ op: z.literal('publish'), id: opStr.optional(), topic: opStr, msg: jsonObject, latch: z.boolean().optional() }),
+  subscribe: z.strictObject({
+    op: z.literal('subscribe'), id: opStr.optional(), topic: opStr, type: opStr.optional(), compression: opStr.optional(),
+    throttle_rate: count.optional(), queue_length: count.optional(), fragment_size: count.optional(),
+  }),
+  unsubscribe: z.strictObject({ op: z.literal('unsubscribe'), id: opStr.optional(), topic: opStr }),
+  call_service: z.strictObject({
+    op: z.literal('call_service'), id: opStr.optional(), service: opStr, type: opStr.optional(),
+    args: z.union([jsonObject, z.array(z.unknown()).max(MAX_ARRAY_LEN)]).optional(), timeout: z.number().min(0).optional(),
+    fragment_size: count.optional(), compression: opStr.optional(),
+  }),
+  set_level: z.strictObject({ op: z.literal('set_level'), id: opStr.optional(), level: opStr }),
+} as const;
+
+export const SUPPORTED_OPS = Object.keys(OP_SCHEMAS);
 
 export interface Op { op: string; id?: string; [k: string]: unknown }
 
@@ -222,18 +239,14 @@ export function parseOp(raw: string): { op: Op } | { error: string; id?: string 
   if (!isObj(v)) return { error: 'message must be a JSON object' };
   const id = typeof v.id === 'string' && v.id.length <= 256 ? v.id : undefined;
   if (typeof v.op !== 'string') return { error: "missing 'op'", id };
-  const spec = OP_FIELDS[v.op];
-  if (!spec) return { error: `unknown or unsupported op '${v.op.slice(0, 40)}' (supported: ${SUPPORTED_OPS.join(', ')})`, id };
-  for (const f of spec.req) {
-    if (typeof v[f] !== 'string' || (v[f] as string).length > 256) return { error: `op '${v.op}': field '${f}' must be a string`, id };
+  if (!Object.prototype.hasOwnProperty.call(OP_SCHEMAS, v.op)) return { error: `unknown or unsupported op '${v.op.slice(0, 40)}' (supported: ${SUPPORTED_OPS.join(', ')})`, id };
+  const schema = OP_SCHEMAS[v.op as keyof typeof OP_SCHEMAS];
+  const r = schema.safeParse(v, { reportInput: true });
+  if (!r.success) {
+    const line = issueLine(r.error, '').replace(/^\.(\S+) /, (_m, f: string) => `field '${f}' `);
+    return { error: `op '${v.op}': ${line}${/not an allowed field/.test(line) ? ` (${v.op} takes ${Object.keys(schema.shape).join(', ')})` : ''}`, id };
   }
-  for (const f of spec.opt) {
-    if (v[f] !== undefined && (typeof v[f] !== 'string' || (v[f] as string).length > 256)) return { error: `op '${v.op}': field '${f}' must be a string`, id };
-  }
-  if (v.op === 'auth' && (typeof v.t !== 'number' || typeof v.end !== 'number')) return { error: "op 'auth': fields 't' and 'end' must be numbers", id };
-  if (v.op === 'publish' && !isObj(v.msg)) return { error: "op 'publish': field 'msg' must be an object", id };
-  if (v.op === 'call_service' && v.args !== undefined && !isObj(v.args) && !Array.isArray(v.args)) return { error: "op 'call_service': 'args' must be an object", id };
-  return { op: v as Op };
+  return { op: r.data as Op };
 }
 
 // --- auth (rosauth-style MAC) ---

@@ -19,7 +19,7 @@ import { runBridge, type BridgePolicy } from '../sim/bridge/real_env.ts';
 import { startBridge } from '../sim/bridge/session.ts';
 import { saveLatencyProfile } from '../sim/bridge/latency.ts';
 import type { SafetySpec } from '../sim/bridge/safety.ts';
-import { CliError, action, collect, info, loadScenes, parseIntOpt, printJson } from './util.ts';
+import { CliError, action, collect, info, loadScenes, parseIntOpt, parseNumOpt, printJson } from './util.ts';
 
 interface SimRobotOpts {
   scene: string; port: number; host: string; token?: string; insecure?: boolean; seed: number; set?: string[];
@@ -28,7 +28,7 @@ interface SimRobotOpts {
 
 interface RunOpts {
   run: string; url: string; config?: string; dryRun?: boolean; json?: boolean; token?: string;
-  episodes?: number; seed: number; steps?: number; seconds?: number; ctrlDt?: string; stallPeriods?: string; profileOut?: string; connectTimeout: string;
+  episodes?: number; seed: number; steps?: number; seconds?: number; ctrlDt?: number; stallPeriods?: number; profileOut?: string; connectTimeout: number;
 }
 
 const tokenHelp = 'shared secret for rosbridge auth (or env STRIDE_BRIDGE_TOKEN)';
@@ -96,20 +96,14 @@ export function register(program: Command): void {
     .option('--episodes <n>', 'run N robot episodes (needs the config\'s episode support, e.g. the sim-robot)', parseIntOpt('episodes', 1))
     .option('--seed <s>', 'seed of the first episode', parseIntOpt('seed', 0), 0)
     .option('--steps <n>', 'stop after N control steps', parseIntOpt('steps', 1))
-    .option('--seconds <s>', 'stop after S seconds', (v) => { const n = Number(v); if (!(n > 0)) throw new CliError('--seconds must be > 0', 2); return n; })
-    .option('--ctrl-dt <sec>', 'control period (default: config, else measured from the observation stream)')
-    .option('--stall-periods <n>', 'watchdog: observation stall limit in control periods (default: config, else 2)')
-    .option('--connect-timeout <sec>', 'how long to wait for the socket, auth and the first observation', '10')
+    .option('--seconds <s>', 'stop after S seconds', parseNumOpt('seconds', 0, 366 * 86_400, true))
+    .option('--ctrl-dt <sec>', 'control period (default: config, else measured from the observation stream)', parseNumOpt('ctrl-dt', 0, 10, true))
+    .option('--stall-periods <n>', 'watchdog: observation stall limit in control periods (default: config, else 2)', parseNumOpt('stall-periods', 0, 10_000, true))
+    .option('--connect-timeout <sec>', 'how long to wait for the socket, auth and the first observation', parseNumOpt('connect-timeout', 0, 3600, true), 10)
     .option('--profile-out <file>', 'where to write the latency profile (default: <run>/latency_profile.json for a run folder, else runs/bridge/latency_profile.json)')
     .option('--json', 'print JSON on stdout')
     .action(action(async (opts: RunOpts) => {
       const json = !!opts.json;
-      const num = (v: string | undefined, name: string) => {
-        if (v === undefined) return undefined;
-        const n = Number(v);
-        if (!(n > 0)) throw new CliError(`--${name} must be > 0, got '${v}'`, 2);
-        return n;
-      };
       const config = opts.config ? loadRobotConfig(opts.config) : undefined;
       const { policy, safety } = await loadRunPolicy(opts.run);
       const ac = new AbortController();
@@ -119,8 +113,8 @@ export function register(program: Command): void {
       try {
         session = await startBridge({
           url: opts.url, token: opts.token ?? process.env.STRIDE_BRIDGE_TOKEN, policy, manifestSafety: safety, config,
-          ctrlDtSec: num(opts.ctrlDt, 'ctrl-dt'), stallPeriods: num(opts.stallPeriods, 'stall-periods'), dryRun: opts.dryRun,
-          connectTimeoutSec: num(opts.connectTimeout, 'connect-timeout'),
+          ctrlDtSec: opts.ctrlDt, stallPeriods: opts.stallPeriods, dryRun: opts.dryRun,
+          connectTimeoutSec: opts.connectTimeout,
           log: (l) => info(json, l),
         });
         info(json, `connected to ${opts.url} (${session.config.name}); control period ${(session.ctrlDtSec * 1000).toFixed(1)} ms; envelope ${JSON.stringify(session.envelope.describe())}${opts.dryRun ? '; DRY RUN' : ''}`);

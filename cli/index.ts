@@ -26,14 +26,23 @@ const COMMANDS: Record<string, Registrar> = {
   queue: () => import('./queue.ts'),
 };
 
-export async function main(argv: string[]): Promise<void> {
+/**
+ * The `stride` program with the commands named (all when `names` is empty). `configure` runs before any subcommand
+ * is added, so settings it makes (exitOverride, output capture — what tests use) are inherited by every subcommand.
+ */
+export async function buildProgram(names: readonly string[] = [], configure?: (p: Command) => void): Promise<Command> {
   const program = new Command();
   program
     .name('stride')
     .description('Train robot and driving policies in simulation, watch them, deploy them.')
     .configureOutput({ outputError: (str, write) => write(`stride: ${str.replace(/^error: /, '').split('\n')[0]}\n`) });
+  configure?.(program);
+  for (const n of names.length ? names : Object.keys(COMMANDS)) await (await COMMANDS[n]!()).register(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
   const name = argv[2];
-  const wanted = name && COMMANDS[name] ? [name] : Object.keys(COMMANDS);
-  for (const n of wanted) await (await COMMANDS[n]!()).register(program);
+  const program = await buildProgram(name && COMMANDS[name] ? [name] : []);
   await program.parseAsync(argv);
 }

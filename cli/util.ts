@@ -35,8 +35,11 @@ export function info(json: boolean, line: string): void {
  * An integer flag in [min, max]. The default max is Number.MAX_SAFE_INTEGER: above 2^53 integers (seeds, counts) lose
  * precision. Values are decimal integers (`1e3`, `0x10`, `''` are refused: they are typos more often than not).
  */
-export function parseIntOpt(name: string, min = 0, max = Number.MAX_SAFE_INTEGER): (v: string) => number {
-  return (v: string) => {
+/** What a numeric flag's parser accepts; attached to the parser so tests can find every numeric flag. */
+export interface NumericFlag { min: number; max: number; int: boolean; exclusiveMin: boolean }
+
+export function parseIntOpt(name: string, min = 0, max = Number.MAX_SAFE_INTEGER): ((v: string) => number) & { numeric: NumericFlag } {
+  return Object.assign((v: string) => {
     const t = v.trim();
     const n = /^[+-]?\d+$/.test(t) ? Number(t) : Number.NaN;
     if (!Number.isSafeInteger(n) || n < min || n > max) {
@@ -44,18 +47,18 @@ export function parseIntOpt(name: string, min = 0, max = Number.MAX_SAFE_INTEGER
       throw new InvalidArgumentError(`--${name} must be ${range}, got '${v.slice(0, 40)}'`);
     }
     return n;
-  };
+  }, { numeric: { min, max, int: true, exclusiveMin: false } });
 }
 
 /** A finite number flag in [min, max] (bounds inclusive unless `exclusiveMin`). */
-export function parseNumOpt(name: string, min: number, max: number, exclusiveMin = false): (v: string) => number {
-  return (v: string) => {
+export function parseNumOpt(name: string, min: number, max: number, exclusiveMin = false): ((v: string) => number) & { numeric: NumericFlag } {
+  return Object.assign((v: string) => {
     const n = v.trim() === '' ? Number.NaN : Number(v);
     if (!Number.isFinite(n) || (exclusiveMin ? n <= min : n < min) || n > max) {
       throw new InvalidArgumentError(`--${name} must be a number in ${exclusiveMin ? '(' : '['}${min}, ${max}], got '${v.slice(0, 40)}'`);
     }
     return n;
-  };
+  }, { numeric: { min, max, int: false, exclusiveMin } });
 }
 
 /**

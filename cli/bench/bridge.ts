@@ -22,9 +22,9 @@ import { startBridge } from '../../sim/bridge/session.ts';
 import type { SimRobotStats } from '../../sim/bridge/sim_robot.ts';
 import type { SafetySpec } from '../../sim/bridge/safety.ts';
 import { loadRunPolicy } from '../bridge.ts';
-import { CliError, action, info, loadScenes, printJson } from '../util.ts';
+import { CliError, action, info, loadScenes, parseNumOpt, printJson } from '../util.ts';
 
-interface BenchBridgeOpts { run?: string; policy?: string; scene: string; seconds: string; rateHz: string; json?: boolean }
+interface BenchBridgeOpts { run?: string; policy?: string; scene: string; seconds: number; rateHz: number; json?: boolean }
 
 /** Shipped diffusion checkpoints, first that exists wins (sim/bridge/shipped/README.md says how it was trained). */
 export const SHIPPED_DIFFUSION = ['sim/bridge/shipped/diffusion_point_reach'];
@@ -38,14 +38,12 @@ export function register(bench: Command): void {
     .option('--run <dir>', 'policy run/checkpoint (default: the shipped diffusion checkpoint)')
     .option('--policy <name>', "'zero': a constant policy (transport-only baseline) instead of a checkpoint")
     .option('--scene <id>', 'scene for --policy zero (a checkpoint brings its own)', 'toy/point_reach')
-    .option('--seconds <s>', 'measured seconds (after a 2 s warm-up)', '60')
-    .option('--rate-hz <hz>', 'control rate', '100')
+    .option('--seconds <s>', 'measured seconds (after a 2 s warm-up)', parseNumOpt('seconds', 0, 86_400, true), 60)
+    .option('--rate-hz <hz>', 'control rate', parseNumOpt('rate-hz', 0, 1000, true), 100)
     .option('--json', 'print JSON on stdout')
     .action(action(async (opts: BenchBridgeOpts) => {
       const json = !!opts.json;
-      const seconds = Number(opts.seconds), rateHz = Number(opts.rateHz);
-      if (!(seconds > 0)) throw new CliError('--seconds must be > 0', 2);
-      if (!(rateHz > 0 && rateHz <= 1000)) throw new CliError('--rate-hz must be in (0, 1000]', 2);
+      const { seconds, rateHz } = opts;
       await loadScenes();
 
       // --- policy ---

@@ -13,9 +13,9 @@ import { Rng } from '../../sim/math/rng.ts';
 import { initPhysics } from '../../sim/physics/index.ts';
 import { rfsScenarioOf } from '../../scenes/driving/intersection.ts';
 import { prepareRfs, rfs, rfsBatch, RFS_T, type PreparedRfs, type RfsScenario } from '../../scenes/driving/rfs.ts';
-import { action, info, loadScenes, parseIntOpt, printJson } from '../util.ts';
+import { action, info, loadScenes, parseIntOpt, parseNumOpt, printJson } from '../util.ts';
 
-interface RfsBenchOpts { scenarios: number; trajectories: number; seconds: string; json?: boolean }
+interface RfsBenchOpts { scenarios: number; trajectories: number; seconds: number; json?: boolean }
 
 export function register(bench: Command): void {
   bench
@@ -23,11 +23,10 @@ export function register(bench: Command): void {
     .description('rater-preference score throughput (driving scenes)')
     .option('--scenarios <n>', 'scenarios (env resets) to score against', parseIntOpt('scenarios', 1), 16)
     .option('--trajectories <n>', 'candidate trajectories per scenario', parseIntOpt('trajectories', 1), 256)
-    .option('--seconds <s>', 'timed seconds per measurement', '2')
+    .option('--seconds <s>', 'timed seconds per measurement', parseNumOpt('seconds', 0, 3600, true), 2)
     .option('--json', 'print JSON on stdout')
     .action(action(async (o: RfsBenchOpts) => {
-      const seconds = Number(o.seconds);
-      if (!(seconds > 0)) throw new Error(`--seconds must be a positive number, got '${o.seconds}'`);
+      const seconds = o.seconds;
       await initPhysics();
       await loadScenes();
       info(!!o.json, `building ${o.scenarios} scenarios…`);

@@ -13,10 +13,10 @@ import type { Command } from 'commander';
 import { ACTION, featureSize, listScenes, makeEnv, type SceneEnv } from '../../sim/core/index.ts';
 import { restoreWorld, snapshotWorld } from '../../sim/physics/index.ts';
 import { WorkerVecEnv } from '../../sim/vec/index.ts';
-import { action, info, loadScenes, printJson } from '../util.ts';
+import { action, info, loadScenes, parseIntOpt, parseNumOpt, printJson } from '../util.ts';
 import { MIN_CHARGED_MS, threadCpuClock, threadCpuMs } from './clock.ts';
 
-interface SimBenchOpts { scene?: string; vecScene?: string; envsPerWorker: string; seconds: string; rounds: string; vec: boolean; json?: boolean }
+interface SimBenchOpts { scene?: string; vecScene?: string; envsPerWorker: number; seconds: number; rounds: number; vec: boolean; json?: boolean }
 
 export interface SceneBench {
   envStepsPerSec: number; substeps: number; physicsStepsPerSec: number; rawStepsPerSec: number; overheadRatio: number; realtimeFactor: number;
@@ -98,16 +98,15 @@ export function register(bench: Command): void {
     .command('sim')
     .description('env step throughput per scene vs bare physics, and worker scaling')
     .option('--scene <id>', 'only this scene (also the scene of the vec scaling run)')
-    .option('--seconds <s>', 'seconds per measurement round', '0.5')
-    .option('--rounds <n>', 'interleaved rounds per scene', '4')
+    .option('--seconds <s>', 'seconds per measurement round', parseNumOpt('seconds', 0, 3600, true), 0.5)
+    .option('--rounds <n>', 'interleaved rounds per scene', parseIntOpt('rounds', 1, 1000), 4)
     .option('--vec-scene <id>', 'scene of the worker scaling run (default: --scene, else toy/point_reach)')
-    .option('--envs-per-worker <n>', 'envs per worker in the scaling run (more envs amortise the per-step message)', '8')
+    .option('--envs-per-worker <n>', 'envs per worker in the scaling run (more envs amortise the per-step message)', parseIntOpt('envs-per-worker', 1, 1024), 8)
     .option('--no-vec', 'skip the worker scaling measurement')
     .option('--json', 'print JSON on stdout')
     .action(action(async (opts: SimBenchOpts) => {
       await loadScenes();
-      const seconds = Number(opts.seconds), rounds = Number(opts.rounds);
-      if (!(seconds > 0) || !(rounds >= 1)) throw new Error('--seconds must be > 0 and --rounds ≥ 1');
+      const { seconds, rounds } = opts;
       const ids = opts.scene ? [opts.scene] : listScenes().map((s) => s.id);
       if (opts.scene) makeEnv(opts.scene).dispose(); // unknown id ⇒ clear error before any work
       const scenes: Record<string, SceneBench> = {};
@@ -118,8 +117,7 @@ export function register(bench: Command): void {
       const out: Record<string, unknown> = { clock: threadCpuClock, scenes };
       if (opts.vec) {
         const vecScene = opts.vecScene ?? opts.scene ?? 'toy/point_reach';
-        const envsPerWorker = Number(opts.envsPerWorker);
-        if (!Number.isInteger(envsPerWorker) || envsPerWorker < 1) throw new Error('--envs-per-worker must be an integer ≥ 1');
+        const envsPerWorker = opts.envsPerWorker;
         if (opts.vecScene) makeEnv(opts.vecScene).dispose();
         // Interleave 1- and 2-worker runs so load changes on the machine affect both.
         let s1 = 0, s2 = 0;

@@ -42,7 +42,10 @@ export function issueLine(err: z.ZodError, root = 'value'): string {
       return `${at} must be ${i.inclusive ? '≤' : '<'} ${i.maximum}`;
     case 'invalid_format': return `${at} has an invalid format`;
     case 'invalid_value': return `${at} must be one of ${i.values.map(String).join(', ')}`;
-    default: return `${at}: ${i.message.split('\n')[0]}`;
+    default: {
+      const msg = i.message.split('\n')[0]!;
+      return /^(must|is) /.test(msg) ? `${at} ${msg}` : `${at}: ${msg}`;
+    }
   }
 }
 

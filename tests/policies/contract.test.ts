@@ -20,10 +20,16 @@ const SMALL: Record<string, Record<string, unknown>> = {
   bc: { hidden: [32, 32] },
   diffusion: { width: 32, depth: 2, inferSteps: 4, trainSteps: 20 },
   ppo: { hidden: [16, 16] },
+  beso: { width: 32, depth: 1, inferSteps: 3 },
 };
 
 let spec: (m: string) => PolicySpec;
 let obs: Observation[] = [];
+
+it('loops over the whole registry (a new method cannot skip the contract) and keeps test configs small', () => {
+  expect(listMethods().length).toBeGreaterThanOrEqual(4);
+  for (const m of listMethods()) expect(SMALL[m], `add a small config for ${m}`).toBeDefined();
+});
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -51,7 +57,7 @@ async function actions(p: MethodPolicy, seed: number): Promise<number[]> {
 
 const meta = { safetyEnvelope: { actionLow: [-1, -1], actionHigh: [1, 1], maxDeltaPerStep: [2, 2] }, trainingCommand: 'test', gitCommit: 'test', backend: 'wasm', sceneId: 'toy/point_reach' };
 
-describe.each(['bc', 'diffusion', 'ppo'])('policy contract: %s', (method) => {
+describe.each(listMethods())('policy contract: %s', (method) => {
   it('is registered; act() returns in-bounds actions of the action size', async () => {
     expect(listMethods()).toContain(method);
     const p = getMethod(method).create(spec(method), 1);

@@ -21,7 +21,7 @@ export function register(program: Command): void {
     .action(action(async (file: string, opts: ReplayOpts) => {
       if (opts.verify) {
         await loadScenes();
-        const r = await verifyRecording(file);
+        const r = await verifyRecording(file, { allowCut: true });
         if (opts.json) printJson(r);
         else if (r.verified) info(false, `verified: ${r.steps} steps over ${r.episodes} episodes reproduce their state hashes`);
         else {
@@ -31,10 +31,15 @@ export function register(program: Command): void {
         if (!r.verified) process.exitCode = 1;
         return;
       }
-      const rec = await readRecording(file);
+      const rec = await readRecording(file, { allowCut: true });
+      if (rec.cut) {
+        const c = rec.cut;
+        process.stderr.write(`stride replay: ${file} was cut at byte ${c.atByte} of ${c.fileBytes} (the writer stopped before finishing it): readable up to episode ${c.episode} step ${c.steps}\n`);
+      }
       const out = {
         file, sceneId: rec.meta.sceneId, policy: rec.meta.policy, overrides: rec.meta.overrides, engineVersion: rec.meta.engineVersion,
         command: rec.meta.command, parent: rec.meta.parent,
+        ...(rec.cut ? { cut: rec.cut } : {}),
         episodes: rec.episodes.map((e) => ({
           seed: e.seed, steps: e.steps.length, return: e.summary?.return ?? null, success: e.summary?.success ?? null, reason: e.summary?.reason ?? null,
         })),

@@ -56,6 +56,13 @@ export interface Recording {
   file: string;
   meta: RecordingMeta;
   episodes: RecordedEpisode[];
+  /**
+   * Set when the file ends without its footer (the writer was killed, e.g. `kill -9` during `--record`) and it was
+   * read with `{ allowCut: true }`: the episodes hold everything up to the last complete record; a step whose frame
+   * had not been written yet is dropped. `atByte` = where the readable part ends, `fileBytes` = the file's size,
+   * `episode`/`step` = the last episode and the number of its steps that survived.
+   */
+  cut?: { atByte: number; fileBytes: number; episode: number; steps: number };
 }
 
 export interface VerifyResult {
@@ -69,7 +76,7 @@ export interface VerifyResult {
 }
 
 /** Parse a recording file. */
-export async function readRecording(file: string): Promise<Recording> {
+export async function readRecording(file: string, opts: { allowCut?: boolean } = {}): Promise<Recording> {
   const fail = (what: string): never => { throw new Error(`corrupt MCAP file ${file}: ${what}`); };
   let bytes: Uint8Array;
   try {
@@ -100,7 +107,11 @@ export async function readRecording(file: string): Promise<Recording> {
     if (msg.startsWith(`corrupt MCAP file ${file}`)) throw e;
     fail(msg);
   }
-  if (!reader.done()) fail(`truncated (${reader.bytesRemaining()} bytes of an incomplete record at the end, no footer)`);
+  let cutAt: number | null = null;
+  if (!reader.done()) {
+    if (!opts.allowCut) fail(`truncated (${reader.bytesRemaining()} bytes of an incomplete record at the end, no footer)`);
+    cutAt = bytes.length - reader.bytesRemaining();
+  }
 
   let meta: RecordingMeta | null = null;
   const episodes: RecordedEpisode[] = [];
@@ -166,6 +177,14 @@ export async function readRecording(file: string): Promise<Recording> {
     }
   }
   if (!meta) return fail(`no ${TOPICS.meta} message (not a Stride recording)`);
+  let cut: Recording['cut'];
+  if (cutAt !== null) {
+    const last = episodes[episodes.length - 1];
+    if (!last || !last.initialFrame) { if (last) episodes.pop(); }
+    else while (last.steps.length && !last.steps[last.steps.length - 1]!.frame) last.steps.pop();
+    const ep = episodes[episodes.length - 1];
+    cut = { atByte: cutAt, fileBytes: bytes.length, episode: ep ? ep.index : -1, steps: ep ? ep.steps.length : 0 };
+  }
   for (const ep of episodes) {
     if (!ep.initialFrame) fail(`episode ${ep.index} has no initial frame`);
     const missing = ep.steps.find((s) => !s.frame);
@@ -173,12 +192,12 @@ export async function readRecording(file: string): Promise<Recording> {
   }
   if (meta.formatVersion !== RECORDING_FORMAT_VERSION) fail(`unsupported recording formatVersion ${String(meta.formatVersion)} (this build reads ${RECORDING_FORMAT_VERSION})`);
   if (typeof meta.sceneId !== 'string') fail('meta has no sceneId');
-  return { file, meta, episodes };
+  return { file, meta, episodes, ...(cut ? { cut } : {}) };
 }
 
 /** Re-simulate a recording and compare every step's state hash. */
-export async function verifyRecording(file: string): Promise<VerifyResult> {
-  const rec = await readRecording(file);
+export async function verifyRecording(file: string, opts: { allowCut?: boolean } = {}): Promise<VerifyResult> {
+  const rec = await readRecording(file, opts);
   const env = makeEnv(rec.meta.sceneId, rec.meta.overrides ?? {});
   let steps = 0;
   const result = (firstMismatch: VerifyResult['firstMismatch']): VerifyResult => ({

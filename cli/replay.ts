@@ -4,9 +4,11 @@
  * With --verify: re-simulates every episode and compares the state hash after every step →
  * `{ "verified": true|false, "steps": n, "episodes": k, "firstMismatch": null | { episode, step, expected, actual }, "engineVersion": {…} }`;
  * exit code 1 when not verified (`step` −1 = the state right after reset).
+ * A recording whose writer was killed (no footer) is read up to its last complete record: one line on stderr says it
+ * was cut and where, and the JSON carries `cut: { atByte, fileBytes, episode, steps }`.
  */
 import type { Command } from 'commander';
-import { readRecording, verifyRecording } from '../sim/data/replay.ts';
+import { readRecording, verifyRecording, type Recording } from '../sim/data/replay.ts';
 import { action, info, loadScenes, printJson } from './util.ts';
 
 interface ReplayOpts { verify?: boolean; json?: boolean }
@@ -22,6 +24,7 @@ export function register(program: Command): void {
       if (opts.verify) {
         await loadScenes();
         const r = await verifyRecording(file, { allowCut: true });
+        if (r.cut) sayCut(file, r.cut);
         if (opts.json) printJson(r);
         else if (r.verified) info(false, `verified: ${r.steps} steps over ${r.episodes} episodes reproduce their state hashes`);
         else {
@@ -32,10 +35,7 @@ export function register(program: Command): void {
         return;
       }
       const rec = await readRecording(file, { allowCut: true });
-      if (rec.cut) {
-        const c = rec.cut;
-        process.stderr.write(`stride replay: ${file} was cut at byte ${c.atByte} of ${c.fileBytes} (the writer stopped before finishing it): readable up to episode ${c.episode} step ${c.steps}\n`);
-      }
+      if (rec.cut) sayCut(file, rec.cut);
       const out = {
         file, sceneId: rec.meta.sceneId, policy: rec.meta.policy, overrides: rec.meta.overrides, engineVersion: rec.meta.engineVersion,
         command: rec.meta.command, parent: rec.meta.parent,
@@ -48,4 +48,9 @@ export function register(program: Command): void {
       info(false, `${file}: ${out.sceneId}, policy ${out.policy}, ${out.episodes.length} episodes (${rec.meta.engineVersion})`);
       out.episodes.forEach((e, i) => info(false, `  episode ${i} seed ${e.seed}: ${e.steps} steps, return ${e.return?.toFixed(3) ?? '?'}, success ${e.success ?? '?'} (${e.reason ?? 'incomplete'})`));
     }));
+}
+
+/** One line on stderr: the recording ends without its footer (a killed writer), and where its readable part ends. */
+function sayCut(file: string, c: NonNullable<Recording['cut']>): void {
+  process.stderr.write(`stride replay: ${file} was cut at byte ${c.atByte} of ${c.fileBytes} (the writer stopped before finishing it): readable up to episode ${c.episode} step ${c.steps}\n`);
 }

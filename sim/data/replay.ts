@@ -73,6 +73,8 @@ export interface VerifyResult {
   firstMismatch: null | { episode: number; step: number; expected: string; actual: string };
   /** The engine that wrote the recording and the one that replayed it. */
   engineVersion: { recorded: string; replayed: string };
+  /** Where a cut recording (read with allowCut) ends; only the readable part was verified. */
+  cut?: Recording['cut'];
 }
 
 /** Parse a recording file. */
@@ -176,6 +178,7 @@ export async function readRecording(file: string, opts: { allowCut?: boolean } =
         break; // other channels (e.g. Foxglove's) are ignored
     }
   }
+  if (!meta && cutAt !== null) return fail(`truncated (no footer) before its first complete ${TOPICS.meta} record: nothing readable`);
   if (!meta) return fail(`no ${TOPICS.meta} message (not a Stride recording)`);
   let cut: Recording['cut'];
   if (cutAt !== null) {
@@ -203,6 +206,7 @@ export async function verifyRecording(file: string, opts: { allowCut?: boolean }
   const result = (firstMismatch: VerifyResult['firstMismatch']): VerifyResult => ({
     verified: firstMismatch === null, steps, episodes: rec.episodes.length, firstMismatch,
     engineVersion: { recorded: rec.meta.engineVersion, replayed: engineVersion() },
+    ...(rec.cut ? { cut: rec.cut } : {}),
   });
   try {
     for (const ep of rec.episodes) {

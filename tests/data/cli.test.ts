@@ -88,6 +88,7 @@ describe('stride rollout --record / replay --verify', () => {
     const half = join(dir, 'half.mcap');
     const bytes = readFileSync(file);
     writeFileSync(half, bytes.subarray(0, bytes.length >> 1));
+    // Cut before its first complete meta record: nothing readable, a one-line error (a later cut reads as a prefix: crash.test.ts).
     oneLineError(await stride(['replay', half, '--verify', '--json']), /^stride: corrupt MCAP file .*half\.mcap: truncated/);
     oneLineError(await stride(['replay', join(dir, 'missing.mcap'), '--verify']), /^stride: recording not found/);
   }, SLOW);

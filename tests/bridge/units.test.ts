@@ -4,6 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeEnv } from '../../sim/core/index.ts';
@@ -77,7 +78,11 @@ describe('protocol', () => {
     expect(checkAuth('tok', op, a.t)).toBeNull();
     expect(checkAuth('tik', op, a.t)).toMatch(/wrong token/);
     expect(checkAuth('tok', op, a.end + 1)).toMatch(/end time/);
-    expect(authMac('tok', a)).toBe(a.mac);
+    // rosauth's MAC, computed here independently: sha512 over secret + client + dest + rand + t + level + end, hex.
+    const want = createHash('sha512').update(`tok${a.client}${a.dest}${a.rand}${a.t}${a.level}${a.end}`).digest('hex');
+    expect(a.mac).toBe(want);
+    expect(authMac('tok', a)).toBe(want);
+    expect(authMac('tok', { ...a, rand: `${a.rand}0` })).not.toBe(want);
   });
 });
 

@@ -115,6 +115,9 @@ export class DataParallelTrainer {
     return { loss, metrics };
   }
 
+  /** The averaged gradient of the last `step` (applied at the next step or `state()`), name → data; null before any step. */
+  get lastGradients(): Readonly<Record<string, Float32Array>> | null { return this.pending; }
+
   /**
    * Apply any pending update and return the (identical) weights and optimiser state of replica 0. `verify` reads every
    * replica back and throws unless all hold bit-identical weights and EMA (a warm start's step 0 checks it).

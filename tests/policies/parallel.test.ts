@@ -5,11 +5,15 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { initBackend } from '../../policies/common/backend.ts';
 import { defaultAdam } from '../../policies/common/params.ts';
 import { readTrainState } from '../../policies/train/checkpoint.ts';
-import { runParallel } from '../../policies/train/data_parallel.ts';
+import { DataParallelTrainer, runParallel } from '../../policies/train/data_parallel.ts';
+import { computeGrads } from '../../policies/train/step.ts';
+import { chunkedBatcher } from '../../policies/train/offline_loop.ts';
+import { Rng } from '../../sim/math/rng.ts';
 import { TRAIN_JOB_MODULE, type TrainJob, type TrainJobResult } from '../../experiments/harness/train_job.ts';
 import { buildSpec, trainOffline } from '../../policies/train/offline.ts';
 import { trainOfflineInMemory } from '../../policies/train/offline_loop.ts';
@@ -55,6 +59,34 @@ describe('parallel training', () => {
     for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i]! - l[i]!));
     expect(maxDiff).toBeLessThan(1e-3);
   }, 240_000);
+
+  it('data-parallel gradient = full-batch gradient (the mean, not the sum) on an odd batch, and its loss is the full-batch loss', async () => {
+    const ds = await readDataset(data);
+    const c = cfg(3);
+    const spec = buildSpec(c, ds);
+    const batch = chunkedBatcher(ds, spec, 11).sample(63); // odd: shards of 31 and 32 rows
+    const local = getMethod('bc').create(spec, c.seed);
+    const full = computeGrads(local, structuredClone(batch), new Rng(0));
+    local.dispose();
+    const dp = await DataParallelTrainer.start({ module: fileURLToPath(new URL('../../policies/train/method_trainable.ts', import.meta.url)), config: spec, seed: c.seed, workers: 2, backend: 'wasm', adam: c.optim });
+    try {
+      const r = await dp.step(batch, 0);
+      const g = dp.lastGradients!;
+      expect(Object.keys(g).sort()).toEqual(Object.keys(full.grads).sort());
+      let num = 0, den = 0;
+      for (const [n, want] of Object.entries(full.grads)) {
+        const got = g[n]!;
+        expect(got.length, n).toBe(want.length);
+        for (let i = 0; i < want.length; i++) { num += (got[i]! - want[i]!) ** 2; den += want[i]! ** 2; }
+      }
+      expect(den).toBeGreaterThan(0);
+      expect(Math.sqrt(num / den)).toBeLessThan(1e-4); // a sum of the shard gradients would be off by 100%
+      expect(r.loss).toBeCloseTo(full.loss, 5);
+      expect(Number.isFinite(r.loss) && r.loss > 0).toBe(true);
+    } finally {
+      await dp.close();
+    }
+  }, 120_000);
 
   it('the in-memory offline loop gives the run-folder loop\'s weights bit for bit', async () => {
     const run = path.join(tmp(), 'folder');

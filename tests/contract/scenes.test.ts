@@ -1,8 +1,12 @@
-/** Every registered scene passes checkEnv: features, no NaN, same seed ⇒ same hash, restore + replay ⇒ same hash. */
+/**
+ * Every registered scene passes checkEnv: features, no NaN, same seed ⇒ same hash, restore mid-episode + replay ⇒
+ * same hash — and every one of checkEnv's named checks actually ran for every scene (an episode that ends early must
+ * not skip the restore check).
+ */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initPhysics } from '../../sim/physics/index.ts';
 import { allScenes, makeEnv } from '../../scenes/index.ts';
-import { checkEnv } from '../../sim/core/index.ts';
+import { checkEnv, ENV_CHECKS } from '../../sim/core/index.ts';
 
 beforeAll(async () => { await initPhysics(); });
 
@@ -13,7 +17,8 @@ describe('scene contract', () => {
   for (const def of allScenes) {
     it(`${def.id} passes checkEnv`, () => {
       const r = checkEnv(() => makeEnv(def.id), { seed: 11, steps: 24 });
-      expect(r.steps).toBeGreaterThan(0);
+      expect(r.checks).toEqual([...ENV_CHECKS]);
+      expect(r.steps).toBeGreaterThanOrEqual(2); // a mid-episode state existed to restore
       expect(r.finalHash).toMatch(/^[0-9a-f]{64}$/);
     });
     it(`${def.id} renders a scene description and frames`, () => {

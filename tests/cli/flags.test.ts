@@ -15,6 +15,8 @@ import type { Command, Option } from 'commander';
 import { buildProgram } from '../../cli/index.ts';
 import type { NumericFlag } from '../../cli/util.ts';
 import { readNpy, writeNpy } from '../../sim/data/npy.ts';
+import { SimRobotServer } from '../../sim/bridge/sim_robot.ts';
+import { loadScenes } from '../bridge/helpers.ts';
 import { ROOT, STRIDE, strideAsync as stride, type CliResult } from '../helpers.ts';
 
 /** Every (command path, option) whose parser is a numeric flag parser. */
@@ -123,7 +125,7 @@ describe('the real CLI refuses what issue 23 found accepted', { timeout: 400_000
     expect(existsSync(path.join(dir, 'nan-run'))).toBe(false);
   });
 
-  it('a checkpoint trained on one scene is refused on another before any episode (eval, eval --envs 1, rollout)', async () => {
+  it('a checkpoint trained on one scene is refused on another before any episode (eval, eval --envs 1, rollout, bridge run)', async () => {
     const rec = path.join(dir, 'mismatch.mcap');
     const [e, e1, r] = await Promise.all([
       stride(['eval', '--run', run, '--scene', 'toy/zone_play', '--episodes', '2']),
@@ -136,6 +138,19 @@ describe('the real CLI refuses what issue 23 found accepted', { timeout: 400_000
     oneLine(r, re);
     expect(e.stdout + e1.stdout).not.toMatch(/episode 0/);
     expect(existsSync(rec)).toBe(false);
+    // bridge run: the robot (a sim-robot of toy/zone_play) does not publish the joints the policy reads.
+    await loadScenes();
+    const robot = new SimRobotServer({ sceneId: 'toy/zone_play' });
+    await robot.start();
+    try {
+      let commands = 0;
+      robot.onCommand = () => { commands++; };
+      const b = await stride(['bridge', 'run', '--run', run, '--url', robot.url, '--episodes', '1', '--connect-timeout', '60']);
+      oneLine(b, /(joint-name|feature) mismatch.*the policy (needs|reads)( joints)? \[x, z, vx, vz, dx_goal, dz_goal\].*missing/);
+      expect(commands).toBe(0); // refused before any command was sent
+    } finally {
+      await robot.close();
+    }
   });
 
   it('bridge sim-robot on a non-loopback interface needs --token or an explicit --insecure', async () => {

@@ -11,6 +11,7 @@ import { trainOffline } from '../../policies/train/offline.ts';
 import { evaluate, evaluateVec } from '../../policies/train/evaluate.ts';
 import type { TrainConfig } from '../../policies/train/run.ts';
 import { trainPpo } from '../../policies/ppo/train.ts';
+import { builtinPolicy, makeEnv, runEpisode } from '../../sim/core/index.ts';
 import { loadScenesForTest, tmp, writeExpertDemos } from './helpers.ts';
 
 let data = '';
@@ -55,12 +56,28 @@ describe('learning on toy/point_reach', () => {
     } finally { policy.dispose(); }
   }, 300_000);
 
-  it('PPO improves the episode return by ≥ 5 within 8 iterations', async () => {
+  it('PPO improves the episode return by ≥ 5 within 8 iterations, and beats a random policy by ≥ 5 on held-out seeds', async () => {
     const cfg = config('ppo', 8 * 8 * 128, { numEnvs: 8, rolloutSteps: 128 }, { data: null, optim: { ...defaultAdam(), lr: 3e-3, clipGradNorm: 0.5 }, checkpointEvery: 1_000_000 });
     const { policy, history } = await trainPpo(tmp(), cfg, false);
-    policy.dispose();
     const first = history[0]!.returnMean, last = (history.at(-1)!.returnMean + history.at(-2)!.returnMean) / 2;
     console.log(`PPO: return ${first.toFixed(2)} → ${last.toFixed(2)}`, history.map((h) => h.returnMean.toFixed(1)).join(' '));
     expect(last - first).toBeGreaterThanOrEqual(5);
+    // Held out: the final policy on seeds training never saw, against a random policy measured here on the same seeds.
+    const HELD_OUT = 90_000, N = 16;
+    let ppoReturn: number;
+    try {
+      ppoReturn = (await evaluate(policy, { sceneId: 'toy/point_reach', episodes: N, seed: HELD_OUT })).returnMean;
+    } finally {
+      policy.dispose();
+    }
+    const env = makeEnv('toy/point_reach', {});
+    let randomReturn = 0;
+    try {
+      for (let i = 0; i < N; i++) randomReturn += runEpisode(env, HELD_OUT + i, builtinPolicy('random')).return / N;
+    } finally {
+      env.dispose();
+    }
+    console.log(`PPO held-out return ${ppoReturn.toFixed(2)} vs random ${randomReturn.toFixed(2)}`);
+    expect(ppoReturn - randomReturn).toBeGreaterThanOrEqual(5);
   }, 240_000);
 });

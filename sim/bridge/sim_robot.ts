@@ -191,6 +191,9 @@ export class SimRobotServer {
     this.stallUntilMs = performance.now() + sec * 1000;
   }
 
+  /** Connected clients (a client's frames have all been handled once its close has taken it off this count). */
+  get clientCount(): number { return this.clients.size; }
+
   /** When the latest observation was published (performance.now() ms), for tests and diagnostics. */
   get lastPublishAtMs(): number { return this.lastPublishMs; }
 

@@ -21,8 +21,24 @@ function wilson(k: number, n: number): [number, number] {
   return [c - h, c + h];
 }
 
-/** Let in-flight commands cross the socket before counting them. */
-const settle = () => new Promise((r) => setTimeout(r, 300));
+/** Resolve once `cond()` holds, checked every few milliseconds (a deadline only a hang reaches). */
+async function until(cond: () => boolean, what: string, ms = 60_000): Promise<void> {
+  const t0 = performance.now();
+  while (!cond()) {
+    if (performance.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/**
+ * Close a bridge session and wait until the sim-robot has seen its socket close: TCP keeps order, so every command
+ * the session sent has been handled by then (no fixed sleep). Without a session (a refused start), wait for no clients.
+ */
+async function drained(server: SimRobotServer, session?: { close(): Promise<void> }): Promise<void> {
+  const before = server.clientCount;
+  if (session) await session.close();
+  await until(() => (session ? server.clientCount < before : server.clientCount === 0), 'the bridge socket to close');
+}
 /** Tests that do not test the stall watchdog use a generous limit: a shared, overloaded CI machine can starve the
  *  event loop for a few periods, which would (correctly) trip a 2-period watchdog. */
 const LENIENT = 40;
@@ -68,7 +84,8 @@ describe('bridge ↔ sim-robot', () => {
     const [lo, hi] = wilson(ki, seeds.length);
     expect(kb / seeds.length).toBeGreaterThanOrEqual(lo);
     expect(kb / seeds.length).toBeLessThanOrEqual(hi + 1e-9);
-    expect(ki).toBe(6);
+    expect(ki).toBeGreaterThan(0); // the budget makes the task possible…
+    expect(ki).toBeLessThan(seeds.length); // …and not trivial, so parity means something
     expect(rep.steps).toBeGreaterThan(20);
     expect(rep.latencyMs.n).toBe(rep.steps - rep.dropped);
     expect(rep.profile.obsDelayMs.length).toBeGreaterThan(0);
@@ -90,7 +107,7 @@ describe('bridge ↔ sim-robot', () => {
       });
       expect(rep.stopReason).toBe('stall');
       expect(rep.watchdogTrips).toBe(1);
-      await settle();
+      await drained(server, s);
       const last = commands[commands.length - 1]!;
       if (last.atMs < stalledAt && attempt < 2) continue;
       expect(Array.from(last.a)).toEqual([0, 0]); // the hold command
@@ -117,7 +134,7 @@ describe('bridge ↔ sim-robot', () => {
     const rep = await runBridge(s.env, policy, { maxSteps: 200, episodes: 1, seed: 4, onStep: (k) => { if (k === 4) estop.publish({ data: true }); } });
     expect(rep.stopReason).toBe('estop');
     expect(rep.steps).toBeLessThan(20);
-    await settle();
+    await drained(server, s);
     expect(Array.from(commands[commands.length - 1]!.a)).toEqual([0, 0]);
 
     for (const [bad, reason] of [[async () => { throw new Error('boom'); }, 'policy-error'], [async () => Float32Array.of(NaN, 0), 'policy-non-finite']] as const) {
@@ -127,7 +144,7 @@ describe('bridge ↔ sim-robot', () => {
       const r = await runBridge(s2.env, p, { maxSteps: 50, episodes: 1, seed: 5 });
       expect(r.stopReason).toBe(reason);
       expect(r.watchdogTrips).toBe(1);
-      await settle();
+      await drained(server, s2);
       expect(commands.length).toBe(sent + 1); // only the hold went out
       expect(Array.from(commands[commands.length - 1]!.a)).toEqual([0, 0]);
     }
@@ -145,7 +162,7 @@ describe('bridge ↔ sim-robot', () => {
     const rep = await runBridge(s.env, policy, { maxSteps: 15, episodes: 1, seed: 7 });
     expect(rep.steps).toBe(15);
     expect(rep.clamped).toBeGreaterThanOrEqual(10);
-    await settle();
+    await drained(server, s);
     const got = commands.map((c) => Array.from(c.a));
     expect(got.length).toBe(15 - rep.dropped);
     let prev: number[] | null = null;
@@ -153,7 +170,8 @@ describe('bridge ↔ sim-robot', () => {
       for (let i = 0; i < 2; i++) {
         expect(a[i]!).toBeGreaterThanOrEqual(-0.4 - 1e-6);
         expect(a[i]!).toBeLessThanOrEqual(0.5 + 1e-6);
-        if (prev && rep.dropped === 0) expect(Math.abs(a[i]! - prev[i]!)).toBeLessThanOrEqual(0.2 + 1e-6);
+        // Dropped actions never reach the envelope, so the rate limit holds between consecutive sent commands too.
+        if (prev) expect(Math.abs(a[i]! - prev[i]!)).toBeLessThanOrEqual(0.2 + 1e-6);
       }
       prev = a;
     }
@@ -168,14 +186,14 @@ describe('bridge ↔ sim-robot', () => {
     const s = await bridge(server, slow, { stallPeriods: LENIENT });
     const rep = await runBridge(s.env, slow, { maxSteps: 6, episodes: 1, seed: 8 });
     expect(rep.dropped).toBe(6);
-    await settle();
+    await drained(server, s);
     expect(commands.length).toBe(0);
 
     const s2 = await bridge(server, base, { dryRun: true, stallPeriods: LENIENT });
     const r2 = await runBridge(s2.env, base, { maxSteps: 10, episodes: 1, seed: 9 });
     expect(r2.steps).toBe(10);
     expect(r2.dryRun).toBe(true);
-    await settle();
+    await drained(server, s2);
     expect(commands.length).toBe(0);
   });
 
@@ -201,25 +219,29 @@ describe('bridge ↔ sim-robot', () => {
     await expect(startBridge({ url: server.url, policy: wide, config: defaultRobotConfig(policy.inputFeatures, policy.outputFeatures), ctrlDtSec: 0.05 }))
       .rejects.toThrow(/action has 3 elements, the robot config maps 2/);
     await expect(startBridge({ url: server.url, policy: wide, ctrlDtSec: 0.05 })).rejects.toThrow(/robot's command joints are \[fx, fz\]/);
-    await settle();
+    await drained(server);
     expect(commands.length).toBe(0);
   });
 
-  it('speaks JointTrajectory and Twist commands too', async () => {
-    for (const commandType of ['trajectory_msgs/JointTrajectory', 'geometry_msgs/Twist'] as const) {
+  it('speaks Float64MultiArray, JointTrajectory and Twist commands, each element landing on its own joint', async () => {
+    for (const commandType of ['std_msgs/Float64MultiArray', 'trajectory_msgs/JointTrajectory', 'geometry_msgs/Twist'] as const) {
       const twistFields = ['linear.x', 'angular.z'] as const;
       const { server, commands } = await simRobot({ commandType, twistFields: [...twistFields] });
       const feats = { observation: server.env.observationFeatures, action: server.env.actionFeatures };
-      const policy = pdPolicy(feats);
+      // A constant, asymmetric action: a swapped field or joint mapping anywhere on the way shows as swapped values.
+      const policy: BridgePolicy = { ...pdPolicy(feats), act: async () => Float32Array.of(0.3, -0.7) };
       const cfg = defaultRobotConfig(policy.inputFeatures, policy.outputFeatures);
       cfg.command = { ...cfg.command, type: commandType, ...(commandType === 'geometry_msgs/Twist' ? { twistFields: [...twistFields] } : {}) };
       const s = await bridge(server, policy, { config: cfg, stallPeriods: LENIENT });
-      const rep = await runBridge(s.env, policy, { maxSteps: 5, episodes: 1, seed: 2 });
-      expect(rep.stopReason).toBe('done');
-      await settle();
-      expect(commands.length).toBe(5 - rep.dropped);
-      expect(server.getStats().rejected).toBe(0);
-      expect(Math.abs(commands[0]!.a[0]!)).toBeGreaterThan(0);
+      const rep = await runBridge(s.env, policy, { maxSteps: 30, episodes: 1, seed: 2 });
+      expect(rep.stopReason, commandType).toBe('done');
+      await drained(server, s);
+      expect(commands.length, commandType).toBe(30 - rep.dropped);
+      expect(server.getStats().rejected, commandType).toBe(0);
+      // The rate limit may ramp the first commands; the last one is the policy's action, element by element.
+      const last = Array.from(commands[commands.length - 1]!.a);
+      expect(last[0], `${commandType} fx`).toBeCloseTo(0.3, 5);
+      expect(last[1], `${commandType} fz`).toBeCloseTo(-0.7, 5);
     }
   });
 });

@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { ACTION, OBS_STATE, featureSize, type Features } from '../core/features.ts';
 import { COMMAND_TYPES, TWIST_FIELDS, type CommandType, type TwistField } from './protocol.ts';
 import type { SafetySpec } from './safety.ts';
+import { issueLine, z } from '../core/schema.ts';
 
 export type ObsField = 'position' | 'velocity' | 'effort' | 'data';
 
@@ -90,59 +91,78 @@ function fail(file: string, msg: string): never {
   throw new Error(`robot config ${file}: ${msg}`);
 }
 
-const isStrArr = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
 const isNumArr = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x));
+
+const name = z.string().min(1).max(256);
+const names = z.array(name).min(1).max(4096);
+const numbers = z.array(z.number()).max(4096);
+/** A safety bound: one number for every element, or one per element (null = unbounded). */
+const bound = z.union([z.number(), z.array(z.number().nullable()).max(4096)]);
+const obsSource = z.strictObject({
+  topic: name,
+  type: z.enum(['sensor_msgs/JointState', 'std_msgs/Float64MultiArray']).optional(),
+  field: z.enum(['position', 'velocity', 'effort', 'data']).optional(),
+  names,
+  as: z.array(name).max(4096).optional(),
+});
+
+/**
+ * The robot config file as a zod strict schema: a misspelt key (`estoptopic`, `watchdgo`) is an error, not a silently
+ * disabled e-stop or watchdog. Cross-field rules (lengths, Twist fields) are checked after it.
+ */
+const RobotConfigFile = z.strictObject({
+  name: z.string().max(256).optional(),
+  observation: z.union([obsSource, z.array(obsSource).min(1).max(64)]),
+  command: z.strictObject({
+    topic: name,
+    type: z.enum(COMMAND_TYPES),
+    names,
+    scale: numbers.optional(),
+    offset: numbers.optional(),
+    twistFields: z.array(z.enum(TWIST_FIELDS)).optional(),
+  }),
+  hold: numbers.optional(),
+  estopTopic: name.nullable().optional(),
+  estopType: z.enum(['std_msgs/Bool', 'std_msgs/Empty']).optional(),
+  episode: z.strictObject({ resetService: name, statusTopic: name }).nullable().optional(),
+  ctrlDtSec: z.number().gt(0).lt(10).optional(),
+  safety: z.strictObject({ actionLow: bound.optional(), actionHigh: bound.optional(), maxDeltaPerStep: bound.optional(), workspaceLow: bound.optional(), workspaceHigh: bound.optional() }).optional(),
+  watchdog: z.strictObject({ stallPeriods: z.number().gt(0).max(10_000).optional() }).optional(),
+});
 
 /** Parse and structurally check a robot config (no policy needed yet). */
 export function parseRobotConfig(raw: unknown, file = '<inline>'): RobotConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(file, 'must be a JSON object');
-  const r = raw as Record<string, unknown>;
-  const obsRaw = Array.isArray(r.observation) ? r.observation : r.observation ? [r.observation] : fail(file, "missing 'observation'");
-  if (obsRaw.length === 0) fail(file, "'observation' is empty");
-  const observation: ObsSource[] = obsRaw.map((o: unknown, i: number) => {
-    const s = o as Record<string, unknown>;
-    if (typeof s?.topic !== 'string') fail(file, `observation[${i}].topic must be a string`);
-    const type = (s.type ?? 'sensor_msgs/JointState') as string;
-    if (type !== 'sensor_msgs/JointState' && type !== 'std_msgs/Float64MultiArray') fail(file, `observation[${i}].type must be sensor_msgs/JointState or std_msgs/Float64MultiArray, got '${type}'`);
-    const field = (s.field ?? (type === 'std_msgs/Float64MultiArray' ? 'data' : 'position')) as ObsField;
+  const parsed = RobotConfigFile.safeParse(raw, { reportInput: true });
+  if (!parsed.success) fail(file, issueLine(parsed.error, '').replace(/^\./, ''));
+  const r = parsed.data;
+  const observation: ObsSource[] = (Array.isArray(r.observation) ? r.observation : [r.observation]).map((o, i) => {
+    const type = o.type ?? 'sensor_msgs/JointState';
+    const field = o.field ?? (type === 'std_msgs/Float64MultiArray' ? 'data' : 'position');
     if (type === 'sensor_msgs/JointState' && !['position', 'velocity', 'effort'].includes(field)) fail(file, `observation[${i}].field must be position, velocity or effort`);
-    if (!isStrArr(s.names) || s.names.length === 0) fail(file, `observation[${i}].names must be a non-empty array of strings`);
-    if (s.as !== undefined && (!isStrArr(s.as) || s.as.length !== s.names.length)) fail(file, `observation[${i}].as must be ${s.names.length} strings (one per name)`);
-    return { topic: s.topic, type, field, names: s.names, ...(s.as ? { as: s.as } : {}) } as ObsSource;
+    if (o.as !== undefined && o.as.length !== o.names.length) fail(file, `observation[${i}].as must be ${o.names.length} strings (one per name)`);
+    return { topic: o.topic, type, field, names: o.names, ...(o.as ? { as: o.as } : {}) };
   });
-  const c = r.command as Record<string, unknown> | undefined;
-  if (!c || typeof c.topic !== 'string') fail(file, "missing 'command.topic'");
-  if (!(COMMAND_TYPES as readonly string[]).includes(c.type as string)) fail(file, `command.type must be one of ${COMMAND_TYPES.join(', ')}, got '${String(c.type)}'`);
-  if (!isStrArr(c.names) || c.names.length === 0) fail(file, 'command.names must be a non-empty array of strings');
+  const c = r.command;
   const n = c.names.length;
   for (const k of ['scale', 'offset'] as const) {
-    if (c[k] !== undefined && (!isNumArr(c[k]) || (c[k] as number[]).length !== n)) fail(file, `command.${k} must be ${n} numbers`);
+    if (c[k] !== undefined && (!isNumArr(c[k]) || c[k].length !== n)) fail(file, `command.${k} must be ${n} numbers`);
   }
-  if (c.type === 'geometry_msgs/Twist') {
-    if (!isStrArr(c.twistFields) || c.twistFields.length !== n || !c.twistFields.every((f) => (TWIST_FIELDS as readonly string[]).includes(f))) {
-      fail(file, `command.twistFields must list ${n} of ${TWIST_FIELDS.join(', ')} for a Twist command`);
-    }
+  if (c.type === 'geometry_msgs/Twist' && (!c.twistFields || c.twistFields.length !== n)) {
+    fail(file, `command.twistFields must list ${n} of ${TWIST_FIELDS.join(', ')} for a Twist command`);
   }
-  if (r.hold !== undefined && (!isNumArr(r.hold) || r.hold.length !== n)) fail(file, `hold must be ${n} numbers`);
-  if (r.ctrlDtSec !== undefined && !(typeof r.ctrlDtSec === 'number' && r.ctrlDtSec > 0 && r.ctrlDtSec < 10)) fail(file, 'ctrlDtSec must be a number of seconds in (0, 10)');
-  const wd = r.watchdog as Record<string, unknown> | undefined;
-  if (wd?.stallPeriods !== undefined && !(typeof wd.stallPeriods === 'number' && wd.stallPeriods > 0)) fail(file, 'watchdog.stallPeriods must be > 0');
-  const ep = r.episode as Record<string, unknown> | null | undefined;
-  if (ep && (typeof ep.resetService !== 'string' || typeof ep.statusTopic !== 'string')) fail(file, 'episode needs resetService and statusTopic strings');
-  if (r.estopTopic !== undefined && r.estopTopic !== null && typeof r.estopTopic !== 'string') fail(file, 'estopTopic must be a string or null');
-  if (r.estopType !== undefined && r.estopType !== 'std_msgs/Bool' && r.estopType !== 'std_msgs/Empty') fail(file, 'estopType must be std_msgs/Bool or std_msgs/Empty');
-  if (r.safety !== undefined && (typeof r.safety !== 'object' || r.safety === null)) fail(file, 'safety must be an object');
+  if (r.hold !== undefined && r.hold.length !== n) fail(file, `hold must be ${n} numbers`);
   return {
-    name: typeof r.name === 'string' ? r.name : 'robot',
+    name: r.name ?? 'robot',
     observation,
-    command: c as unknown as RobotConfig['command'],
-    hold: r.hold as number[] | undefined,
-    estopTopic: r.estopTopic as string | null | undefined,
-    estopType: r.estopType as RobotConfig['estopType'],
-    episode: (ep ?? null) as RobotConfig['episode'],
-    ctrlDtSec: r.ctrlDtSec as number | undefined,
+    command: c as RobotConfig['command'],
+    hold: r.hold,
+    estopTopic: r.estopTopic,
+    estopType: r.estopType,
+    episode: r.episode ?? null,
+    ctrlDtSec: r.ctrlDtSec,
     safety: r.safety as SafetySpec | undefined,
-    watchdog: wd as RobotConfig['watchdog'],
+    watchdog: r.watchdog,
   };
 }
 

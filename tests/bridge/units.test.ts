@@ -61,6 +61,13 @@ describe('robot config', () => {
     expect(() => loadRobotConfig(file)).toThrow(/invalid JSON/);
     expect(() => parseRobotConfig({ observation: { topic: '/js', names: ['a'] }, command: { topic: '/c', type: 'std_msgs/String', names: ['a'] } })).toThrow(/command\.type must be one of/);
     expect(() => parseRobotConfig({ observation: { topic: '/js', names: ['a'] }, command: { topic: '/c', type: 'geometry_msgs/Twist', names: ['v', 'w'] } })).toThrow(/twistFields/);
+    // A misspelt key is refused (a silently ignored 'estoptopic' would be a disabled e-stop), prototype names too.
+    const ok = { observation: { topic: '/js', names: ['a'] }, command: { topic: '/c', type: 'std_msgs/Float64MultiArray', names: ['a'] } };
+    expect(() => parseRobotConfig(ok)).not.toThrow();
+    expect(() => parseRobotConfig({ ...ok, estoptopic: '/estop' })).toThrow(/robot config <inline>: estoptopic is not an allowed field/);
+    expect(() => parseRobotConfig({ ...ok, watchdog: { stallPeriod: 2 } })).toThrow(/watchdog\.stallPeriod is not an allowed field/);
+    expect(() => parseRobotConfig(JSON.parse(`{"__proto__": {}, ${JSON.stringify(ok).slice(1)}`))).toThrow(/__proto__ is not an allowed field/);
+    expect(() => parseRobotConfig({ ...ok, ctrlDtSec: 0 })).toThrow(/ctrlDtSec must be > 0/);
     env.dispose();
   });
 });

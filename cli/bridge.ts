@@ -72,14 +72,17 @@ export function register(program: Command): void {
         await server.close().catch(() => {});
         throw new CliError(`cannot listen on ${opts.host}:${opts.port}: ${(e as Error).message}`);
       }
+      // Handlers first, then `listening`: a supervisor (or a test) may send SIGTERM the moment it reads that line, and
+      // a signal that arrives before the handler exists kills the process uncleanly (seen under load).
+      const stopped = new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
       process.stdout.write(`listening ${server.url}\n`);
       process.stderr.write(`sim-robot ${opts.scene}: joint states on ${server.topics.jointStates} (${server.stateNames.join(', ')}), `
         + `${server.commandType} commands on ${server.topics.command} (${server.actionNames.join(', ')}), ${(1 / server.env.ctrlDtSec).toFixed(1)} Hz`
         + `${opts.token ?? process.env.STRIDE_BRIDGE_TOKEN ? ', auth required' : ''}\n`);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+      await stopped;
       const stats = server.getStats();
       await server.close();
       process.stderr.write(`sim-robot stopped: ${stats.ticks} ticks, ${stats.commands} commands, ${stats.missedDeadlines} missed deadlines, ${stats.rejected} rejected messages\n`);

@@ -51,12 +51,15 @@ export async function openViewer(o: OpenViewerOptions): Promise<void> {
     process.stdout.write(`port ${o.port} is busy; using a free one.\n`);
     srv = await startWebServer({ port: 0, file: o.file, run: o.run, cwd: process.cwd() });
   }
-  process.stdout.write(`Viewer: ${srv.url}\n(open it in a browser; Ctrl-C to stop)\n`);
-  await new Promise<void>((res) => {
+  // Handlers first, then the announcement: a supervisor may send SIGTERM the moment it reads the URL, and a signal
+  // that arrives before the handler exists kills the process uncleanly (seen under load).
+  const stopped = new Promise<void>((res) => {
     const stop = () => { void srv.close().finally(res); };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  process.stdout.write(`Viewer: ${srv.url}\n(open it in a browser; Ctrl-C to stop)\n`);
+  await stopped;
 }
 
 function hasDisplay(): boolean {

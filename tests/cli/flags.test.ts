@@ -54,7 +54,7 @@ describe('every numeric flag of every subcommand', () => {
     const flags = numericFlags(await buildProgram());
     // The commands that take numbers: a new numeric flag joins this test by using parseIntOpt/parseNumOpt.
     expect(new Set(flags.map((f) => f.path.join(' ')))).toEqual(new Set([
-      'rollout', 'demos', 'motions', 'train', 'eval', 'view', 'bridge sim-robot', 'bridge run', 'quickstart',
+      'rollout', 'demos', 'motions', 'train', 'eval', 'view', 'bridge sim-robot', 'bridge run', 'quickstart', 'worker',
       'bench sim', 'bench bridge', 'bench rfs', 'bench infer', 'bench train', 'bench view', 'bench record',
     ]));
     expect(flags.length).toBeGreaterThan(40);

@@ -11,7 +11,7 @@ import { ACTION, makeEnv, type Observation } from '../../sim/core/index.ts';
 import { initBackend } from '../../policies/common/backend.ts';
 import { Normalizer } from '../../policies/common/normalizer.ts';
 import type { MethodPolicy, PolicySpec } from '../../policies/common/policy.ts';
-import { getMethod, listMethods } from '../../policies/registry.ts';
+import { checkMethodConfig, getMethod, listMethods } from '../../policies/registry.ts';
 import { readManifest, readTrainState, resolveCheckpoint, saveCheckpoint } from '../../policies/train/checkpoint.ts';
 import { loadPolicy } from '../../policies/train/load.ts';
 import { loadScenesForTest, tmp } from './helpers.ts';
@@ -29,6 +29,14 @@ let obs: Observation[] = [];
 it('loops over the whole registry (a new method cannot skip the contract) and keeps test configs small', () => {
   expect(listMethods().length).toBeGreaterThanOrEqual(4);
   for (const m of listMethods()) expect(SMALL[m], `add a small config for ${m}`).toBeDefined();
+  // Every method declares config ranges its own defaults (and the small test configs) satisfy.
+  for (const m of listMethods()) {
+    expect(() => checkMethodConfig(m, getMethod(m).defaultConfig() as Record<string, unknown>), m).not.toThrow();
+    expect(() => checkMethodConfig(m, { ...getMethod(m).defaultConfig(), ...SMALL[m] }), m).not.toThrow();
+    const d = getMethod(m).defaultConfig() as Record<string, unknown>;
+    const k = Object.keys(d).find((x) => typeof d[x] === 'number')!;
+    expect(() => checkMethodConfig(m, { ...d, [k]: -1e12 }), `${m}.${k}`).toThrow(new RegExp(`${k} = -1000000000000 is out of range`));
+  }
 });
 
 beforeAll(async () => {

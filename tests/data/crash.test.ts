@@ -82,14 +82,14 @@ describe('kill -9 during long writes', { timeout: 600_000 }, () => {
   it('stride experiment: a killed study resumes from the cells it had finished (each written atomically) and completes', async () => {
     const cache = path.join(dir, 'cache');
     const TINY = ['dataEpisodes=6', 'trainSteps=8', 'batchSize=16', 'width=16', 'depth=1', 'seeds=1', 'evalEpisodes=3', 'modeRollouts=3', 'evalMaxSteps=12', 'dpLongSteps=12', 'workers=1'];
-    const args = (out: string) => ['experiment', 'beso', '--quick', '--json', '--out', out, '--cache', cache, ...TINY.flatMap((b) => ['--budget', b])];
+    const args = (out: string) => ['experiment', 'beso-toy', '--quick', '--json', '--out', out, '--cache', cache, ...TINY.flatMap((b) => ['--budget', b])];
     const cellsDone = () => allFiles(cache).filter((f) => path.basename(path.dirname(f)) === 'cells' && f.endsWith('.json')).length;
     const child = start(args(path.join(dir, 'res-killed')));
     await until(child, () => cellsDone() >= 1);
     await kill9(child);
     const done = cellsDone();
     expect(done).toBeGreaterThanOrEqual(1);
-    expect(existsSync(path.join(dir, 'res-killed', 'beso.json'))).toBe(false);
+    expect(existsSync(path.join(dir, 'res-killed', 'beso-toy.json'))).toBe(false);
     const r = await stride(args(path.join(dir, 'res-resumed')), { timeoutMs: 500_000 });
     expect(r.code, r.stderr).toBe(0);
     const m = /(\d+) cells \((\d+) cached\)/.exec(r.stderr);

@@ -50,6 +50,7 @@ describe('IPC table validation', () => {
       'app:init': {}, 'recording:open': { file: 'a.mcap' }, 'recording:episode': { episode: 0 },
       'live:start': { sceneId: 'toy/point_reach', policy: 'expert', seed: 1 }, 'live:reset': { seed: 1 }, 'live:pause': { paused: true },
       'live:stop': {}, 'fork:start': { episode: 0, step: 1, policy: 'zero' }, 'run:metrics': { run: 'runs/x' }, 'results:list': {},
+      'live:command': { overlays: true },
     };
     expect(Object.keys(valid).sort()).toEqual([...CHANNELS].sort());
     for (const ch of CHANNELS) {

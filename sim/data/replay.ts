@@ -1,7 +1,7 @@
 /**
  * Reading and verifying MCAP recordings written by `EpisodeRecorder` (recorder.ts).
  *
- * `readRecording(file)` parses the whole file (CRCs checked) into episodes of steps; a truncated, corrupt or non-MCAP
+ * `readRecording(file)` parses the whole file (CRCs checked; zstd chunks decompressed; formatVersion 1 and 2) into episodes of steps; a truncated, corrupt or non-MCAP
  * file is a one-line error `corrupt MCAP file <path>: <what>`.
  *
  * `verifyRecording(file)` re-creates the env with `makeEnv(sceneId, overrides)` (the scene must be registered —
@@ -12,11 +12,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { hasMcapPrefix, McapStreamReader } from '@mcap/core';
+import * as zstd from '@foxglove/wasm-zstd';
 import type { RenderFrame, RenderScene } from '../core/render.ts';
 import type { EpisodeSummary } from '../core/rollout.ts';
 import { makeEnv } from '../core/registry.ts';
 import { engineVersion } from '../physics/index.ts';
-import { RECORDING_FORMAT_VERSION, TOPICS, unpackArray, type PackedArray, type RecordingMetaMessage } from './recorder.ts';
+import { RECORDING_FORMAT_VERSION, RECORDING_FORMAT_VERSIONS_READ, TOPICS, unpackArray, type PackedArray, type RecordingMetaMessage } from './recorder.ts';
 
 export type RecordingMeta = RecordingMetaMessage;
 
@@ -68,6 +69,12 @@ export interface VerifyResult {
   engineVersion: { recorded: string; replayed: string };
 }
 
+/** Chunk decompressors for @mcap/core's readers (zstd; uncompressed chunks need none). */
+export async function mcapDecompressHandlers(): Promise<Record<string, (buf: Uint8Array, size: bigint) => Uint8Array>> {
+  await zstd.isLoaded;
+  return { zstd: (buf, size) => zstd.decompress(buf, Number(size)) };
+}
+
 /** Parse a recording file. */
 export async function readRecording(file: string): Promise<Recording> {
   const fail = (what: string): never => { throw new Error(`corrupt MCAP file ${file}: ${what}`); };
@@ -81,7 +88,7 @@ export async function readRecording(file: string): Promise<Recording> {
   if (bytes.length === 0) fail('empty file');
   if (!hasMcapPrefix(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength))) fail('not an MCAP file (bad magic)');
 
-  const reader = new McapStreamReader({ validateCrcs: true });
+  const reader = new McapStreamReader({ validateCrcs: true, decompressHandlers: await mcapDecompressHandlers() });
   const topicOf = new Map<number, string>();
   const dec = new TextDecoder();
   const messages: { topic: string; text: string }[] = [];
@@ -171,7 +178,7 @@ export async function readRecording(file: string): Promise<Recording> {
     const missing = ep.steps.find((s) => !s.frame);
     if (missing) fail(`episode ${ep.index} step ${missing.step} has no frame`);
   }
-  if (meta.formatVersion !== RECORDING_FORMAT_VERSION) fail(`unsupported recording formatVersion ${String(meta.formatVersion)} (this build reads ${RECORDING_FORMAT_VERSION})`);
+  if (!RECORDING_FORMAT_VERSIONS_READ.includes(meta.formatVersion)) fail(`unsupported recording formatVersion ${String(meta.formatVersion)} (this build reads ${RECORDING_FORMAT_VERSIONS_READ.join(', ')}; writes ${RECORDING_FORMAT_VERSION})`);
   if (typeof meta.sceneId !== 'string') fail('meta has no sceneId');
   return { file, meta, episodes };
 }

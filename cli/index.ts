@@ -13,6 +13,7 @@ const COMMANDS: Record<string, Registrar> = {
   scenes: () => import('./scenes.ts'),
   rollout: () => import('./rollout.ts'),
   demos: () => import('./demos.ts'),
+  'export-dataset': () => import('./export_dataset.ts'),
   replay: () => import('./replay.ts'),
   motions: () => import('./motions.ts'),
   train: () => import('./train.ts'),

@@ -183,9 +183,10 @@ export async function readRecording(file: string): Promise<Recording> {
   return { file, meta, episodes };
 }
 
-/** Re-simulate a recording and compare every step's state hash. */
-export async function verifyRecording(file: string): Promise<VerifyResult> {
+/** Re-simulate a recording and compare every step's state hash; `onProgress(stepsDone, stepsTotal, episode)` after every step. */
+export async function verifyRecording(file: string, opts: { onProgress?(done: number, total: number, episode: number): void } = {}): Promise<VerifyResult> {
   const rec = await readRecording(file);
+  const total = rec.episodes.reduce((n, e) => n + e.steps.length, 0);
   const env = makeEnv(rec.meta.sceneId, rec.meta.overrides ?? {});
   let steps = 0;
   const result = (firstMismatch: VerifyResult['firstMismatch']): VerifyResult => ({
@@ -208,6 +209,7 @@ export async function verifyRecording(file: string): Promise<VerifyResult> {
         if (!Array.isArray(s.action)) throw new Error(`corrupt MCAP file ${file}: episode ${ep.index} step ${s.step} has no action`);
         env.step(Float32Array.from(s.action));
         steps++;
+        opts.onProgress?.(steps, total, ep.index);
         const h = env.stateHash();
         if (h !== s.stateHash) return result({ episode: ep.index, step: s.step, expected: s.stateHash, actual: h });
       }

@@ -5,7 +5,8 @@
  * would have to queue every message in memory until the loop yields (a whole `stride eval --record` run). This writer
  * produces the same file layout (Header, chunks with message indexes, DataEnd with data CRC, summary with schemas,
  * channels, statistics and chunk indexes, summary offsets, Footer with summary CRC) using @mcap/core's own
- * synchronous record and chunk builders, and writes each chunk as soon as it is full.
+ * synchronous record and chunk builders, and writes each chunk as soon as it is full — compressed when a
+ * `ChunkCompression` is given (the recorder passes zstd), plus Metadata records with a metadata index in the summary.
  */
 import { writeSync } from 'node:fs';
 import { crc32 } from 'node:zlib';

@@ -158,7 +158,9 @@ const SCHEMAS: Record<keyof typeof TOPICS, { name: string; schema: object }> = {
       type: 'object',
       properties: {
         episode: int, step: { ...int, description: '0-based index of the action in the episode' },
-        action: { type: 'array', items: num }, reward: num, terminated: { type: 'boolean' }, truncated: { type: 'boolean' },
+        action: { type: 'array', items: num },
+        negativeZeros: { type: 'array', items: int, description: 'indices of action elements that are -0 (JSON writes -0 as 0; the physics can tell them apart)' },
+        reward: num, terminated: { type: 'boolean' }, truncated: { type: 'boolean' },
         metrics: numMap, reason: { type: ['string', 'null'] },
         stateHash: { ...str, description: 'sha256 (hex) of the env snapshot after the step' },
       },
@@ -431,8 +433,10 @@ export class EpisodeRecorder {
     const env = this.env;
     const ts = this.episodeBaseNs + this.ns((t + 1) * env.ctrlDtSec);
     const reason = r.info.reason;
+    const negativeZeros: number[] = [];
+    for (let i = 0; i < action.length; i++) if (Object.is(action[i], -0)) negativeZeros.push(i);
     this.push('step', ts, {
-      episode: ep, step: t, action: Array.from(action), reward: r.reward, terminated: r.terminated, truncated: r.truncated,
+      episode: ep, step: t, action: Array.from(action), ...(negativeZeros.length ? { negativeZeros } : {}), reward: r.reward, terminated: r.terminated, truncated: r.truncated,
       metrics: r.metrics, reason: typeof reason === 'string' ? reason : null, stateHash: env.stateHash(),
     });
     const frame = this.frame();

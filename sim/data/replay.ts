@@ -136,8 +136,11 @@ export async function readRecording(file: string): Promise<Recording> {
       case TOPICS.step: {
         const ep = epAt(v.episode as number, 'step');
         if (v.step !== ep.steps.length) fail(`episode ${ep.index}: step ${String(v.step)} out of order (expected ${ep.steps.length})`);
+        const action = v.action as number[];
+        // JSON writes -0 as 0; the recorder lists those elements so the replay applies the very action (format 2).
+        if (Array.isArray(action) && Array.isArray(v.negativeZeros)) for (const i of v.negativeZeros as number[]) if (action[i] === 0) action[i] = -0;
         ep.steps.push({
-          step: v.step as number, action: v.action as number[], reward: v.reward as number, terminated: !!v.terminated, truncated: !!v.truncated,
+          step: v.step as number, action, reward: v.reward as number, terminated: !!v.terminated, truncated: !!v.truncated,
           metrics: (v.metrics as Record<string, number>) ?? {}, reason: (v.reason as string | null) ?? null, frame: null as unknown as RenderFrame, obs: null,
           stateHash: v.stateHash as string,
         });

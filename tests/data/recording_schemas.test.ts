@@ -11,7 +11,7 @@ import { Ajv } from 'ajv';
 import { McapStreamReader } from '@mcap/core';
 import { FrameTransform, SceneUpdate } from '@foxglove/schemas/jsonschema.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACTION, featureSize, listScenes, makeEnv } from '../../sim/core/index.ts';
+import { ACTION, builtinPolicy, featureSize, listScenes, makeEnv, runEpisode } from '../../sim/core/index.ts';
 import { EpisodeRecorder, FOXGLOVE_TOPICS } from '../../sim/data/recorder.ts';
 import { FOXGLOVE_SCHEMAS } from '../../sim/data/foxglove.ts';
 import { mcapDecompressHandlers, readRecording, verifyRecording } from '../../sim/data/replay.ts';
@@ -93,6 +93,24 @@ describe('recording schemas', () => {
       if (feats['observation.state']?.names?.some((x) => x.startsWith('q_'))) expect(counts[FOXGLOVE_TOPICS.joints], def.id).toBeGreaterThan(1);
       expect((await verifyRecording(file)).verified, def.id).toBe(true);
     }
+  });
+
+  it('actions with −0 (JSON writes 0) are replayed as −0: a humanoid/hoi expert recording verifies bit-exactly', async () => {
+    const file = join(dir, 'hoi_expert.mcap');
+    const env = makeEnv('humanoid/hoi', { maxSteps: 25 });
+    try {
+      const rec = await EpisodeRecorder.create(file, env, { policy: 'expert', overrides: { maxSteps: 25 } });
+      rec.endEpisode(runEpisode(env, 0, builtinPolicy('expert'), rec.episodeHooks(0)));
+      await rec.close();
+    } finally {
+      env.dispose();
+    }
+    const steps = (await messages(file)).filter((m) => m.topic === '/stride/step').map((m) => m.value as { negativeZeros?: number[] });
+    expect(steps.some((s) => (s.negativeZeros ?? []).length > 0)).toBe(true);
+    const r = await readRecording(file);
+    const s = r.episodes[0]!.steps.find((x, i) => steps[i]!.negativeZeros)!;
+    expect(Object.is(s.action[steps[r.episodes[0]!.steps.indexOf(s)]!.negativeZeros![0]!], -0)).toBe(true);
+    expect(await verifyRecording(file)).toMatchObject({ verified: true, steps: 25 });
   });
 
   it('a depth image and its calibration are consistent with the observation', async () => {

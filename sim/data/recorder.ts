@@ -6,7 +6,7 @@
  * |----------------------|---------------------|-------------------------|-------------------------------------------------------------|
  * | /stride/meta         | stride.Meta         | once, first             | formatVersion, sceneId, overrides, engineVersion, policy, command, parent, ctrlDtSec, features |
  * | /stride/scene        | stride.EpisodeStart | after each reset        | episode, seed, options, initialStateHash, RenderScene, initialSnapshot (forks) |
- * | /stride/step         | stride.Step         | after each env step     | episode, step, action, reward, terminated, truncated, metrics, reason, stateHash |
+ * | /stride/step         | stride.Step         | after each env step     | episode, step, action (+ negativeZeros: indices of −0 elements, which JSON writes as 0), reward, terminated, truncated, metrics, reason, stateHash |
  * | /stride/frame        | stride.Frame        | after reset and steps   | episode, t (actions applied so far), RenderFrame             |
  * | /stride/observation  | stride.Observation  | after reset and steps   | episode, t, observation (key → number[]; > 32 elements: { dtype, b64 }) |
  * | /stride/episode      | stride.EpisodeEnd   | at each episode end     | episode, EpisodeSummary                                      |

@@ -55,7 +55,7 @@ export function register(program: Command): void {
           successRate: rec.successes / rec.info.numEpisodes, features: Object.fromEntries(keys.map((k) => [k, rec.features[k]!.shape])),
         };
         if (opts.json) printJson(summary);
-        else info(false, `wrote ${summary.episodes} expert episodes of ${opts.scene} (${summary.frames} frames, success ${formatRate(summary.successRate, rate(rec.successes, rec.info.numEpisodes).ci95)}) to ${opts.out}`);
+        else info(false, `wrote ${summary.episodes} expert episodes of ${opts.scene} to ${opts.out}: ${summary.frames} frames, success ${formatRate(summary.successRate, rate(rec.successes, rec.info.numEpisodes).ci95)}`);
       } catch (e) {
         bar.stop();
         throw e;

@@ -21,7 +21,7 @@ import { Rng } from '../../sim/math/rng.ts';
 import { tmp } from './helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const SHIPPED = ['checkpoints/beso-play', 'sim/bridge/shipped/diffusion_point_reach'];
+const SHIPPED = ['checkpoints/beso-play', 'checkpoints/beso-block-push', 'sim/bridge/shipped/diffusion_point_reach'];
 /** A spec per method to build fresh policies from: a shipped checkpoint's where one exists, else a small one. */
 const SMALL: Record<string, Record<string, unknown>> = { bc: { hidden: [32, 32], act: 'silu' }, ppo: { hidden: [16, 16], act: 'tanh' } };
 
@@ -79,7 +79,7 @@ async function compare(ckptDir: string, policy: MethodPolicy): Promise<number> {
 describe('checkpoints as TF.js LayersModels', () => {
   it('every method: tf.loadLayersModel loads a fresh checkpoint and matches Stride\'s networks to 1e-5', async () => {
     const shippedSpec = (m: string) => SHIPPED.map((d) => readManifest(path.join(ROOT, d))).find((mf) => mf.method === m)?.spec;
-    const feats = readManifest(path.join(ROOT, SHIPPED[1]!)).spec;
+    const feats = readManifest(path.join(ROOT, SHIPPED.at(-1)!)).spec;
     const tested: string[] = [];
     for (const method of listMethods()) {
       const spec = shippedSpec(method) ?? { ...feats, method, config: { ...getMethod(method).defaultConfig(), ...(SMALL[method] ?? {}) }, normalizers: method === 'ppo' ? {} : feats.normalizers };
@@ -113,7 +113,7 @@ describe('checkpoints as TF.js LayersModels', () => {
   });
 
   it('an older checkpoint (bare weights manifest) still loads and converts to a LayersModel', async () => {
-    const src = path.join(ROOT, SHIPPED[1]!);
+    const src = path.join(ROOT, SHIPPED.at(-1)!);
     const cur = loadPolicy(src);
     const dir = tmp();
     cpSync(src, dir, { recursive: true });

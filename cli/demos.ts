@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { makeEnv, parseOverrides } from '../sim/core/index.ts';
 import { recordExpertEpisodes } from '../sim/data/demos.ts';
+import { formatRate, rate } from '../sim/math/stats.ts';
 import { action, CliError, collect, info, loadScenes, parseIntOpt, printJson } from './util.ts';
 
 interface DemosOpts { scene: string; episodes: number; seed: number; out: string; force?: boolean; set?: string[]; json?: boolean; finalFrame?: boolean; successesOnly?: boolean }
@@ -54,7 +55,7 @@ export function register(program: Command): void {
           successRate: rec.successes / rec.info.numEpisodes, features: Object.fromEntries(keys.map((k) => [k, rec.features[k]!.shape])),
         };
         if (opts.json) printJson(summary);
-        else info(false, `wrote ${summary.episodes} expert episodes of ${opts.scene} (${summary.frames} frames, success ${(summary.successRate * 100).toFixed(1)}%) to ${opts.out}`);
+        else info(false, `wrote ${summary.episodes} expert episodes of ${opts.scene} to ${opts.out}: ${summary.frames} frames, success ${formatRate(summary.successRate, rate(rec.successes, rec.info.numEpisodes).ci95)}`);
       } catch (e) {
         bar.stop();
         throw e;

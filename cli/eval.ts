@@ -10,7 +10,8 @@ import { parseOverrides } from '../sim/core/index.ts';
 import { BACKEND_CHOICES, initBackend } from '../policies/common/backend.ts';
 import { loadPolicy } from '../policies/train/load.ts';
 import { evaluate, evaluateVec } from '../policies/train/evaluate.ts';
-import { action, collect, info, loadScenes, parseIntOpt, printJson } from './util.ts';
+import { formatRate } from '../sim/math/stats.ts';
+import { action, collect, info, loadScenes, parseIntOpt, printJson, Progress } from './util.ts';
 import { loadLatencyProfile, withLatency } from '../sim/bridge/latency.ts';
 
 interface EvalOpts { latencyProfile?: string; run: string; checkpoint?: number; episodes: number; seed: number; set?: string[]; record?: string; backend: string; json?: boolean; scene?: string; envs: number; workers: number }
@@ -39,25 +40,34 @@ export function register(program: Command): void {
       const sceneId = opts.scene ?? policy.manifest.sceneId;
       try {
         const overrides = parseOverrides(opts.set) as Record<string, unknown>;
-        const onEpisode = (ep: { seed: number; return: number; length: number; success: boolean; reason: string }, i: number) =>
-          info(!!opts.json, `episode ${i} seed ${ep.seed}: return ${ep.return.toFixed(3)} length ${ep.length} success ${ep.success} (${ep.reason})`);
+        const bar = new Progress('eval', opts.episodes, 'episodes', (l) => info(!!opts.json, l));
+        let finished = 0, successes = 0;
+        const onEpisode = (ep: { seed: number; return: number; length: number; success: boolean; reason: string }, i: number) => {
+          finished++; if (ep.success) successes++;
+          bar.tick(finished, `episode ${i} seed ${ep.seed}: return ${ep.return.toFixed(3)} length ${ep.length} success ${ep.success} (${ep.reason})`, { success: `${((successes / finished) * 100).toFixed(1)}%` });
+        };
         policy.seedNoise(opts.seed);
         // Vectorised (sim/vec, one batched policy call per step) unless recording or replaying latency, which wrap a SceneEnv.
         const vectorised = !opts.record && !latency && opts.envs > 1 && !!policy.actBatch;
-        const r = vectorised
+        let r: Awaited<ReturnType<typeof evaluate>>;
+        try {
+          r = vectorised
           ? await evaluateVec(policy, { sceneId, overrides, episodes: opts.episodes, seed: opts.seed, numEnvs: opts.envs, workers: opts.workers, onEpisode })
           : await evaluate(policy, {
             sceneId, overrides, episodes: opts.episodes, seed: opts.seed, record: opts.record,
             wrapEnv: latency ? (env) => withLatency(env, latency, { seed: opts.seed }) : undefined,
             recordMeta: { policy: path.resolve(opts.run), command: `stride ${process.argv.slice(2).join(' ')}` }, onEpisode,
           });
+        } finally {
+          bar.stop();
+        }
         const out = {
           run: path.resolve(opts.run), checkpoint: policy.manifest.step, method: policy.manifest.method, scene: sceneId, overrides,
           vectorised, episodes: r.episodes, successRate: r.successRate, ci95: r.ci95, returnMean: r.returnMean, lengthMean: r.lengthMean, metrics: r.metrics, backend,
           ...(opts.latencyProfile ? { latencyProfile: path.resolve(opts.latencyProfile) } : {}),
         };
         if (opts.json) printJson(out);
-        else info(false, `${sceneId} × ${policy.manifest.method}@${policy.manifest.step}: success ${(r.successRate * 100).toFixed(1)}% [${(r.ci95[0] * 100).toFixed(1)}, ${(r.ci95[1] * 100).toFixed(1)}] over ${r.episodes} episodes, return ${r.returnMean.toFixed(3)}, length ${r.lengthMean.toFixed(1)}`);
+        else info(false, `${sceneId} × ${policy.manifest.method}@${policy.manifest.step}: success ${formatRate(r.successRate, r.ci95)} over ${r.episodes} episodes, return ${r.returnMean.toFixed(3)}, length ${r.lengthMean.toFixed(1)}`);
       } finally {
         policy.dispose();
       }

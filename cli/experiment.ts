@@ -8,7 +8,7 @@
 import type { Command } from 'commander';
 import type { QueueCounts, QueueTarget } from '../experiments/harness/queue.ts';
 import { queueProgress, queueTarget, reachQueue } from './queue.ts';
-import { action, CliError, collect, info, printJson } from './util.ts';
+import { action, CliError, collect, info, printJson, Progress } from './util.ts';
 
 /** What a study module exports as `experiment`. */
 export interface ExperimentDef {
@@ -29,6 +29,8 @@ export interface ExperimentRunOptions {
   command: string;
   /** Progress lines (stderr when --json). */
   log: (line: string) => void;
+  /** After each cell that had to run finishes (the CLI's progress bar). */
+  onCell?: (finished: number, total: number) => void;
   /** `--scene`: run the study on another scene it supports (undefined = the study's default). */
   scene?: string;
   /** `--queue`: run the cells as jobs on this Redis queue (`stride worker`s) instead of local worker threads. */
@@ -68,14 +70,19 @@ export function register(program: Command): void {
       const target = opts.queue !== undefined ? await queueTarget(opts.queue, !!opts.insecure) : undefined;
       if (target) await reachQueue(target); // before any work: a bad queue fails in seconds, with nothing written
       const progress = target ? queueProgress(json) : undefined;
+      // Local cells: a progress bar over the cells that have to run (the queue has its own progress display).
+      let bar: Progress | null = null;
+      const t0 = Date.now();
+      const onCell = (done: number, total: number) => { bar ??= new Progress(`experiment ${name}`, total, 'cells', (l) => info(json, l), t0); bar.tick(done, `cell ${done}/${total} done`); };
       let result;
       try {
         result = await experiment.run({
           quick: !!opts.quick, budget: opts.budget ?? [], outDir: opts.out, cacheDir: opts.cache, backend: opts.backend, command,
-          log: (line) => info(json, line), scene: opts.scene, ...(target ? { queue: { target, onProgress: progress!.onProgress } } : {}),
+          log: (line) => info(json, line), scene: opts.scene, ...(target ? { queue: { target, onProgress: progress!.onProgress } } : { onCell }),
         });
       } finally {
         progress?.stop();
+        (bar as Progress | null)?.stop();
       }
       if (json) printJson(result);
       else info(false, `finished ${name}: results in ${opts.out}/`);

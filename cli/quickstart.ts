@@ -14,6 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
+import { formatRate } from '../sim/math/stats.ts';
 import { action, CliError, info, loadScenes, parseIntOpt, printJson } from './util.ts';
 
 interface QuickstartOpts {
@@ -93,7 +94,7 @@ export function register(program: Command): void {
         successRate: ev.successRate, ci95: ev.ci95, returnMean: ev.returnMean, lengthMean: ev.lengthMean, episodes: ev.episodes,
         seconds: Math.round((Date.now() - t0) / 100) / 10,
       };
-      say(`${opts.scene} × ${opts.method}: success ${(ev.successRate * 100).toFixed(0)}% (95% CI ${(ev.ci95[0] * 100).toFixed(0)}–${(ev.ci95[1] * 100).toFixed(0)}%) over ${ev.episodes} episodes, mean return ${ev.returnMean.toFixed(2)}, mean length ${ev.lengthMean.toFixed(1)} steps  [${summary.seconds} s]`);
+      say(`${opts.scene} × ${opts.method}: success ${formatRate(ev.successRate, ev.ci95)} over ${ev.episodes} episodes, mean return ${ev.returnMean.toFixed(2)}, mean length ${ev.lengthMean.toFixed(1)} steps  [${summary.seconds} s]`);
       if (opts.json) printJson(summary);
 
       // --- 4. viewer ---

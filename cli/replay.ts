@@ -9,7 +9,7 @@
  */
 import type { Command } from 'commander';
 import { readRecording, verifyRecording, type Recording } from '../sim/data/replay.ts';
-import { action, info, loadScenes, printJson } from './util.ts';
+import { action, info, loadScenes, printJson, Progress } from './util.ts';
 
 interface ReplayOpts { verify?: boolean; json?: boolean }
 
@@ -23,7 +23,16 @@ export function register(program: Command): void {
     .action(action(async (file: string, opts: ReplayOpts) => {
       if (opts.verify) {
         await loadScenes();
-        const r = await verifyRecording(file, { allowCut: true });
+        let bar: Progress | null = null, lastEp = -1;
+        const r = await verifyRecording(file, {
+          allowCut: true,
+          onProgress: (done, total, ep) => {
+            bar ??= new Progress('verify', total, 'steps');
+            // Plain lines (no terminal): one per episode reached.
+            bar.tick(done, ep !== lastEp ? `verifying episode ${ep} (${done}/${total} steps)` : undefined);
+            lastEp = ep;
+          },
+        }).finally(() => bar?.stop());
         if (r.cut) sayCut(file, r.cut);
         if (opts.json) printJson(r);
         else if (r.verified) info(false, `verified: ${r.steps} steps over ${r.episodes} episodes reproduce their state hashes`);

@@ -4,7 +4,8 @@
  */
 import type { Command } from 'commander';
 import { makeEnv, runEpisode, parseOverrides, type EpisodeSummary } from '../sim/core/index.ts';
-import { action, collect, info, loadScenes, parseIntOpt, printJson } from './util.ts';
+import { formatRate, rate } from '../sim/math/stats.ts';
+import { action, collect, info, loadScenes, parseIntOpt, printJson, Progress } from './util.ts';
 import { policyByName } from './policies.ts';
 
 interface RolloutOpts { scene: string; policy: string; episodes: number; seed: number; record?: string; json?: boolean; set?: string[] }
@@ -26,6 +27,7 @@ export function register(program: Command): void {
       const policy = await policyByName(opts.policy);
       const episodes: EpisodeSummary[] = [];
       const recorder = opts.record ? await openRecorder(opts.record, env, opts) : null;
+      const bar = new Progress('rollout', opts.episodes, 'episodes', (l) => info(false, l));
       try {
         for (let i = 0; i < opts.episodes; i++) {
           const seed = opts.seed + i;
@@ -33,13 +35,16 @@ export function register(program: Command): void {
           const ep = runEpisode(env, seed, policy, hooks);
           recorder?.endEpisode(ep);
           episodes.push(ep);
-          if (!opts.json) info(false, `episode ${i} seed ${seed}: return ${ep.return.toFixed(3)} length ${ep.length} success ${ep.success} (${ep.reason})`);
+          const line = `episode ${i} seed ${seed}: return ${ep.return.toFixed(3)} length ${ep.length} success ${ep.success} (${ep.reason})`;
+          bar.tick(i + 1, opts.json ? undefined : line, { success: `${((episodes.filter((e) => e.success).length / (i + 1)) * 100).toFixed(1)}%` });
         }
+        bar.stop();
         await recorder?.close();
       } catch (e) {
         await recorder?.abort();
         throw e;
       } finally {
+        bar.stop();
         env.dispose();
       }
       const out = {
@@ -48,8 +53,8 @@ export function register(program: Command): void {
       };
       if (opts.json) printJson(out);
       else {
-        const sr = episodes.filter((e) => e.success).length / episodes.length;
-        info(false, `${opts.scene} × ${opts.policy}: success ${(sr * 100).toFixed(1)}% over ${episodes.length} episodes${opts.record ? `, recorded to ${opts.record}` : ''}`);
+        const r = rate(episodes.filter((e) => e.success).length, episodes.length);
+        info(false, `${opts.scene} × ${opts.policy}: success ${formatRate(r.rate, r.ci95)} over ${episodes.length} episodes${opts.record ? `, recorded to ${opts.record}` : ''}`);
       }
     }));
 }

@@ -1,5 +1,5 @@
 /**
- * `stride train --method bc|diffusion|ppo|beso --scene ID [--data DIR] --steps N --out RUN [--seed S] [--resume | --init RUN[:STEP]]
+ * `stride train --method NAME (bc, diffusion, ppo, beso… — the registry's methods) --scene ID [--data DIR] --steps N --out RUN [--seed S] [--resume | --init RUN[:STEP]]
  *   [--backend B] [--workers W] [--batch N] [--lr X] [--checkpoint-every N] [--eval-episodes N]
  *   [--config key=value …] [--config stage=NAME] [--set key=value …] [--json]
  *   [--grid key=v1,v2 … [--parallel N | --queue redis://HOST:6379 [--insecure]]]`
@@ -148,7 +148,7 @@ export function register(program: Command): void {
   program
     .command('train')
     .description('train a policy (offline from a dataset, or PPO in simulation) into a run folder')
-    .requiredOption('--method <name>', 'bc | diffusion | ppo (and the methods added later)')
+    .requiredOption('--method <name>', `training method: ${listMethods().join(' | ')} (policies/registry.ts)`)
     .requiredOption('--scene <id>', 'scene id')
     .option('--data <dir>', 'dataset folder (offline methods)')
     .requiredOption('--steps <n>', 'optimisation steps (ppo: environment steps)', parseIntOpt('steps', 1))

@@ -2,6 +2,7 @@
  * Shared CLI plumbing: one-line errors with a non-zero exit, JSON on stdout only, human output on stderr when --json.
  */
 import { InvalidArgumentError } from 'commander';
+import cliProgress from 'cli-progress';
 
 /** A user-facing error: printed as one line, exit code 1 (2 for usage errors). */
 export class CliError extends Error {
@@ -29,6 +30,48 @@ export function printJson(value: unknown): void {
 /** Human-readable progress/info: stderr when JSON goes to stdout, so stdout stays machine-readable. */
 export function info(json: boolean, line: string): void {
   (json ? process.stderr : process.stdout).write(`${line}\n`);
+}
+
+/**
+ * Progress of a loop over `total` items (episodes, steps, cells). On a terminal (stderr is a TTY): a bar on stderr,
+ * shown once the work has run for a second, so short commands stay quiet. Otherwise (piped, CI): no bar, and
+ * `tick`'s plain line, when given, is printed with `plain` instead — the per-item lines the command always printed.
+ */
+export class Progress {
+  private bar: cliProgress.SingleBar | null = null;
+  private readonly t0: number;
+  private done = 0;
+  private payload: Record<string, string | number> = {};
+  readonly tty: boolean;
+
+  /** `startedAtMs`: when the work began (default now) — the bar shows once it has run for a second. */
+  constructor(private readonly label: string, private readonly total: number, private readonly unit: string, private readonly plain: (line: string) => void = (l) => process.stderr.write(`${l}\n`), startedAtMs = Date.now()) {
+    this.tty = !!process.stderr.isTTY;
+    this.t0 = startedAtMs;
+  }
+
+  /** `done` of `total` finished; `payload` fills the bar's `{key}`s (e.g. a running success rate); `line` is for non-terminals. */
+  tick(done: number, line?: string, payload: Record<string, string | number> = {}): void {
+    this.done = done;
+    this.payload = payload;
+    if (!this.tty) { if (line !== undefined) this.plain(line); return; }
+    if (!this.bar && Date.now() - this.t0 >= 1000) {
+      const extra = Object.keys(payload).map((k) => ` | ${k} {${k}}`).join('');
+      this.bar = new cliProgress.SingleBar(
+        { stream: process.stderr, format: `${this.label} |{bar}| {value}/{total} ${this.unit}${extra} | {eta_formatted} left`, hideCursor: true },
+        cliProgress.Presets.shades_classic,
+      );
+      this.bar.start(this.total, done, payload);
+    } else this.bar?.update(done, payload);
+  }
+
+  /** Finish the bar (a no-op when none was shown). */
+  stop(): void {
+    if (!this.bar) return;
+    this.bar.update(this.done, this.payload);
+    this.bar.stop();
+    this.bar = null;
+  }
 }
 
 /**

@@ -192,9 +192,9 @@ function studyDef(b: BesoBudget, backend: string): StudyDef<CellInput> {
 export const experiment = {
   description: 'BESO on planar multimodal Block-Push: few-step EDM sampling, CFG goal guidance and multimodality vs DDPM Diffusion Policy and BC',
   scenes: [SCENE],
-  async run(o: { quick: boolean; budget: string[]; outDir: string; cacheDir: string; backend: string; command: string; log: (l: string) => void; queue?: RunStudyOptions['queue'] }): Promise<Record<string, unknown>> {
+  async run(o: { quick: boolean; budget: string[]; outDir: string; cacheDir: string; backend: string; command: string; log: (l: string) => void; queue?: RunStudyOptions['queue']; onCell?: (finished: number, total: number) => void }): Promise<Record<string, unknown>> {
     const b: BesoBudget = { ...(o.quick ? quickBudget() : fullBudget()), ...parseBudget(o.budget) };
     const cacheDir = path.join(o.cacheDir, 'beso', o.quick ? 'quick' : 'full');
-    return await runStudy(studyDef(b, o.backend), { mode: o.quick ? 'quick' : 'full', outDir: o.outDir, cacheDir, workers: b.workers, command: o.command, log: o.log, queue: o.queue }) as unknown as Record<string, unknown>;
+    return await runStudy(studyDef(b, o.backend), { mode: o.quick ? 'quick' : 'full', outDir: o.outDir, cacheDir, workers: b.workers, command: o.command, log: o.log, queue: o.queue, onCell: o.onCell }) as unknown as Record<string, unknown>;
   },
 };

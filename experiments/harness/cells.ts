@@ -65,7 +65,7 @@ export type CellRunner = (module: string, todo: { cell: CellSpec<unknown>; file:
  * done, so an interruption loses only the cells in flight) and return every cell's output, in order.
  * `module` exports `runCell(input): Promise<output>`.
  */
-export async function runCells<I, O>(module: string, cells: CellSpec<I>[], o: { cacheDir: string; workers: number; log(line: string): void; runner?: CellRunner }): Promise<{ outputs: O[]; cached: number }> {
+export async function runCells<I, O>(module: string, cells: CellSpec<I>[], o: { cacheDir: string; workers: number; log(line: string): void; runner?: CellRunner; onCell?(finished: number, total: number): void }): Promise<{ outputs: O[]; cached: number }> {
   const code = codeIdentity();
   const files = cells.map((c) => cellFile(o.cacheDir, c, code));
   const todo: { cell: CellSpec<unknown>; file: string }[] = [];
@@ -73,7 +73,7 @@ export async function runCells<I, O>(module: string, cells: CellSpec<I>[], o: { 
   o.log(`${cells.length} cells (${cells.length - todo.length} cached), ${o.runner ? 'on the queue' : `${Math.min(o.workers, Math.max(1, todo.length))} workers`}, code ${code}`);
   if (todo.length) {
     if (o.runner) await o.runner(module, todo, cells.length);
-    else await runParallel<CellJob, unknown>(path.join(here, 'cell_worker.ts'), todo.map((t) => ({ module, input: t.cell.input, file: t.file })), o.workers);
+    else await runParallel<CellJob, unknown>(path.join(here, 'cell_worker.ts'), todo.map((t) => ({ module, input: t.cell.input, file: t.file })), o.workers, o.onCell);
   }
   return { outputs: files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as O), cached: cells.length - todo.length };
 }

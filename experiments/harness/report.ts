@@ -4,6 +4,7 @@
  * claim, the verdict). The viewer's Results page reads the same JSON.
  */
 import path from 'node:path';
+import { formatRate } from '../../sim/math/stats.ts';
 import { writeAtomic, writeJsonAtomic, type Provenance } from '../../sim/data/atomic.ts';
 import type { ArmRun, ArmSummary, ClaimResult, FloorGuardResult } from './claims.ts';
 import type { Comparison, Protocol } from './protocol.ts';
@@ -60,7 +61,7 @@ function measuredText(c: ClaimResult): string {
   if (k.kind === 'ratio') return `${Number.isFinite(c.measured) ? c.measured.toFixed(3) : 'n/a'} [${c.ci95.map((x) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a')).join(', ')}] (bootstrap)`;
   if (k.kind === 'modes') return `${c.perModel!.filter((m) => m.has).length}/${c.perModel!.length} models; per model rarer-mode share ${c.perModel!.map((m) => pct(Math.min(...m.shares) / Math.max(1e-12, m.shares[0] + m.shares[1]))).join(' / ')}% of the rollouts that chose a mode, none ${c.perModel!.map((m) => pct(m.none)).join(' / ')}%`;
   if (k.kind === 'difference') return `${(c.measured * 100).toFixed(1)} points ${ci(c.ci95)} (Newcombe; paired bootstrap ${ci(c.ci95Paired!)})`;
-  return `${pct(c.measured)}% ${ci(c.ci95)} (Wilson)`;
+  return `${formatRate(c.measured, c.ci95)} (Wilson)`;
 }
 
 const metText = (m: boolean | null) => (m === null ? 'not decided' : m ? 'yes' : 'no');
@@ -95,11 +96,11 @@ export function markdown(r: StudyResult): string {
   L.push(`**Floor guard**: ${g.arm} ${g.metric} on ${g.split} = ${pct(g.rate)}% (n = ${g.n}) ${g.passed ? '≥' : '<'} ${pct(g.minRate)}% → ${g.passed ? 'passed' : 'FAILED: no claim is decided'}${others}.`, '');
 
   const metrics = Object.keys(r.text.metrics);
-  L.push(`| arm | split | n | ${metrics.map((m) => `${m} % [Wilson] (per seed)`).join(' | ')} |`, `|---|---|---|${metrics.map(() => '---|').join('')}`);
+  L.push(`| arm | split | n | ${metrics.map((m) => `${m} (Wilson; per seed %)`).join(' | ')} |`, `|---|---|---|${metrics.map(() => '---|').join('')}`);
   for (const a of p.arms) {
     const s = r.arms[a.id];
     if (!s) continue;
-    const cells = metrics.map((m) => { const x = s.metrics[m]; return x ? `${pct(x.pooled.rate)} ${ci(x.pooled.ci95)} (${x.perSeed.map(pct).join(' / ')})` : '–'; });
+    const cells = metrics.map((m) => { const x = s.metrics[m]; return x ? `${formatRate(x.pooled.rate, x.pooled.ci95)} (${x.perSeed.map(pct).join(' / ')})` : '–'; });
     L.push(`| ${a.id} | ${a.split ?? 'heldOut'} | ${s.episodes} | ${cells.join(' | ')} |`);
   }
   L.push('', 'Metrics: ' + Object.entries(r.text.metrics).map(([k, v]) => `**${k}** = ${v}`).join('; ') + '. Per-seed rates in protocol seed order; cluster-bootstrap intervals (seeds, then starts) are in the JSON (`ci95Cluster`).', '');

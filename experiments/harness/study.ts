@@ -39,6 +39,8 @@ export interface RunStudyOptions {
    * files, keys and outputs. Jobs are grouped as `<study>-<mode>`; `onProgress` sees the counts as they change.
    */
   queue?: { target: QueueTarget; onProgress?: (c: QueueCounts) => void };
+  /** After each cell that had to run locally (not cached, no queue) finishes: how many of them have, out of how many. */
+  onCell?: (finished: number, total: number) => void;
 }
 
 export async function runStudy<I>(def: StudyDef<I>, o: RunStudyOptions): Promise<StudyResult> {
@@ -52,7 +54,7 @@ export async function runStudy<I>(def: StudyDef<I>, o: RunStudyOptions): Promise
 
   // --- cells (cached) ---
   const runner = o.queue ? queueRunner({ target: o.queue.target, group: `${p.name}-${o.mode}`, log: o.log, onProgress: o.queue.onProgress }) : undefined;
-  const { outputs, cached } = await runCells<I, CellOutput>(def.cellModule, def.cells(prepared), { cacheDir: o.cacheDir, workers: o.workers, log: o.log, runner });
+  const { outputs, cached } = await runCells<I, CellOutput>(def.cellModule, def.cells(prepared), { cacheDir: o.cacheDir, workers: o.workers, log: o.log, runner, onCell: o.onCell });
   const runs = outputs.flatMap((c) => c.runs);
 
   // --- arms, floor guard, claims ---

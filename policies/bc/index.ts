@@ -21,6 +21,8 @@ export function defaultBcConfig(): BcConfig {
 export class BcPolicy extends ChunkedPolicy<BcConfig> {
   readonly method = 'bc';
   readonly net: Mlp;
+  /** The network exported as model.json (layers_model.ts): x = normalised observation window → normalised action chunk. */
+  get networks(): readonly Mlp[] { return [this.net]; }
 
   constructor(spec: PolicySpec, seed: number) {
     super(spec, seed);

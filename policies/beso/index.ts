@@ -86,6 +86,8 @@ export interface BesoActOptions extends ActOptions {
 export class BesoPolicy extends ChunkedPolicy<BesoConfig> {
   readonly method = 'beso';
   readonly net: Mlp;
+  /** The network exported as model.json (layers_model.ts): the score model; embedding, masking and the EDM/DDIM sampler stay outside. */
+  get networks(): readonly Mlp[] { return [this.net]; }
   /** Goal size and the frame indices it is taken from. */
   readonly goalDim: number;
   readonly goalIdx: number[];

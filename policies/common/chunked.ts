@@ -79,6 +79,7 @@ export abstract class ChunkedPolicy<C extends ChunkedConfig = ChunkedConfig> imp
   readonly actionHigh: Float32Array;
 
   abstract readonly method: string;
+  abstract readonly networks: readonly import('./nn.ts').Mlp[];
 
   constructor(readonly spec: PolicySpec, seed: number) {
     const cfg = spec.config as unknown as C;

@@ -34,6 +34,8 @@ export interface MethodPolicy extends Policy, Trainable {
   readonly method: string;
   readonly spec: PolicySpec;
   readonly params: Params;
+  /** The method's networks (every weight in `params` belongs to one, except small constants such as PPO's logStd); checkpoints export them as a TF.js LayersModel. */
+  readonly networks: readonly import('./nn.ts').Mlp[];
   readonly horizons: Horizons;
   readonly normalizers: Record<string, Normalizer>;
   /** EMA of the weights (evaluation uses it when present). */

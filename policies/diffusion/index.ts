@@ -38,6 +38,8 @@ export function defaultDiffusionConfig(): DiffusionConfig {
 export class DiffusionPolicy extends ChunkedPolicy<DiffusionConfig> {
   readonly method = 'diffusion';
   readonly net: Mlp;
+  /** The network exported as model.json (layers_model.ts): the noise predictor; the timestep embedding and DDIM loop stay outside. */
+  get networks(): readonly Mlp[] { return [this.net]; }
   readonly sched: DdpmSchedule;
   private sqrtAb: Float32Array;
   private sqrt1mAb: Float32Array;

@@ -52,6 +52,8 @@ export class PpoPolicy implements MethodPolicy {
   readonly params: Params;
   readonly actor: Mlp;
   readonly critic: Mlp;
+  /** The networks exported as model.json (layers_model.ts): actor mean, critic, and logStd as a constant output. */
+  get networks(): readonly Mlp[] { return [this.actor, this.critic]; }
   readonly obsKeys: string[];
   readonly obsDim: number;
   readonly actDim: number;

@@ -3,9 +3,11 @@
  * `RUN/latest` (a one-line file naming the step) is replaced by rename.
  *
  * A checkpoint folder holds:
- * - `model.json` + `weights.bin`: the inference weights (EMA when the method keeps one) in TensorFlow.js's weights
- *   format — `tf.io.loadWeights(modelJson.weightsManifest, baseUrl)` loads them with plain @tensorflow/tfjs;
- *   `modelTopology` describes the network (method + config) for `loadPolicy`.
+ * - `model.json` + `weights.bin`: the policy's networks with their inference weights (EMA when the method keeps one)
+ *   as a real TensorFlow.js LayersModel — `tf.loadLayersModel(url)` loads it in a browser or Node with plain
+ *   @tensorflow/tfjs (layout: common/layers_model.ts); `userDefinedMetadata.stride` maps its layer weights back to
+ *   Stride's parameters for `loadPolicy`. Checkpoints written before (model.json `format: 'stride-policy'`, a bare
+ *   weights manifest) still load.
  * - `manifest.json`: method, features, horizons, normaliser stats, training command, git commit, backend, step and
  *   the safety envelope { actionLow, actionHigh, maxDeltaPerStep } the robot bridge enforces.
  * - `train_state.json` + `train_state.bin` (optional): live weights, Adam moments, EMA, RNG and sampler states —
@@ -26,6 +28,7 @@ import type { Features } from '../../sim/core/features.ts';
 import type { Horizons } from '../common/chunking.ts';
 import type { NormalizerJson } from '../common/normalizer.ts';
 import type { MethodPolicy, PolicySpec, SafetyEnvelope } from '../common/policy.ts';
+import { exportLayersModel, type LayersModelJson } from '../common/layers_model.ts';
 import { decodeWeights, encodeWeights, readBin, readJsonFile, type WeightsManifestEntry } from '../common/weights_io.ts';
 
 export const CHECKPOINT_FORMAT_VERSION = 1;
@@ -120,7 +123,8 @@ export function verifyCheckpoint(dir: string): CheckpointManifest {
   return m;
 }
 
-export interface ModelJson {
+/** model.json of checkpoints written before the LayersModel export (still read). */
+export interface ModelJsonV1 {
   format: 'stride-policy';
   formatVersion: number;
   generatedBy: string;
@@ -147,12 +151,6 @@ export interface TrainState {
 /** The git probe and the atomic writer live in sim/data/atomic.ts; re-exported for the trainers that import them here. */
 export { gitCommit, writeAtomic };
 
-function shapesOf(policy: MethodPolicy): Record<string, number[]> {
-  const s: Record<string, number[]> = {};
-  for (const n of policy.params.names) s[n] = policy.params.get(n).shape;
-  return s;
-}
-
 /** Write checkpoint `step` of `runDir` atomically and point `latest` at it. Returns the folder. */
 export async function saveCheckpoint(runDir: string, step: number, policy: MethodPolicy, meta: Omit<CheckpointManifest, 'formatVersion' | 'method' | 'step' | 'spec' | 'features' | 'horizons' | 'normalizers' | 'createdAt'>, train?: TrainState): Promise<string> {
   const root = path.join(runDir, 'checkpoints');
@@ -161,15 +159,7 @@ export async function saveCheckpoint(runDir: string, step: number, policy: Metho
   const tmp = path.join(root, `.tmp-${step}-${process.pid}-${randomBytes(3).toString('hex')}`);
   mkdirSync(tmp);
   try {
-    const shapes = shapesOf(policy);
-    const inference = policy.ema ? policy.ema.toArrays() : policy.params.toArrays();
-    const w = await encodeWeights(inference, shapes);
-    writeFileDurable(path.join(tmp, 'weights.bin'), w.data);
-    const model: ModelJson = {
-      format: 'stride-policy', formatVersion: CHECKPOINT_FORMAT_VERSION, generatedBy: 'stride train',
-      modelTopology: { method: policy.method, config: policy.spec.config }, weightsManifest: [{ paths: ['weights.bin'], weights: w.specs }],
-    };
-    writeFileDurable(path.join(tmp, 'model.json'), JSON.stringify(model));
+    await writeModelFiles(tmp, policy);
     const manifest: CheckpointManifest = {
       formatVersion: CHECKPOINT_FORMAT_VERSION, method: policy.method, step, spec: policy.spec, features: policy.spec.features,
       horizons: policy.horizons, normalizers: policy.spec.normalizers, createdAt: new Date().toISOString(), ...meta,
@@ -192,6 +182,17 @@ export async function saveCheckpoint(runDir: string, step: number, policy: Metho
   }
   writeAtomic(path.join(runDir, 'latest'), `${step}\n`);
   return final;
+}
+
+/**
+ * Write `model.json` + `weights.bin` (the TF.js LayersModel of the policy's networks with its inference weights) into
+ * `dir`. Also how an older checkpoint is brought to this layout: `writeModelFiles(dir, loadPolicy(dir))`.
+ */
+export async function writeModelFiles(dir: string, policy: MethodPolicy): Promise<void> {
+  const inference = policy.ema ? policy.ema.toArrays() : policy.params.toArrays();
+  const { modelJson, weightData } = await exportLayersModel(policy.networks, inference, { method: policy.method, config: policy.spec.config });
+  writeFileDurable(path.join(dir, 'weights.bin'), weightData);
+  writeFileDurable(path.join(dir, 'model.json'), JSON.stringify(modelJson));
 }
 
 /** Resolve a run folder (+ optional step) or a checkpoint folder to a checkpoint folder. */
@@ -234,7 +235,34 @@ export function readManifest(ckptDir: string): CheckpointManifest {
 
 /** Inference weights of a checkpoint (name → data). */
 export function readModelWeights(ckptDir: string): Record<string, Float32Array> {
-  return readModelWeightsWithShapes(ckptDir).arrays;
+  return readInference(ckptDir).arrays;
+}
+
+/**
+ * Inference weights with their shapes, by Stride parameter name, from either model.json layout: a LayersModel whose
+ * `userDefinedMetadata.stride.params` names each layer weight's parameter, or the older bare weights manifest.
+ */
+function readInference(ckptDir: string): { arrays: Record<string, Float32Array>; shapes: Record<string, number[]> } {
+  const f = path.join(ckptDir, 'model.json');
+  const mj = readJsonFile<ModelJsonV1 | LayersModelJson>(f, 'checkpoint model');
+  const layers = mj && mj.format === 'layers-model';
+  need(mj && (mj.format === 'stride-policy' || (layers && (mj as LayersModelJson).userDefinedMetadata?.stride?.params)), f, 'not a Stride checkpoint model.json (neither a Stride LayersModel nor a stride-policy weights manifest)');
+  need(Array.isArray(mj.weightsManifest) && mj.weightsManifest.length === 1, f, 'bad weightsManifest');
+  const entry = mj.weightsManifest[0]!;
+  need(Array.isArray(entry.paths) && entry.paths.length === 1 && Array.isArray(entry.weights), f, 'bad weightsManifest');
+  const bin = path.join(ckptDir, entry.paths[0]!);
+  const raw = decodeWeights(readBin(bin), entry.weights, bin);
+  const rawShapes = Object.fromEntries(entry.weights.map((w) => [w.name, w.shape]));
+  if (!layers) return { arrays: raw, shapes: rawShapes };
+  const names = (mj as LayersModelJson).userDefinedMetadata.stride.params;
+  const arrays: Record<string, Float32Array> = {}, shapes: Record<string, number[]> = {};
+  for (const [w, a] of Object.entries(raw)) {
+    need(w in names, f, `layer weight '${w}' has no Stride parameter in userDefinedMetadata.stride.params`);
+    const p = names[w];
+    if (!p) continue; // zero kernel of a constant output
+    arrays[p] = a; shapes[p] = rawShapes[w]!;
+  }
+  return { arrays, shapes };
 }
 
 export function readTrainState(ckptDir: string): TrainState {
@@ -319,13 +347,7 @@ export function resolveInit(arg: string): InitRef {
 /** Inference weights of a checkpoint with their shapes (name → data, name → shape). */
 export function readModelWeightsWithShapes(ckptDir: string): { arrays: Record<string, Float32Array>; shapes: Record<string, number[]> } {
   verifyCheckpoint(ckptDir);
-  const f = path.join(ckptDir, 'model.json');
-  const mj = readJsonFile<ModelJson>(f, 'checkpoint model');
-  need(mj && mj.format === 'stride-policy' && Array.isArray(mj.weightsManifest) && mj.weightsManifest.length === 1, f, 'not a stride-policy model.json');
-  const entry = mj.weightsManifest[0]!;
-  need(Array.isArray(entry.paths) && entry.paths.length === 1 && Array.isArray(entry.weights), f, 'bad weightsManifest');
-  const bin = path.join(ckptDir, entry.paths[0]!);
-  return { arrays: decodeWeights(readBin(bin), entry.weights, bin), shapes: Object.fromEntries(entry.weights.map((w) => [w.name, w.shape])) };
+  return readInference(ckptDir);
 }
 
 /**

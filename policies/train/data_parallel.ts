@@ -159,7 +159,8 @@ export class DataParallelTrainer {
  * Run independent jobs in a pool of `workers` threads. Each job runs `module`'s exported `runJob(input)` (async) in a
  * fresh worker; results come back in input order. For seeds/configs of an experiment.
  */
-export async function runParallel<I, O>(module: string, inputs: I[], workers: number): Promise<O[]> {
+export async function runParallel<I, O>(module: string, inputs: I[], workers: number, onDone?: (finished: number, total: number) => void): Promise<O[]> {
+  let finished = 0;
   const entry = path.join(here, 'job_worker.ts');
   const out: O[] = new Array(inputs.length);
   let next = 0;
@@ -170,7 +171,7 @@ export async function runParallel<I, O>(module: string, inputs: I[], workers: nu
         const w = startTsWorker(entry, { module: pathToFileURL(module).href, input: inputs[i] });
         w.once('message', (m: { ok: boolean; result?: O; message?: string }) => {
           void w.terminate();
-          if (m.ok) res(m.result as O); else rej(new Error(`job ${i}: ${m.message}`));
+          if (m.ok) { finished++; onDone?.(finished, inputs.length); res(m.result as O); } else rej(new Error(`job ${i}: ${m.message}`));
         });
         w.once('error', rej);
       });

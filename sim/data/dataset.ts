@@ -7,7 +7,13 @@
  * <dir>/meta/episodes.jsonl   one line per episode: { index, length, seed, success, labels }
  * <dir>/data/<key>.npy        time-major (numFrames × ...shape), all episodes concatenated, dtype of the feature
  * <dir>/data/episode_ends.npy int32 (numEpisodes,), exclusive end frame of each episode (Diffusion Policy convention)
+ * <dir>/data/next.reward.npy  float32 (numFrames,): the reward of the step that frame t's action took   } datasets that
+ * <dir>/data/next.done.npy    uint8 (numFrames,): 1 when that step ended the episode (terminated/truncated) } carry them
  * ```
+ *
+ * `next.reward` / `next.done` (LeRobot's names) are per-frame transition columns, not features (no policy reads
+ * them as an observation); `info.transitions` names their files. formatVersion 2 added them; formatVersion-1
+ * datasets (none) still read, with `transitions: null`.
  *
  * Writing is crash-safe: `DatasetWriter` streams episodes into a sibling temp folder `<dir>.tmp-<pid>-<rand>` and
  * renames it to `<dir>` in `finish()`. An existing dataset is never overwritten unless `force`, and then it is only
@@ -24,7 +30,11 @@ import { featureSize, type FeatureArray, type Features, type FeatureSpec } from 
 import { Rng } from '../math/rng.ts';
 import { dtypeOf, NpyStreamWriter, readNpy, writeNpy } from './npy.ts';
 
-export const DATASET_FORMAT_VERSION = 1;
+export const DATASET_FORMAT_VERSION = 2;
+export const DATASET_FORMAT_VERSIONS_READ: readonly number[] = [1, 2];
+/** Transition column keys (LeRobot's names). */
+export const NEXT_REWARD = 'next.reward';
+export const NEXT_DONE = 'next.done';
 
 export interface DatasetInfo {
   formatVersion: number;
@@ -36,6 +46,14 @@ export interface DatasetInfo {
   numFrames: number;
   /** Feature key → file under the dataset folder. */
   files: Record<string, string>;
+  /** Files of the per-frame transition columns, when the dataset has them. */
+  transitions?: { [NEXT_REWARD]: string; [NEXT_DONE]: string };
+}
+
+/** Per-frame transitions: reward of the step frame t's action took, and whether that step ended the episode. */
+export interface Transitions {
+  reward: Float32Array;
+  done: Uint8Array;
 }
 
 export interface FeatureStats { min: number[]; max: number[]; mean: number[]; std: number[] }
@@ -57,6 +75,8 @@ export interface Dataset {
   columns: Record<string, FeatureArray>;
   /** Exclusive end frame of each episode. */
   episodeEnds: Int32Array;
+  /** Per-frame reward/done (null for datasets written without them, e.g. motion libraries). */
+  transitions: Transitions | null;
 }
 
 export interface DatasetWriterOptions {
@@ -66,12 +86,18 @@ export interface DatasetWriterOptions {
   features: Features;
   /** Replace an existing dataset at the target (only after the new one is complete). */
   force?: boolean;
+  /** Every episode carries `reward` and `done` per frame (written as next.reward / next.done). */
+  transitions?: boolean;
 }
 
 export interface EpisodeMeta {
   seed: number;
   success: boolean;
   labels?: Record<string, number | string>;
+  /** Per frame (writers opened with `transitions`): the reward of the step that frame's action took. */
+  reward?: ArrayLike<number>;
+  /** Per frame: 1 (or true) when that step ended the episode. */
+  done?: ArrayLike<number | boolean>;
 }
 
 /** A column for one episode: a flat typed array (T × size) or one array per frame. */
@@ -213,6 +239,7 @@ export class DatasetWriter {
   private readonly stats = new Map<string, RunningStats>();
   private readonly episodes: EpisodeInfo[] = [];
   private readonly ends: number[] = [];
+  private readonly trans: { reward: NpyStreamWriter; done: NpyStreamWriter } | null = null;
   private numFrames = 0;
   private state: 'open' | 'finished' | 'aborted' = 'open';
 
@@ -243,6 +270,12 @@ export class DatasetWriter {
         this.writers.set(k, new NpyStreamWriter(join(this.tmpDir, 'data', `${k}.npy`), spec.dtype, spec.shape));
         this.stats.set(k, new RunningStats(featureSize(spec)));
       }
+      if (opts.transitions) {
+        this.trans = {
+          reward: new NpyStreamWriter(join(this.tmpDir, 'data', `${NEXT_REWARD}.npy`), 'float32', []),
+          done: new NpyStreamWriter(join(this.tmpDir, 'data', `${NEXT_DONE}.npy`), 'uint8', []),
+        };
+      }
     } catch (e) {
       this.abort();
       throw e;
@@ -268,11 +301,20 @@ export class DatasetWriter {
     }
     if (T < 1) throw new Error('dataset: an episode needs at least one frame');
     if (!Number.isFinite(meta.seed)) throw new Error(`dataset: episode seed must be a number, got ${meta.seed}`);
+    let reward: Float32Array | null = null, done: Uint8Array | null = null;
+    if (this.trans) {
+      if (!meta.reward || !meta.done) throw new Error('dataset: this dataset has transitions; the episode needs reward and done per frame');
+      if (meta.reward.length !== T || meta.done.length !== T) throw new Error(`dataset: reward/done have ${meta.reward.length}/${meta.done.length} frames, the episode has ${T}`);
+      reward = Float32Array.from(meta.reward);
+      for (let i = 0; i < T; i++) if (!Number.isFinite(reward[i]!)) throw new Error(`dataset: reward of frame ${i} is not finite`);
+      done = Uint8Array.from(meta.done, (d) => (d ? 1 : 0));
+    }
     for (const k of this.keys) {
       const data = cols.get(k)!;
       this.writers.get(k)!.append(data);
       this.stats.get(k)!.add(data);
     }
+    if (this.trans) { this.trans.reward.append(reward!); this.trans.done.append(done!); }
     this.numFrames += T;
     this.ends.push(this.numFrames);
     const ep: EpisodeInfo = { index: this.episodes.length, length: T, seed: meta.seed, success: !!meta.success, labels: { ...(meta.labels ?? {}) } };
@@ -286,12 +328,14 @@ export class DatasetWriter {
     try {
       if (this.episodes.length === 0) throw new Error(`dataset ${this.dir}: no episodes were added`);
       for (const w of this.writers.values()) w.close();
+      if (this.trans) { this.trans.reward.close(); this.trans.done.close(); }
       writeNpy(join(this.tmpDir, 'data', `${EPISODE_ENDS}.npy`), Int32Array.from(this.ends), [this.ends.length]);
       const files: Record<string, string> = {};
       for (const k of this.keys) files[k] = `data/${k}.npy`;
       const info: DatasetInfo = {
         formatVersion: DATASET_FORMAT_VERSION, sceneId: this.opts.sceneId, fps: this.opts.fps, features: this.opts.features,
         numEpisodes: this.episodes.length, numFrames: this.numFrames, files,
+        ...(this.trans ? { transitions: { [NEXT_REWARD]: `data/${NEXT_REWARD}.npy`, [NEXT_DONE]: `data/${NEXT_DONE}.npy` } } : {}),
       };
       const stats: Record<string, FeatureStats> = {};
       for (const k of this.keys) stats[k] = this.stats.get(k)!.result();
@@ -324,6 +368,7 @@ export class DatasetWriter {
     if (this.state === 'finished') return;
     this.state = 'aborted';
     for (const w of this.writers.values()) w.abort();
+    if (this.trans) { this.trans.reward.abort(); this.trans.done.abort(); }
     rmSync(this.tmpDir, { recursive: true, force: true });
     liveTemps.delete(this.tmpDir);
   }
@@ -333,12 +378,14 @@ export interface DatasetInput {
   sceneId: string;
   fps: number;
   features: Features;
+  /** Every episode carries reward and done (see DatasetWriterOptions.transitions). */
+  transitions?: boolean;
   episodes: Iterable<EpisodeMeta & { frames?: Readonly<Record<string, EpisodeColumn>>; columns?: Readonly<Record<string, EpisodeColumn>> }>;
 }
 
 /** Write a whole dataset in one call (episodes may be a generator); on any error nothing is left at `dir`. */
 export function writeDataset(dir: string, input: DatasetInput, opts: { force?: boolean } = {}): DatasetInfo {
-  const w = new DatasetWriter(dir, { sceneId: input.sceneId, fps: input.fps, features: input.features, force: opts.force });
+  const w = new DatasetWriter(dir, { sceneId: input.sceneId, fps: input.fps, features: input.features, force: opts.force, transitions: input.transitions });
   try {
     for (const ep of input.episodes) {
       const cols = ep.columns ?? ep.frames;
@@ -377,7 +424,7 @@ export async function readDataset(dir: string): Promise<Dataset> {
   const raw = readJson(infoFile);
   const bad = (file: string, what: string): never => { throw new Error(`corrupt dataset file ${file}: ${what}`); };
   if (!isObj(raw)) return bad(infoFile, 'expected an object');
-  if (raw.formatVersion !== DATASET_FORMAT_VERSION) bad(infoFile, `unsupported formatVersion ${JSON.stringify(raw.formatVersion)} (this build reads ${DATASET_FORMAT_VERSION})`);
+  if (!DATASET_FORMAT_VERSIONS_READ.includes(raw.formatVersion as number)) bad(infoFile, `unsupported formatVersion ${JSON.stringify(raw.formatVersion)} (this build reads ${DATASET_FORMAT_VERSIONS_READ.join(', ')})`);
   if (typeof raw.sceneId !== 'string') bad(infoFile, 'sceneId missing');
   if (typeof raw.fps !== 'number' || !(raw.fps > 0)) bad(infoFile, 'fps missing or not positive');
   if (!isObj(raw.features) || Object.keys(raw.features).length === 0) bad(infoFile, 'features missing');
@@ -391,9 +438,10 @@ export async function readDataset(dir: string): Promise<Dataset> {
     }
   }
   const info: DatasetInfo = {
-    formatVersion: DATASET_FORMAT_VERSION, sceneId: raw.sceneId as string, fps: raw.fps as number, features,
+    formatVersion: raw.formatVersion as number, sceneId: raw.sceneId as string, fps: raw.fps as number, features,
     numEpisodes: nEp as number, numFrames: nFr as number,
     files: isObj(raw.files) ? (raw.files as Record<string, string>) : Object.fromEntries(Object.keys(features).map((k) => [k, `data/${k}.npy`])),
+    ...(isObj(raw.transitions) ? { transitions: { [NEXT_REWARD]: `data/${NEXT_REWARD}.npy`, [NEXT_DONE]: `data/${NEXT_DONE}.npy` } } : {}),
   };
 
   // --- columns ---
@@ -463,7 +511,19 @@ export async function readDataset(dir: string): Promise<Dataset> {
     }
     stats[k] = s as unknown as FeatureStats;
   }
-  return { info, stats, episodes, columns, episodeEnds };
+  // --- transitions ---
+  let transitions: Transitions | null = null;
+  if (info.transitions) {
+    const col = (key: string, dtype: string) => {
+      const file = join(root, 'data', `${key}.npy`);
+      if (!existsSync(file)) bad(file, `missing (info.json lists ${key})`);
+      const a = readNpy(file);
+      if (a.dtype !== dtype || a.shape.join(',') !== String(info.numFrames)) bad(file, `expected ${dtype} of shape [${info.numFrames}], got ${a.dtype} [${a.shape.join(', ')}]`);
+      return a.data;
+    };
+    transitions = { reward: col(NEXT_REWARD, 'float32') as Float32Array, done: col(NEXT_DONE, 'uint8') as Uint8Array };
+  }
+  return { info, stats, episodes, columns, episodeEnds, transitions };
 }
 
 // --- sequence sampling ---

@@ -5,6 +5,8 @@
  * all of the scene's, in its feature order) plus `action`. The action stored is the action the env APPLIES: SceneEnv
  * clamps every element to the action feature's [low, high] before applying it (`checkAction` in sim/core/scene_env.ts),
  * and this recorder clamps the same way, so a dataset never holds an out-of-range action an expert may emit.
+ * Each frame also gets its transition (`next.reward`: the reward of the step its action took; `next.done`: 1 when that
+ * step ended the episode; with `finalFrame`, the extra last frame gets reward 0 and done 1 — its action is never taken).
  * Episode meta (meta/episodes.jsonl) carries the seed, the success flag (a predicate of the episode summary; default
  * `ep.success`) and the expert's labels. Written with `DatasetWriter`: the dataset appears at `out` only when
  * complete (and replaces an existing one only with `force`).
@@ -104,7 +106,7 @@ export function recordExpertEpisodes(source: DemoSource, o: RecordExpertOptions)
     const features: Features = { ...Object.fromEntries(obsKeys.map((k) => [k, env.observationFeatures[k]!])), ...env.actionFeatures };
     const keys = Object.keys(features);
     const isSuccess = o.success ?? ((ep: EpisodeSummary) => ep.success);
-    const writer = new DatasetWriter(o.out, { sceneId: env.id, fps: 1 / env.ctrlDtSec, features, force: !!o.force });
+    const writer = new DatasetWriter(o.out, { sceneId: env.id, fps: 1 / env.ctrlDtSec, features, force: !!o.force, transitions: true });
     try {
       o.onStart?.();
       const episodes: EpisodeSummary[] = [];
@@ -114,6 +116,7 @@ export function recordExpertEpisodes(source: DemoSource, o: RecordExpertOptions)
         const frames: Record<string, FeatureArray[]> = Object.fromEntries(keys.map((k) => [k, []]));
         let expert: ReturnType<SceneEnv['expert']> | null = null;
         let lastObs: Record<string, FeatureArray> | null = null;
+        const reward: number[] = [], done: number[] = [];
         const ep = runEpisode(env, seed, (e) => {
           const x = e.expert();
           expert = x;
@@ -123,17 +126,19 @@ export function recordExpertEpisodes(source: DemoSource, o: RecordExpertOptions)
             frames[ACTION]!.push(clampLikeEnv(a, env.actionFeatures));
             return a;
           };
-        }, o.finalFrame ? { onStep: (_t, _a, r) => { lastObs = r.obs as Record<string, FeatureArray>; } } : {});
+        }, { onStep: (_t, _a, r) => { reward.push(r.reward); done.push(r.terminated || r.truncated ? 1 : 0); if (o.finalFrame) lastObs = r.obs as Record<string, FeatureArray>; } });
         if (o.finalFrame && lastObs) {
           const fin = lastObs as Record<string, FeatureArray>;
           for (const k of obsKeys) frames[k]!.push(fin[k]!.slice());
           frames[ACTION]!.push(clampLikeEnv((expert as unknown as ReturnType<SceneEnv['expert']>).act(), env.actionFeatures));
+          // The final frame's action is never taken: no reward, and the episode is over.
+          reward.push(0); done.push(1);
         }
         const labels = (expert as ReturnType<SceneEnv['expert']> | null)?.labels() ?? {};
         const success = isSuccess(ep);
         episodes.push(ep);
         if (!o.keep || o.keep(ep)) {
-          writer.addEpisode({ seed, success, labels }, frames);
+          writer.addEpisode({ seed, success, labels, reward, done }, frames);
           if (success) successes++;
         }
         o.onEpisode?.(ep, i, { frames: writer.frameCount, successes });

@@ -5,7 +5,8 @@
  * would have to queue every message in memory until the loop yields (a whole `stride eval --record` run). This writer
  * produces the same file layout (Header, chunks with message indexes, DataEnd with data CRC, summary with schemas,
  * channels, statistics and chunk indexes, summary offsets, Footer with summary CRC) using @mcap/core's own
- * synchronous record and chunk builders, and writes each chunk as soon as it is full.
+ * synchronous record and chunk builders, and writes each chunk as soon as it is full — compressed when a
+ * `ChunkCompression` is given (the recorder passes zstd), plus Metadata records with a metadata index in the summary.
  */
 import { writeSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
@@ -16,6 +17,13 @@ type Channel = McapTypes.Channel;
 type Message = McapTypes.Message;
 type ChunkIndex = McapTypes.ChunkIndex;
 type SummaryOffset = McapTypes.SummaryOffset;
+type MetadataIndex = McapTypes.MetadataIndex;
+
+/** Chunk compression: the MCAP compression name and a synchronous compressor (e.g. zstd from @foxglove/wasm-zstd). */
+export interface ChunkCompression {
+  name: 'zstd' | 'lz4';
+  compress(records: Uint8Array): Uint8Array;
+}
 
 export class SyncMcapWriter {
   private pos = 0n;
@@ -30,6 +38,7 @@ export class SyncMcapWriter {
   private readonly channels = new Map<number, Channel>();
   private readonly written = { schemas: new Set<number>(), channels: new Set<number>() };
   private readonly chunkIndexes: ChunkIndex[] = [];
+  private readonly metadataIndexes: MetadataIndex[] = [];
   private nextSchemaId = 1;
   private nextChannelId = 0;
   private readonly stats: McapTypes.Statistics = {
@@ -37,8 +46,11 @@ export class SyncMcapWriter {
     messageStartTime: 0n, messageEndTime: 0n, channelMessageCounts: new Map(),
   };
 
-  /** `chunkSize`: uncompressed bytes per chunk before it is written out. */
-  constructor(private readonly fd: number, private readonly chunkSize = 1 << 20) {}
+  /**
+   * `chunkSize`: uncompressed bytes per chunk before it is written out; `compression`: how chunks are compressed
+   * (null = stored uncompressed; a chunk that does not shrink is stored uncompressed too).
+   */
+  constructor(private readonly fd: number, private readonly chunkSize = 1 << 20, private readonly compression: ChunkCompression | null = null) {}
 
   get position(): bigint { return this.pos; }
 
@@ -82,6 +94,19 @@ export class SyncMcapWriter {
     if (this.chunk.byteLength > this.chunkSize) this.finalizeChunk();
   }
 
+  /**
+   * An MCAP Metadata record (name → string map), written between chunks and indexed in the summary. Flushes the open
+   * chunk first, so the record sits in the data section in time order.
+   */
+  addMetadata(name: string, metadata: Record<string, string>): void {
+    this.finalizeChunk();
+    const offset = this.pos;
+    const length = this.rb.writeMetadata({ name, metadata: new Map(Object.entries(metadata)) });
+    this.flush();
+    this.metadataIndexes.push({ offset, length, name });
+    this.stats.metadataCount++;
+  }
+
   /** Write the last chunk, DataEnd, the summary and the footer. */
   end(): void {
     this.finalizeChunk();
@@ -101,6 +126,7 @@ export class SyncMcapWriter {
     group(Opcode.CHANNEL, () => [...this.channels.values()].reduce((n, c) => n + this.rb.writeChannel(c), 0n));
     group(Opcode.STATISTICS, () => this.rb.writeStatistics(this.stats));
     group(Opcode.CHUNK_INDEX, () => this.chunkIndexes.reduce((n, c) => n + this.rb.writeChunkIndex(c), 0n));
+    group(Opcode.METADATA_INDEX, () => this.metadataIndexes.reduce((n, m) => n + this.rb.writeMetadataIndex(m), 0n));
     const summaryOffsetStart = this.pos;
     for (const g of groups) this.rb.writeSummaryOffset(g);
     this.flush();
@@ -123,12 +149,17 @@ export class SyncMcapWriter {
     const c = this.chunk;
     if (c.numMessages === 0) return;
     this.stats.chunkCount++;
-    const records = c.buffer;
-    const uncompressedSize = BigInt(records.length);
+    const raw = c.buffer;
+    const uncompressedSize = BigInt(raw.length);
+    let records = raw, compression = '';
+    if (this.compression) {
+      const packed = this.compression.compress(raw);
+      if (packed.length < raw.length) { records = packed; compression = this.compression.name; }
+    }
     const chunkStartOffset = this.pos;
     const chunkLength = this.rb.writeChunk({
       messageStartTime: c.messageStartTime, messageEndTime: c.messageEndTime, uncompressedSize,
-      uncompressedCrc: crc32(records), compression: '', records,
+      uncompressedCrc: crc32(raw), compression, records,
     });
     this.flush();
     const messageIndexStart = this.pos;
@@ -140,7 +171,7 @@ export class SyncMcapWriter {
     }
     this.chunkIndexes.push({
       messageStartTime: c.messageStartTime, messageEndTime: c.messageEndTime, chunkStartOffset, chunkLength,
-      messageIndexOffsets, messageIndexLength, compression: '', compressedSize: uncompressedSize, uncompressedSize,
+      messageIndexOffsets, messageIndexLength, compression, compressedSize: BigInt(records.length), uncompressedSize,
     });
     c.reset();
     this.flush();

@@ -6,13 +6,23 @@
  * |----------------------|---------------------|-------------------------|-------------------------------------------------------------|
  * | /stride/meta         | stride.Meta         | once, first             | formatVersion, sceneId, overrides, engineVersion, policy, command, parent, ctrlDtSec, features |
  * | /stride/scene        | stride.EpisodeStart | after each reset        | episode, seed, options, initialStateHash, RenderScene, initialSnapshot (forks) |
- * | /stride/step         | stride.Step         | after each env step     | episode, step, action, reward, terminated, truncated, metrics, reason, stateHash |
+ * | /stride/step         | stride.Step         | after each env step     | episode, step, action (+ negativeZeros: indices of −0 elements, which JSON writes as 0), reward, terminated, truncated, metrics, reason, stateHash |
  * | /stride/frame        | stride.Frame        | after reset and steps   | episode, t (actions applied so far), RenderFrame             |
  * | /stride/observation  | stride.Observation  | after reset and steps   | episode, t, observation (key → number[]; > 32 elements: { dtype, b64 }) |
  * | /stride/episode      | stride.EpisodeEnd   | at each episode end     | episode, EpisodeSummary                                      |
  *
- * | /foxglove/tf        | foxglove.FrameTransform | at each reset       | Z-up `world` → Y-up `stride` (see foxglove.ts)              |
- * | /foxglove/scene      | foxglove.SceneUpdate    | after reset and steps | the visuals and overlays as Foxglove 3D entities         |
+ * | /foxglove/tf        | foxglove.FrameTransforms | after reset and steps | `world` → `stride` at reset; `stride` → `v<id>` per moving visual |
+ * | /foxglove/scene      | foxglove.SceneUpdate    | at reset; on change   | visuals once per episode, overlays when they change (foxglove.ts) |
+ * | /camera/depth        | foxglove.RawImage       | after reset and steps | `observation.depth` as 32FC1 (scenes with a depth camera)  |
+ * | /camera/calibration  | foxglove.CameraCalibration | at each reset      | pinhole intrinsics of that camera                          |
+ * | /joint_states        | foxglove.JointStates    | after reset and steps | the `q_*`/`qd_*` entries of `observation.state`            |
+ *
+ * Visual ids are small integers (the visual's index in the episode's RenderScene), not Rapier handles (which are
+ * float64 bit patterns that print as denormals, e.g. 1e-323); the viewer only needs them to match between the scene
+ * and its frames. Chunks are zstd-compressed (@foxglove/wasm-zstd; every MCAP reader, Foxglove included, reads it);
+ * the header's profile is `stride`; an MCAP Metadata record `stride` (written at close) carries scene, seeds, engine
+ * build, policy, command, commit and overrides as strings for tools that read metadata. formatVersion 2; files of
+ * formatVersion 1 (uncompressed, handle ids, a full SceneUpdate per step) stay readable (replay.ts).
  *
  * `stateHash` is `env.stateHash()` (sha256 of the full snapshot) after the step; `verifyRecording` (replay.ts) re-creates
  * the env from the meta, replays the actions and compares every hash.
@@ -28,11 +38,26 @@ import type { Observation } from '../core/features.ts';
 import type { StepResult } from '../core/env.ts';
 import type { EpisodeHooks, EpisodeSummary } from '../core/rollout.ts';
 import type { SceneEnv } from '../core/scene_env.ts';
+import * as zstd from '@foxglove/wasm-zstd';
+import { OBS_DEPTH, OBS_STATE } from '../core/features.ts';
 import { engineVersion } from '../physics/index.ts';
-import { FOXGLOVE_SCHEMAS, FoxgloveScene, frameTransform } from './foxglove.ts';
-import { SyncMcapWriter } from './mcap_writer.ts';
+import { gitCommit } from './atomic.ts';
+import { cameraCalibration, FOXGLOVE_SCHEMAS, FoxgloveScene, jointIndex, jointStates, rawDepthImage } from './foxglove.ts';
+import { SyncMcapWriter, type ChunkCompression } from './mcap_writer.ts';
 
-export const RECORDING_FORMAT_VERSION = 1;
+/** The format this build writes; it reads every version in RECORDING_FORMAT_VERSIONS_READ. */
+export const RECORDING_FORMAT_VERSION = 2;
+export const RECORDING_FORMAT_VERSIONS_READ: readonly number[] = [1, 2];
+/** The MCAP header's profile. */
+export const RECORDING_PROFILE = 'stride';
+/** zstd level of chunk compression (3 = zstd's default: fast, ~10× on these JSON chunks). */
+const ZSTD_LEVEL = 3;
+
+/** zstd chunk compression, ready once `await zstdReady()` resolved. */
+export async function zstdCompression(): Promise<ChunkCompression> {
+  await zstd.isLoaded;
+  return { name: 'zstd', compress: (b) => zstd.compress(b, ZSTD_LEVEL) };
+}
 
 export const TOPICS = {
   meta: '/stride/meta',
@@ -43,7 +68,11 @@ export const TOPICS = {
   episode: '/stride/episode',
 } as const;
 
-export const FOXGLOVE_TOPICS = { tf: '/foxglove/tf', scene: '/foxglove/scene' } as const;
+export const FOXGLOVE_TOPICS = {
+  tf: '/foxglove/tf', scene: '/foxglove/scene', depth: '/camera/depth', calibration: '/camera/calibration', joints: '/joint_states',
+} as const;
+
+type FoxChannels = { tf: number; scene: number; depth: number | null; calibration: number | null; joints: number | null };
 
 export interface RecordingParent {
   /** The recording this one was forked from. */
@@ -62,8 +91,10 @@ export interface RecorderOptions {
   parent?: RecordingParent;
   /** Also write observations (default true; large for depth images). */
   observations?: boolean;
-  /** Also write Foxglove FrameTransform + SceneUpdate channels so Foxglove shows the episode in 3D (default true). */
+  /** Also write Foxglove channels (3D scene and transforms, depth image, joint states) so Foxglove shows the episode (default true). */
   foxglove?: boolean;
+  /** Compress chunks with zstd (default true). */
+  compress?: boolean;
 }
 
 export interface RecordingMetaMessage {
@@ -127,7 +158,9 @@ const SCHEMAS: Record<keyof typeof TOPICS, { name: string; schema: object }> = {
       type: 'object',
       properties: {
         episode: int, step: { ...int, description: '0-based index of the action in the episode' },
-        action: { type: 'array', items: num }, reward: num, terminated: { type: 'boolean' }, truncated: { type: 'boolean' },
+        action: { type: 'array', items: num },
+        negativeZeros: { type: 'array', items: int, description: 'indices of action elements that are -0 (JSON writes -0 as 0; the physics can tell them apart)' },
+        reward: num, terminated: { type: 'boolean' }, truncated: { type: 'boolean' },
         metrics: numMap, reason: { type: ['string', 'null'] },
         stateHash: { ...str, description: 'sha256 (hex) of the env snapshot after the step' },
       },
@@ -202,8 +235,14 @@ export class EpisodeRecorder {
   private episodeBaseNs = 0n;
   /** logTime of the latest message, ns. */
   private lastNs = 0n;
-  private frameIds: number[] = [];
+  /** Rapier handles of the moving visuals (what env.renderFrame takes) and the integer ids written for them. */
+  private frameHandles: number[] = [];
+  private frameIntIds: number[] = [];
+  private idOf = new Map<number, number>();
   private foxScene: FoxgloveScene | null = null;
+  private readonly seeds: number[] = [];
+  private readonly joints: { name: string; q: number; qd: number }[];
+  private readonly depthShape: [number, number] | null;
   private state: 'open' | 'closed' | 'aborted' = 'open';
 
   private constructor(
@@ -214,8 +253,13 @@ export class EpisodeRecorder {
     private readonly channels: Record<keyof typeof TOPICS, number>,
     private readonly env: SceneEnv,
     private readonly withObs: boolean,
-    private readonly fox: { tf: number; scene: number } | null,
-  ) {}
+    private readonly fox: FoxChannels | null,
+    private readonly meta: RecordingMetaMessage,
+  ) {
+    this.joints = jointIndex(env.observationFeatures[OBS_STATE]?.names);
+    const d = env.observationFeatures[OBS_DEPTH];
+    this.depthShape = d && d.shape.length === 2 && d.dtype === 'float32' ? [d.shape[0]!, d.shape[1]!] : null;
+  }
 
   /** Open a recording of `env`'s episodes; call `episodeHooks(seed)` per episode, `endEpisode`, then `close()`. */
   static async create(file: string, env: SceneEnv, opts: RecorderOptions): Promise<EpisodeRecorder> {
@@ -229,23 +273,29 @@ export class EpisodeRecorder {
       process.on('exit', () => { for (const t of liveTemps) rmSync(t, { force: true }); });
     }
     try {
-      const writer = new SyncMcapWriter(fd, 1 << 20);
-      writer.start({ profile: '', library: 'stride' });
+      const writer = new SyncMcapWriter(fd, 1 << 20, (opts.compress ?? true) ? await zstdCompression() : null);
+      writer.start({ profile: RECORDING_PROFILE, library: `stride recorder (format ${RECORDING_FORMAT_VERSION})` });
       const channels = {} as Record<keyof typeof TOPICS, number>;
       for (const key of Object.keys(TOPICS) as (keyof typeof TOPICS)[]) {
         const s = SCHEMAS[key];
         const schemaId = writer.registerSchema({ name: s.name, encoding: 'jsonschema', data: new TextEncoder().encode(JSON.stringify(s.schema)) });
         channels[key] = writer.registerChannel({ topic: TOPICS[key], schemaId, messageEncoding: 'json', metadata: new Map() });
       }
-      let fox: { tf: number; scene: number } | null = null;
+      let fox: FoxChannels | null = null;
       if (opts.foxglove ?? true) {
         const reg = (topic: string, s: { name: string; schema: object }) => writer.registerChannel({
           topic, messageEncoding: 'json', metadata: new Map(),
           schemaId: writer.registerSchema({ name: s.name, encoding: 'jsonschema', data: new TextEncoder().encode(JSON.stringify(s.schema)) }),
         });
-        fox = { tf: reg(FOXGLOVE_TOPICS.tf, FOXGLOVE_SCHEMAS.frameTransform), scene: reg(FOXGLOVE_TOPICS.scene, FOXGLOVE_SCHEMAS.sceneUpdate) };
+        const d = env.observationFeatures[OBS_DEPTH];
+        const hasDepth = !!d && d.shape.length === 2 && d.dtype === 'float32';
+        fox = {
+          tf: reg(FOXGLOVE_TOPICS.tf, FOXGLOVE_SCHEMAS.frameTransforms), scene: reg(FOXGLOVE_TOPICS.scene, FOXGLOVE_SCHEMAS.sceneUpdate),
+          depth: hasDepth ? reg(FOXGLOVE_TOPICS.depth, FOXGLOVE_SCHEMAS.rawImage) : null,
+          calibration: hasDepth ? reg(FOXGLOVE_TOPICS.calibration, FOXGLOVE_SCHEMAS.cameraCalibration) : null,
+          joints: jointIndex(env.observationFeatures[OBS_STATE]?.names).length > 0 ? reg(FOXGLOVE_TOPICS.joints, FOXGLOVE_SCHEMAS.jointStates) : null,
+        };
       }
-      const rec = new EpisodeRecorder(target, tmp, fd, writer, channels, env, opts.observations ?? true, fox);
       const meta: RecordingMetaMessage = {
         formatVersion: RECORDING_FORMAT_VERSION,
         sceneId: env.id,
@@ -257,6 +307,7 @@ export class EpisodeRecorder {
         ctrlDtSec: env.ctrlDtSec,
         features: { observation: env.observationFeatures, action: env.actionFeatures },
       };
+      const rec = new EpisodeRecorder(target, tmp, fd, writer, channels, env, opts.observations ?? true, fox, meta);
       rec.push('meta', 0n, meta);
       return rec;
     } catch (e) {
@@ -297,6 +348,12 @@ export class EpisodeRecorder {
   async close(): Promise<void> {
     this.mustBeOpen();
     try {
+      const m = this.meta;
+      this.writer.addMetadata('stride', {
+        formatVersion: String(m.formatVersion), sceneId: m.sceneId, seeds: this.seeds.join(','), episodes: String(this.seeds.length),
+        engineVersion: m.engineVersion, policy: m.policy, command: m.command, commit: gitCommit(), overrides: JSON.stringify(m.overrides),
+        ctrlDtSec: String(m.ctrlDtSec), parent: m.parent ? JSON.stringify(m.parent) : '',
+      });
       this.writer.end();
       fsyncSync(this.fd);
       closeSync(this.fd);
@@ -330,34 +387,66 @@ export class EpisodeRecorder {
 
   private beginEpisode(ep: number, seed: number, options: Record<string, unknown> | null, obs: Observation | null, snapshot: Uint8Array | null): void {
     const env = this.env;
-    const scene = env.renderScene();
-    this.frameIds = scene.visuals.filter((v) => !v.isStatic).map((v) => v.id);
+    this.seeds.push(seed);
+    const raw = env.renderScene();
+    // Integer ids: a visual's index in the scene (handles are float64 bit patterns).
+    this.idOf = new Map(raw.visuals.map((v, i) => [v.id, i]));
+    const scene = { ...raw, visuals: raw.visuals.map((v, i) => ({ ...v, id: i })) };
+    const moving = raw.visuals.filter((v) => !v.isStatic);
+    this.frameHandles = moving.map((v) => v.id);
+    this.frameIntIds = moving.map((v) => this.idOf.get(v.id)!);
     const t0 = this.episodeBaseNs;
     this.push('scene', t0, {
       episode: ep, seed, options, initialStateHash: env.stateHash(), scene,
       initialSnapshot: snapshot ? Buffer.from(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength).toString('base64') : null,
     });
-    const frame = env.renderFrame(this.frameIds);
+    const frame = this.frame();
     this.push('frame', t0, { episode: ep, t: 0, frame });
     if (this.fox) {
       this.foxScene = new FoxgloveScene(scene);
-      this.pushRaw(this.fox.tf, t0, frameTransform(t0));
       this.pushRaw(this.fox.scene, t0, this.foxScene.initial(frame, t0));
+      this.pushRaw(this.fox.tf, t0, this.foxScene.transforms(frame, t0, true));
+      if (this.fox.calibration !== null && this.depthShape) {
+        const fovDeg = (env.config as { camera?: { fovDeg?: unknown } }).camera?.fovDeg;
+        if (typeof fovDeg === 'number') this.pushRaw(this.fox.calibration, t0, cameraCalibration(this.depthShape[1], this.depthShape[0], fovDeg, t0));
+      }
+      if (obs) this.foxSensors(obs, t0);
     }
     if (this.withObs && obs) this.push('observation', t0, { episode: ep, t: 0, observation: obsToJson(obs) });
+  }
+
+  /** The env's render frame with integer ids. */
+  private frame() {
+    const f = this.env.renderFrame(this.frameHandles);
+    return { ...f, ids: this.frameIntIds };
+  }
+
+  private foxSensors(obs: Observation, ns: bigint): void {
+    const fox = this.fox!;
+    const d = obs[OBS_DEPTH];
+    if (fox.depth !== null && this.depthShape && d instanceof Float32Array) this.pushRaw(fox.depth, ns, rawDepthImage(d, this.depthShape[1], this.depthShape[0], ns));
+    const st = obs[OBS_STATE];
+    if (fox.joints !== null && st) this.pushRaw(fox.joints, ns, jointStates(st, this.joints, ns));
   }
 
   private recordStep(ep: number, t: number, action: Float32Array, r: StepResult): void {
     const env = this.env;
     const ts = this.episodeBaseNs + this.ns((t + 1) * env.ctrlDtSec);
     const reason = r.info.reason;
+    const negativeZeros: number[] = [];
+    for (let i = 0; i < action.length; i++) if (Object.is(action[i], -0)) negativeZeros.push(i);
     this.push('step', ts, {
-      episode: ep, step: t, action: Array.from(action), reward: r.reward, terminated: r.terminated, truncated: r.truncated,
+      episode: ep, step: t, action: Array.from(action), ...(negativeZeros.length ? { negativeZeros } : {}), reward: r.reward, terminated: r.terminated, truncated: r.truncated,
       metrics: r.metrics, reason: typeof reason === 'string' ? reason : null, stateHash: env.stateHash(),
     });
-    const frame = env.renderFrame(this.frameIds);
+    const frame = this.frame();
     this.push('frame', ts, { episode: ep, t: t + 1, frame });
-    if (this.fox && this.foxScene) this.pushRaw(this.fox.scene, ts, this.foxScene.update(frame, ts));
+    if (this.fox && this.foxScene) {
+      this.pushRaw(this.fox.tf, ts, this.foxScene.transforms(frame, ts, false));
+      const o = this.foxScene.overlays(frame, ts);
+      if (o.entities.length > 0 || o.deletions.length > 0) this.pushRaw(this.fox.scene, ts, o);
+      this.foxSensors(r.obs, ts);
+    }
     if (this.withObs) this.push('observation', ts, { episode: ep, t: t + 1, observation: obsToJson(r.obs) });
   }
 

@@ -1,7 +1,7 @@
 /**
  * Reading and verifying MCAP recordings written by `EpisodeRecorder` (recorder.ts).
  *
- * `readRecording(file)` parses the whole file (CRCs checked) into episodes of steps; a truncated, corrupt or non-MCAP
+ * `readRecording(file)` parses the whole file (CRCs checked; zstd chunks decompressed; formatVersion 1 and 2) into episodes of steps; a truncated, corrupt or non-MCAP
  * file is a one-line error `corrupt MCAP file <path>: <what>`.
  *
  * `verifyRecording(file)` re-creates the env with `makeEnv(sceneId, overrides)` (the scene must be registered —
@@ -12,11 +12,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { hasMcapPrefix, McapStreamReader } from '@mcap/core';
+import * as zstd from '@foxglove/wasm-zstd';
 import type { RenderFrame, RenderScene } from '../core/render.ts';
 import type { EpisodeSummary } from '../core/rollout.ts';
 import { makeEnv } from '../core/registry.ts';
 import { engineVersion } from '../physics/index.ts';
-import { RECORDING_FORMAT_VERSION, TOPICS, unpackArray, type PackedArray, type RecordingMetaMessage } from './recorder.ts';
+import { RECORDING_FORMAT_VERSION, RECORDING_FORMAT_VERSIONS_READ, TOPICS, unpackArray, type PackedArray, type RecordingMetaMessage } from './recorder.ts';
 
 export type RecordingMeta = RecordingMetaMessage;
 
@@ -77,6 +78,12 @@ export interface VerifyResult {
   cut?: Recording['cut'];
 }
 
+/** Chunk decompressors for @mcap/core's readers (zstd; uncompressed chunks need none). */
+export async function mcapDecompressHandlers(): Promise<Record<string, (buf: Uint8Array, size: bigint) => Uint8Array>> {
+  await zstd.isLoaded;
+  return { zstd: (buf, size) => zstd.decompress(buf, Number(size)) };
+}
+
 /** Parse a recording file. */
 export async function readRecording(file: string, opts: { allowCut?: boolean } = {}): Promise<Recording> {
   const fail = (what: string): never => { throw new Error(`corrupt MCAP file ${file}: ${what}`); };
@@ -90,7 +97,7 @@ export async function readRecording(file: string, opts: { allowCut?: boolean } =
   if (bytes.length === 0) fail('empty file');
   if (!hasMcapPrefix(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength))) fail('not an MCAP file (bad magic)');
 
-  const reader = new McapStreamReader({ validateCrcs: true });
+  const reader = new McapStreamReader({ validateCrcs: true, decompressHandlers: await mcapDecompressHandlers() });
   const topicOf = new Map<number, string>();
   const dec = new TextDecoder();
   const messages: { topic: string; text: string }[] = [];
@@ -142,8 +149,11 @@ export async function readRecording(file: string, opts: { allowCut?: boolean } =
       case TOPICS.step: {
         const ep = epAt(v.episode as number, 'step');
         if (v.step !== ep.steps.length) fail(`episode ${ep.index}: step ${String(v.step)} out of order (expected ${ep.steps.length})`);
+        const action = v.action as number[];
+        // JSON writes -0 as 0; the recorder lists those elements so the replay applies the very action (format 2).
+        if (Array.isArray(action) && Array.isArray(v.negativeZeros)) for (const i of v.negativeZeros as number[]) if (action[i] === 0) action[i] = -0;
         ep.steps.push({
-          step: v.step as number, action: v.action as number[], reward: v.reward as number, terminated: !!v.terminated, truncated: !!v.truncated,
+          step: v.step as number, action, reward: v.reward as number, terminated: !!v.terminated, truncated: !!v.truncated,
           metrics: (v.metrics as Record<string, number>) ?? {}, reason: (v.reason as string | null) ?? null, frame: null as unknown as RenderFrame, obs: null,
           stateHash: v.stateHash as string,
         });
@@ -193,14 +203,15 @@ export async function readRecording(file: string, opts: { allowCut?: boolean } =
     const missing = ep.steps.find((s) => !s.frame);
     if (missing) fail(`episode ${ep.index} step ${missing.step} has no frame`);
   }
-  if (meta.formatVersion !== RECORDING_FORMAT_VERSION) fail(`unsupported recording formatVersion ${String(meta.formatVersion)} (this build reads ${RECORDING_FORMAT_VERSION})`);
+  if (!RECORDING_FORMAT_VERSIONS_READ.includes(meta.formatVersion)) fail(`unsupported recording formatVersion ${String(meta.formatVersion)} (this build reads ${RECORDING_FORMAT_VERSIONS_READ.join(', ')}; writes ${RECORDING_FORMAT_VERSION})`);
   if (typeof meta.sceneId !== 'string') fail('meta has no sceneId');
   return { file, meta, episodes, ...(cut ? { cut } : {}) };
 }
 
-/** Re-simulate a recording and compare every step's state hash. */
-export async function verifyRecording(file: string, opts: { allowCut?: boolean } = {}): Promise<VerifyResult> {
+/** Re-simulate a recording and compare every step's state hash; `onProgress(stepsDone, stepsTotal, episode)` after every step. */
+export async function verifyRecording(file: string, opts: { allowCut?: boolean; onProgress?(done: number, total: number, episode: number): void } = {}): Promise<VerifyResult> {
   const rec = await readRecording(file, opts);
+  const total = rec.episodes.reduce((n, e) => n + e.steps.length, 0);
   const env = makeEnv(rec.meta.sceneId, rec.meta.overrides ?? {});
   let steps = 0;
   const result = (firstMismatch: VerifyResult['firstMismatch']): VerifyResult => ({
@@ -224,6 +235,7 @@ export async function verifyRecording(file: string, opts: { allowCut?: boolean }
         if (!Array.isArray(s.action)) throw new Error(`corrupt MCAP file ${file}: episode ${ep.index} step ${s.step} has no action`);
         env.step(Float32Array.from(s.action));
         steps++;
+        opts.onProgress?.(steps, total, ep.index);
         const h = env.stateHash();
         if (h !== s.stateHash) return result({ episode: ep.index, step: s.step, expected: s.stateHash, actual: h });
       }

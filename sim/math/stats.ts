@@ -41,6 +41,15 @@ export interface Rate {
   ci95: [number, number];
 }
 
+/**
+ * The one way Stride prints a success rate with its 95% interval — CLI summaries (eval, rollout, demos, quickstart)
+ * and study reports alike: `60.0% (95% CI 31.3–83.2%)`.
+ */
+export function formatRate(rate: number, ci95: readonly [number, number]): string {
+  const p = (x: number) => (x * 100).toFixed(1);
+  return `${p(rate)}% (95% CI ${p(ci95[0])}–${p(ci95[1])}%)`;
+}
+
 /** k successes out of n as a `Rate` (rate and 95% Wilson interval). */
 export function rate(k: number, n: number): Rate {
   return { k, n, rate: n ? k / n : 0, ci95: wilson(k, n) };

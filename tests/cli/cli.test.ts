@@ -1,12 +1,39 @@
 /** Smoke tests of the real `stride` command: help, scenes, rollout, bench sim, bad input. */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { strideAsync as stride } from '../helpers.ts';
+import { listMethods } from '../../policies/registry.ts';
+import { ROOT, strideAsync as stride } from '../helpers.ts';
 
 describe('stride CLI', { timeout: 400_000 }, () => {
   it('--help lists the commands', async () => {
     const r = await stride(['--help']);
     expect(r.code).toBe(0);
     for (const c of ['scenes', 'rollout', 'bench']) expect(r.stdout).toContain(c);
+  });
+
+  it('--version prints the version and the commit; train --help names every registered method', async () => {
+    const v = await stride(['--version']);
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toMatch(/^stride \d+\.\d+\.\d+ \(commit ([0-9a-f]{40}|unknown)\)$/);
+    const h = await stride(['train', '--help']);
+    expect(h.code).toBe(0);
+    for (const m of listMethods()) expect(h.stdout).toContain(m);
+    expect(listMethods()).toContain('beso');
+  });
+
+  it('a progress bar on a terminal (once work runs > 1 s), plain lines when stderr is not a terminal', () => {
+    const args = ['rollout', '--scene', 'humanoid/walk', '--policy', 'random', '--episodes', '50', '--seed', '0'];
+    // `script` runs the command on a pseudo-terminal (util-linux).
+    const tty = spawnSync('script', ['-qec', [process.execPath, join(ROOT, 'bin', 'stride.js'), ...args].join(' '), '/dev/null'], { encoding: 'utf8' });
+    expect(tty.status, tty.stderr).toBe(0);
+    expect(tty.stdout).toMatch(/rollout \|[█░]+\| \d+\/50 episodes \| success/);
+    expect(tty.stdout).not.toMatch(/episode 5 seed 5/);
+    const piped = spawnSync(process.execPath, [join(ROOT, 'bin', 'stride.js'), ...args], { encoding: 'utf8' });
+    expect(piped.status).toBe(0);
+    expect(piped.stdout + piped.stderr).not.toMatch(/[█░]/);
+    expect(piped.stdout).toMatch(/episode 5 seed 5: return/);
+    expect(piped.stdout).toMatch(/success \d+\.\d% \(95% CI \d+\.\d–\d+\.\d%\) over 50 episodes/);
   });
 
   it('scenes --json lists toy/point_reach with its features', async () => {

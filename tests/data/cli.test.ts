@@ -41,7 +41,7 @@ describe('stride demos', () => {
     const out = join(dir, 'demos');
     const r = await stride(['demos', '--scene', 'toy/point_reach', '--episodes', '3', '--seed', '5', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout.trim()).toMatch(/^wrote 3 expert episodes of toy\/point_reach \(\d+ frames, success 100\.0%\) to /);
+    expect(r.stdout.trim()).toMatch(/^wrote 3 expert episodes of toy\/point_reach to .*demos: \d+ frames, success 100\.0% \(95% CI \d+\.\d–100\.0%\)$/);
     const ds = await readDataset(out);
     expect(ds.info.sceneId).toBe('toy/point_reach');
     expect(Object.keys(ds.info.features).sort()).toEqual(['action', 'observation.state']);

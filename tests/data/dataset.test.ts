@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ACTION, OBS_DEPTH, OBS_STATE, type Features } from '../../sim/core/index.ts';
 import { DatasetWriter, readDataset, SequenceSampler, writeDataset, type Dataset } from '../../sim/data/dataset.ts';
-import { writeNpy } from '../../sim/data/npy.ts';
+import { readNpy, writeNpy } from '../../sim/data/npy.ts';
 import { Rng } from '../../sim/math/rng.ts';
 import { ROOT } from '../helpers.ts';
 
@@ -40,6 +40,26 @@ function leftovers(dir: string): string[] {
 }
 
 describe('dataset write → read', () => {
+  it('writes per-frame next.reward / next.done (numpy-readable) when asked, and refuses episodes without them', async () => {
+    const rng = new Rng(4);
+    const lengths = [3, 4];
+    const eps = lengths.map((T, i) => ({
+      seed: i, success: true, columns: makeEpisode(rng, T),
+      reward: Array.from({ length: T }, (_, t) => t * 0.5 - i), done: Array.from({ length: T }, (_, t) => t === T - 1),
+    }));
+    const dir = join(root, 'tr');
+    const info = writeDataset(dir, { sceneId: 'toy/point_reach', fps: 20, features, episodes: eps, transitions: true });
+    expect(info.transitions).toEqual({ 'next.reward': 'data/next.reward.npy', 'next.done': 'data/next.done.npy' });
+    const ds = await readDataset(dir);
+    expect(Array.from(ds.transitions!.reward)).toEqual([0, 0.5, 1, -1, -0.5, 0, 0.5]);
+    expect(Array.from(ds.transitions!.done)).toEqual([0, 0, 1, 0, 0, 0, 1]);
+    expect(readNpy(join(dir, 'data', 'next.done.npy'))).toMatchObject({ dtype: 'uint8', shape: [7] });
+    expect(readNpy(join(dir, 'data', 'next.reward.npy'))).toMatchObject({ dtype: 'float32', shape: [7] });
+    expect(() => writeDataset(join(root, 'tr2'), { sceneId: 's', fps: 20, features, transitions: true, episodes: [{ seed: 0, success: true, columns: makeEpisode(rng, 2) }] }))
+      .toThrow(/needs reward and done per frame/);
+    expect(existsSync(join(root, 'tr2'))).toBe(false);
+  });
+
   it('round-trips columns, episodes and stats exactly', async () => {
     const rng = new Rng(1);
     const lengths = [5, 1, 9];
@@ -48,7 +68,8 @@ describe('dataset write → read', () => {
     const info = writeDataset(dir, { sceneId: 'toy/point_reach', fps: 20, features, episodes: eps });
     expect(info.numFrames).toBe(15);
     const ds = await readDataset(dir);
-    expect(ds.info).toMatchObject({ sceneId: 'toy/point_reach', fps: 20, numEpisodes: 3, numFrames: 15, formatVersion: 1 });
+    expect(ds.info).toMatchObject({ sceneId: 'toy/point_reach', fps: 20, numEpisodes: 3, numFrames: 15, formatVersion: 2 });
+    expect(ds.transitions).toBeNull();
     expect(ds.info.features).toEqual(features);
     expect(Array.from(ds.episodeEnds)).toEqual([5, 6, 15]);
     expect(ds.episodes).toEqual(eps.map((e, i) => ({ index: i, length: lengths[i], seed: e.seed, success: e.success, labels: e.labels })));

@@ -1,6 +1,7 @@
 /** Test helper: copy an MCAP recording message by message, rewriting JSON payloads (to tamper with recordings). */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { McapStreamReader, McapWriter, type IWritable } from '@mcap/core';
+import { mcapDecompressHandlers } from '../../sim/data/replay.ts';
 
 /** Copy an MCAP file message by message, letting `edit` rewrite message payloads (JSON). */
 export async function rewriteMcap(src: string, dst: string, edit: (topic: string, v: Record<string, unknown>) => Record<string, unknown>) {
@@ -9,7 +10,7 @@ export async function rewriteMcap(src: string, dst: string, edit: (topic: string
   const writable: IWritable = { write: async (b) => { chunks.push(b.slice()); pos += BigInt(b.length); }, position: () => pos };
   const w = new McapWriter({ writable });
   await w.start({ profile: '', library: 'test' });
-  const reader = new McapStreamReader();
+  const reader = new McapStreamReader({ decompressHandlers: await mcapDecompressHandlers() });
   reader.append(readFileSync(src));
   const schemaMap = new Map<number, number>(), chanMap = new Map<number, number>(), topics = new Map<number, string>();
   for (let r; (r = reader.nextRecord()); ) {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeEnv, runEpisode, type SceneEnv } from '../../sim/core/index.ts';
 import { EpisodeRecorder, FOXGLOVE_TOPICS, TOPICS } from '../../sim/data/recorder.ts';
-import { readRecording, verifyRecording } from '../../sim/data/replay.ts';
+import { mcapDecompressHandlers, readRecording, verifyRecording } from '../../sim/data/replay.ts';
 import { Rng } from '../../sim/math/rng.ts';
 import { McapIndexedReader } from '@mcap/core';
 import { initPhysics } from '../../sim/physics/index.ts';
@@ -50,7 +50,7 @@ describe('MCAP recording', () => {
     const file = join(dir, 'a.mcap');
     const sums = await record(file, 2);
     const rec = await readRecording(file);
-    expect(rec.meta).toMatchObject({ sceneId: 'toy/point_reach', policy: 'random', overrides: { maxSteps: 30 }, command: 'test', parent: null, formatVersion: 1 });
+    expect(rec.meta).toMatchObject({ sceneId: 'toy/point_reach', policy: 'random', overrides: { maxSteps: 30 }, command: 'test', parent: null, formatVersion: 2 });
     expect(rec.meta.engineVersion).toMatch(/rapier/);
     expect(rec.episodes.map((e) => e.seed)).toEqual([0, 1]);
     for (const [i, ep] of rec.episodes.entries()) {
@@ -70,25 +70,39 @@ describe('MCAP recording', () => {
     const bytes = readFileSync(file);
     const idx = await McapIndexedReader.Initialize({
       readable: { size: async () => BigInt(bytes.length), read: async (o: bigint, n: bigint) => bytes.subarray(Number(o), Number(o + n)) },
+      decompressHandlers: await mcapDecompressHandlers(),
     });
-    expect([...idx.channelsById.values()].map((c) => c.topic).sort()).toEqual([...Object.values(TOPICS), ...Object.values(FOXGLOVE_TOPICS)].sort());
+    // point_reach has no depth camera and no joints: no /camera/* or /joint_states channels.
+    expect([...idx.channelsById.values()].map((c) => c.topic).sort()).toEqual([...Object.values(TOPICS), FOXGLOVE_TOPICS.tf, FOXGLOVE_TOPICS.scene].sort());
     expect([...idx.schemasById.values()].every((s) => s.encoding === 'jsonschema')).toBe(true);
+    expect(idx.header.profile).toBe('stride');
+    expect([...idx.chunkIndexes].every((c) => c.compression === 'zstd' && c.compressedSize < c.uncompressedSize)).toBe(true);
     expect(idx.dataSectionCrc).toBe(crc32(bytes.subarray(0, Number(idx.dataEndOffset))));
+    // The MCAP Metadata record, for tools that read metadata rather than messages.
+    const md = [];
+    for await (const m of idx.readMetadata({ name: 'stride' })) md.push(Object.fromEntries(m.metadata));
+    expect(md).toEqual([expect.objectContaining({ formatVersion: '2', sceneId: 'toy/point_reach', seeds: '0,1', policy: 'random', command: 'test', commit: expect.stringMatching(/^([0-9a-f]{40}|unknown)$/), engineVersion: rec.meta.engineVersion })]);
     let stepMsgs = 0;
     for await (const m of idx.readMessages({ topics: [TOPICS.step] })) { void m; stepMsgs++; }
     expect(stepMsgs).toBe(v.steps);
-    // meta + per episode (scene, frame, observation, summary, foxglove tf + scene) + per step (step, frame, observation, foxglove scene)
+    // meta + per episode (scene, frame, observation, summary, foxglove scene + tf) + per step (step, frame, observation, foxglove tf)
+    // + a SceneUpdate for every step whose overlays changed (point_reach's goal marker and zone never change).
     expect(idx.statistics!.messageCount).toBe(BigInt(1 + 2 * 6 + 4 * v.steps));
-    // Foxglove's SceneUpdate: reset clears and sends ground + ball; each step moves the ball to the recorded pose.
-    const fox: { deletions: { type: number }[]; entities: { id: string; frame_id: string; cubes: unknown[]; spheres: { pose: { position: { x: number; y: number; z: number } } }[] }[] }[] = [];
+    // Foxglove: reset clears and sends ground, ball and goal zone once; each step moves the ball's frame by a FrameTransform.
+    const fox: { deletions: { type: number }[]; entities: { id: string; frame_id: string; frame_locked: boolean; cubes: unknown[]; spheres: { pose: { position: { x: number; y: number; z: number } } }[] }[] }[] = [];
     for await (const m of idx.readMessages({ topics: [FOXGLOVE_TOPICS.scene] })) fox.push(JSON.parse(new TextDecoder().decode(m.data)));
-    expect(fox.length).toBe(2 + v.steps);
+    expect(fox.length).toBe(2);
     expect(fox[0]!.deletions).toEqual([expect.objectContaining({ type: 1 })]);
     expect(fox[0]!.entities.map((e) => [e.cubes.length, e.spheres.length])).toEqual([[1, 0], [0, 1], [1, 0]]); // ground, ball, goal zone
-    expect(fox[0]!.entities.every((e) => e.frame_id === 'stride')).toBe(true);
+    const ball = fox[0]!.entities[1]!;
     const f5 = rec.episodes[0]!.steps[4]!.frame!;
-    expect(fox[5]!.entities[0]!.id).toBe(`v${f5.ids[0]}`);
-    expect(fox[5]!.entities[0]!.spheres[0]!.pose.position).toEqual({ x: f5.poses[0], y: f5.poses[1], z: f5.poses[2] });
+    expect(Number.isInteger(f5.ids[0]) && rec.episodes[0]!.scene.visuals.every((x) => Number.isInteger(x.id))).toBe(true);
+    expect(ball).toMatchObject({ id: `v${f5.ids[0]}`, frame_id: `v${f5.ids[0]}`, frame_locked: true });
+    const tfs: { transforms: { parent_frame_id: string; child_frame_id: string; translation: { x: number; y: number; z: number } }[] }[] = [];
+    for await (const m of idx.readMessages({ topics: [FOXGLOVE_TOPICS.tf] })) tfs.push(JSON.parse(new TextDecoder().decode(m.data)));
+    expect(tfs.length).toBe(2 + v.steps);
+    expect(tfs[0]!.transforms[0]).toMatchObject({ parent_frame_id: 'world', child_frame_id: 'stride' });
+    expect(tfs[5]!.transforms).toEqual([expect.objectContaining({ parent_frame_id: 'stride', child_frame_id: `v${f5.ids[0]}`, translation: { x: f5.poses[0], y: f5.poses[1], z: f5.poses[2] } })]);
     expect(readdirSync(dir).filter((n) => n.includes('.tmp-'))).toEqual([]);
   });
 

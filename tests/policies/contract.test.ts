@@ -93,15 +93,17 @@ describe.each(listMethods())('policy contract: %s', (method) => {
         expect(q.manifest.step).toBe(5);
         expect(q.manifest.safetyEnvelope.maxDeltaPerStep).toEqual([2, 2]);
         expect(await actions(q, 42)).toEqual(await actions(p, 42));
-        // model.json is a TF.js weights manifest
+        // model.json is a TF.js LayersModel (tests/policies/layers_model.test.ts loads it with tf.loadLayersModel)…
         const mj = JSON.parse(readFileSync(path.join(ck, 'model.json'), 'utf8'));
+        expect(mj.format).toBe('layers-model');
         expect(mj.weightsManifest[0].paths).toEqual(['weights.bin']);
-        // …decodable by plain @tensorflow/tfjs into the policy's inference weights.
+        // …whose weights plain @tensorflow/tfjs decodes into the policy's inference weights (layer weight → parameter map).
         const bin = readFileSync(path.join(ck, 'weights.bin'));
         const named = tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength), mj.weightsManifest[0].weights);
         const want = p.ema ? p.ema.toArrays() : p.params.toArrays();
-        expect(Object.keys(named).sort()).toEqual(Object.keys(want).sort());
-        for (const [n, t] of Object.entries(named)) { expect(Array.from(t.dataSync())).toEqual(Array.from(want[n]!)); t.dispose(); }
+        const toParam: Record<string, string | null> = mj.userDefinedMetadata.stride.params;
+        expect(Object.values(toParam).filter((x) => x !== null).sort()).toEqual(Object.keys(want).sort());
+        for (const [n, t] of Object.entries(named)) { if (toParam[n]) expect(Array.from(t.dataSync())).toEqual(Array.from(want[toParam[n]!]!)); t.dispose(); }
         const before = tf.memory().numTensors;
         for (let i = 0; i < 100; i++) await q.act(obs[i % obs.length]!);
         expect(tf.memory().numTensors).toBe(before);

@@ -3,7 +3,7 @@
  * percentile rule, and the seeded bootstraps (determinism for a seed, coverage sanity).
  */
 import { describe, expect, it } from 'vitest';
-import { bootstrapCi, clusterBootstrapCi, entropy, newcombe, pairedRatioCi, percentile, rate, wilson } from '../../sim/math/stats.ts';
+import { bootstrapCi, clusterBootstrapCi, entropy, formatRate, newcombe, pairedRatioCi, percentile, rate, wilson } from '../../sim/math/stats.ts';
 import { Rng } from '../../sim/math/rng.ts';
 
 describe('wilson', () => {
@@ -161,5 +161,13 @@ describe('bootstrap', () => {
     expect(sparse.nonFinite).toBeGreaterThan(0);
     expect(sparse.reps + sparse.nonFinite).toBe(200);
     expect(() => pairedRatioCi([[1]], [[1, 0]])).toThrow(/cluster 0/);
+  });
+});
+
+describe('formatRate', () => {
+  it('prints every success rate with its interval one way', () => {
+    const r = rate(6, 10);
+    expect(formatRate(r.rate, r.ci95)).toBe(`60.0% (95% CI ${(r.ci95[0] * 100).toFixed(1)}–${(r.ci95[1] * 100).toFixed(1)}%)`);
+    expect(formatRate(0.25, [0.046, 0.699])).toBe('25.0% (95% CI 4.6–69.9%)');
   });
 });

@@ -146,7 +146,9 @@ describe('stride train --grid --queue', () => {
     const a = await worker(url);
     const submit = strideAsync(args(path.join(tmp, 'sweepQ'), ['--queue', url]), { timeoutMs: 600_000 });
     const runDir = path.join(tmp, 'artifacts', 'sweepQ', 'seed=7,lr=1e-3');
-    for (let t0 = Date.now(); !existsSync(path.join(runDir, 'checkpoints', '40')); await new Promise((res) => setTimeout(res, 20))) {
+    // `latest` moves (by rename) just after a checkpoint folder appears: wait for the pointer, not the folder.
+    const latestStep = () => { try { return Number(readFileSync(path.join(runDir, 'latest'), 'utf8').trim()); } catch { return 0; } };
+    for (let t0 = Date.now(); !(latestStep() >= 40); await new Promise((res) => setTimeout(res, 20))) {
       if (Date.now() - t0 > 300_000) throw new Error(`no checkpoint 40 in ${runDir}: ${a.log()}`);
     }
     await a.kill('SIGKILL');

@@ -15,7 +15,7 @@ import type { LayersModelJson } from '../../policies/common/layers_model.ts';
 import type { MethodPolicy } from '../../policies/common/policy.ts';
 import { encodeWeights } from '../../policies/common/weights_io.ts';
 import { getMethod, listMethods } from '../../policies/registry.ts';
-import { readManifest, saveCheckpoint, writeModelFiles } from '../../policies/train/checkpoint.ts';
+import { readManifest, saveCheckpoint, sealCheckpoint, writeModelFiles, type CheckpointManifest } from '../../policies/train/checkpoint.ts';
 import { loadPolicy } from '../../policies/train/load.ts';
 import { Rng } from '../../sim/math/rng.ts';
 import { tmp } from './helpers.ts';
@@ -124,6 +124,9 @@ describe('checkpoints as TF.js LayersModels', () => {
       writeFileSync(path.join(dir, 'model.json'), JSON.stringify({
         format: 'stride-policy', formatVersion: 1, generatedBy: 'stride train', modelTopology: { method: cur.method, config: cur.spec.config }, weightsManifest: [{ paths: ['weights.bin'], weights: w.specs }],
       }));
+      // The integrity record is a separate layer (manifest hashes): re-seal so only the model format differs.
+      const reseal = () => sealCheckpoint(dir, JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as CheckpointManifest);
+      reseal();
       const old = loadPolicy(dir);
       try {
         for (const n of cur.params.names) expect(Array.from(old.params.get(n).dataSync())).toEqual(Array.from(arrays[n]!));
@@ -131,6 +134,7 @@ describe('checkpoints as TF.js LayersModels', () => {
         expect(await compare(dir, old)).toBeLessThan(1e-5);
       } finally { old.dispose(); }
       writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ format: 'graph-model', weightsManifest: [] }));
+      reseal();
       expect(() => loadPolicy(dir)).toThrow(/^corrupt checkpoint .*model\.json: not a Stride checkpoint model\.json/);
     } finally {
       cur.dispose();

@@ -35,14 +35,17 @@ export interface ExperimentRunOptions {
   scene?: string;
   /** `--queue`: run the cells as jobs on this Redis queue (`stride worker`s) instead of local worker threads. */
   queue?: { target: QueueTarget; onProgress?: (c: QueueCounts) => void };
+  /** `--pilot`: stop after the floor-guard stage (studies with a guard stage; the cells are cached for the full run). */
+  pilot?: boolean;
 }
 
 const EXPERIMENTS: Record<string, () => Promise<{ experiment: ExperimentDef }>> = {
   beso: () => import('../experiments/beso/study.ts'),
   'beso-toy': () => import('../experiments/beso-toy/study.ts'),
+  fdp: () => import('../experiments/fdp/study.ts'),
 };
 
-interface Opts { quick?: boolean; json?: boolean; budget?: string[]; out: string; cache: string; backend: string; scene?: string; queue?: string; insecure?: boolean }
+interface Opts { quick?: boolean; pilot?: boolean; json?: boolean; budget?: string[]; out: string; cache: string; backend: string; scene?: string; queue?: string; insecure?: boolean }
 
 export function register(program: Command): void {
   program
@@ -50,6 +53,7 @@ export function register(program: Command): void {
     .description(`run a method's reproduction study and write results/<name>.{json,md} (${Object.keys(EXPERIMENTS).join(', ')})`)
     .argument('<name>', `study name (${Object.keys(EXPERIMENTS).join(', ')})`)
     .option('--quick', 'the same pipeline with tiny budgets (a few minutes)')
+    .option('--pilot', 'stop after the floor-guard stage (its cells are cached for the full run)')
     .option('--json', 'print the results JSON on stdout')
     .option('--budget <key=value>', 'override one budget entry (repeatable), e.g. --budget trainSteps=50', collect)
     .option('--out <dir>', 'folder for <name>.json and <name>.md', 'results')
@@ -78,7 +82,7 @@ export function register(program: Command): void {
       try {
         result = await experiment.run({
           quick: !!opts.quick, budget: opts.budget ?? [], outDir: opts.out, cacheDir: opts.cache, backend: opts.backend, command,
-          log: (line) => info(json, line), scene: opts.scene, ...(target ? { queue: { target, onProgress: progress!.onProgress } } : { onCell }),
+          log: (line) => info(json, line), scene: opts.scene, pilot: !!opts.pilot, ...(target ? { queue: { target, onProgress: progress!.onProgress } } : { onCell }),
         });
       } finally {
         progress?.stop();

@@ -19,6 +19,7 @@ import { DiffusionPolicy, defaultDiffusionConfig, type DiffusionConfig } from '.
 import { PpoPolicy, defaultPpoConfig, type PpoConfig } from './ppo/index.ts';
 import { BesoPolicy, defaultBesoConfig, type BesoConfig } from './beso/index.ts';
 import { besoBatcher } from './beso/relabel.ts';
+import { FdpPolicy, defaultFdpConfig, fdpObsKeys, type FdpConfig } from './fdp/index.ts';
 
 export type { OfflineBatcher } from './train/offline_loop.ts';
 
@@ -59,6 +60,8 @@ export interface MethodDecl<C extends object> {
    * build them here; the default is the SequenceSampler + chunkedBatch of the offline loop.
    */
   batcher?(ds: Dataset, spec: PolicySpec, seed: number): OfflineBatcher;
+  /** Fill config fields derived from others before a dataset spec is built (e.g. FDP's obsKeys from priority + rest). */
+  completeConfig?(config: Record<string, unknown>): Record<string, unknown>;
   /** Training stages by name, in order; the first is the default. Absent = `{ offline: OFFLINE_STAGE }`. */
   stages?: Record<string, TrainStage>;
 }
@@ -161,6 +164,10 @@ const BESO_RANGES: Ranges = {
   goalMaskProb: { min: 0, max: 1 }, goalHorizonMin: { min: 1, max: 100_000, int: true }, goalHorizonMax: { min: 1, max: 100_000, int: true },
   embDim: EMB, noiseEmbScale: { min: 1e-3, max: 1e6 }, width: LAYER, depth: DEPTH,
 };
+const FDP_RANGES: Ranges = {
+  ...CHUNK_RANGES, trainSteps: { min: 2, max: 10_000, int: true }, inferSteps: INFER_STEPS, clipSample: { min: 0, max: 100 }, clipResidual: { min: 0, max: 1e6 },
+  embDim: EMB, width: LAYER, depth: DEPTH, resWidth: LAYER, depthFeatures: LAYER,
+};
 const PPO_RANGES: Ranges = {
   'hidden[]': LAYER, 'hidden#len': { min: 1, max: 16 }, initLogStd: { min: -10, max: 2 }, numEnvs: { min: 1, max: 256, int: true },
   rolloutSteps: { min: 1, max: 100_000, int: true }, epochs: { min: 1, max: 100, int: true }, minibatches: { min: 1, max: 4096, int: true },
@@ -171,4 +178,5 @@ const PPO_RANGES: Ranges = {
 registerMethod<BcConfig>('bc', { defaultConfig: () => ({ ...defaultBcConfig() }), configRanges: BC_RANGES, create: (s, seed) => new BcPolicy(s, seed) });
 registerMethod<DiffusionConfig>('diffusion', { defaultConfig: () => ({ ...defaultDiffusionConfig() }), configRanges: DIFFUSION_RANGES, create: (s, seed) => new DiffusionPolicy(s, seed) });
 registerMethod<BesoConfig>('beso', { defaultConfig: () => ({ ...defaultBesoConfig() }), configRanges: BESO_RANGES, create: (s, seed) => new BesoPolicy(s, seed), batcher: (ds, s, seed) => besoBatcher(ds, s, seed) });
+registerMethod<FdpConfig>('fdp', { defaultConfig: () => ({ ...defaultFdpConfig() }), configRanges: FDP_RANGES, create: (s, seed) => new FdpPolicy(s, seed), completeConfig: fdpObsKeys });
 registerMethod<PpoConfig>('ppo', { defaultConfig: () => ({ ...defaultPpoConfig() }), configRanges: PPO_RANGES, create: (s, seed) => new PpoPolicy(s, seed), stages: { online: PPO_STAGE } });

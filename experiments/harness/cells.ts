@@ -20,8 +20,12 @@ const repoRoot = path.resolve(here, '..', '..');
 /** Folders whose code a cell runs: an uncommitted change in any of them changes every cache key. */
 const CODE_PATHS = ['sim', 'scenes', 'policies', 'experiments'];
 
-/** One cell: a stable id (file name), the protocol slice it depends on, and the job's input. */
-export interface CellSpec<I> { id: string; slice: unknown; input: I }
+/**
+ * One cell: a stable id (file name), the protocol slice it depends on, and the job's input. `stage` (default 0):
+ * cells run stage by stage in increasing order, so a cell may read what an earlier stage's cell wrote (e.g. a
+ * phase-1 model); within a stage they run in parallel.
+ */
+export interface CellSpec<I> { id: string; slice: unknown; input: I; stage?: number }
 
 let codeCache: string | null = null;
 /** The commit of the code, + '+' and a hash of the uncommitted diff (tracked and untracked files) when there is one. */

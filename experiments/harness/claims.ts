@@ -3,13 +3,15 @@
  *
  * - An arm's metric = pooled rate over every model seed × start (95% Wilson interval), the per-seed rates, and a
  *   cluster-bootstrap interval (seeds, then starts within a seed), which is the honest interval when seeds differ.
- * - Differences: Newcombe's interval of the pooled rates (conservative for paired arms) + the paired bootstrap.
- *   Ratios: the paired cluster bootstrap. Modes: judged per model, then summarised.
+ * - Differences: Newcombe's interval of the pooled rates (conservative for paired arms) + the paired bootstrap; a
+ *   mean of differences combines the pairs' Newcombe intervals by MOVER. Ratios: the paired cluster bootstrap.
+ *   Medians of numeric outcomes: the cluster bootstrap. Modes: judged per model, then summarised.
+ * - The floor guard may hold several checks (`FloorGuardSpec.and`); it passes when all pass.
  * - `met` is true | false | null. null ("not decided") when the floor guard failed, or when every side of the
  *   comparison is below the protocol's floor rate — a 0 % = 0 % comparison is never "met".
  */
 import { clusterBootstrapCi, newcombe, pairedRatioCi, rate, type Rate } from '../../sim/math/stats.ts';
-import type { ClaimSpec, Comparison, Op, Protocol } from './protocol.ts';
+import type { ClaimSpec, Comparison, FloorGuardSpec, Op, Protocol } from './protocol.ts';
 
 /** One evaluation episode's outcomes: its start seed and named numeric outcomes (0/1 for rates). */
 export interface EpisodeOutcome { start: number; [metric: string]: number }
@@ -66,15 +68,19 @@ export function summarizeArms(p: Protocol, runs: ArmRun[]): Record<string, ArmSu
   return out;
 }
 
-export interface FloorGuardResult {
+/** One check of the floor guard (with `alsoArms`: the best of its arms decides; `perArm` lists them all). */
+export interface FloorGuardCheck {
   /** The guard arm with the highest rate (the one that decides). */
   arm: string; metric: string; split: string; minRate: number; rate: number; n: number; passed: boolean;
   /** With `alsoArms`: every guard arm's rate and n. */
   perArm?: Record<string, { rate: number; n: number }>;
 }
 
-export function floorGuard(p: Protocol, arms: Record<string, ArmSummary>): FloorGuardResult {
-  const g = p.floorGuard, ids = [g.arm, ...(g.alsoArms ?? [])];
+/** The guard: its first check's numbers at the top level, every check in `checks`, `passed` = all of them passed. */
+export interface FloorGuardResult extends FloorGuardCheck { checks: FloorGuardCheck[] }
+
+function guardCheck(g: Omit<FloorGuardSpec, 'and'>, arms: Record<string, ArmSummary>): FloorGuardCheck {
+  const ids = [g.arm, ...(g.alsoArms ?? [])];
   const per: Record<string, { rate: number; n: number }> = {};
   for (const id of ids) {
     const m = arms[id]?.metrics[g.metric];
@@ -82,8 +88,20 @@ export function floorGuard(p: Protocol, arms: Record<string, ArmSummary>): Floor
     per[id] = { rate: m.pooled.rate, n: m.pooled.n };
   }
   const best = ids.reduce((b, id) => (per[id]!.rate > per[b]!.rate ? id : b), ids[0]!);
-  const { alsoArms: _a, ...spec } = g;
-  return { ...spec, arm: best, rate: per[best]!.rate, n: per[best]!.n, passed: per[best]!.rate >= g.minRate, ...(g.alsoArms?.length ? { perArm: per } : {}) };
+  return { arm: best, metric: g.metric, split: g.split, minRate: g.minRate, rate: per[best]!.rate, n: per[best]!.n, passed: per[best]!.rate >= g.minRate, ...(g.alsoArms?.length ? { perArm: per } : {}) };
+}
+
+export function floorGuard(p: Protocol, arms: Record<string, ArmSummary>): FloorGuardResult {
+  const { and = [], ...first } = p.floorGuard;
+  const checks = [first, ...and].map((g) => guardCheck(g, arms));
+  return { ...checks[0]!, passed: checks.every((c) => c.passed), checks };
+}
+
+/** Median of a list (mean of the two middle values for an even count; NaN when empty). */
+function median(xs: number[]): number {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b), m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 export interface ModelVerdict { seed: number; shares: [number, number]; none: number; decided: boolean; has: boolean }
@@ -95,7 +113,7 @@ export interface ClaimResult {
   /** Its 95% interval: Wilson (rate), Newcombe (difference), paired cluster bootstrap (ratio), or [min, max] share over models (modes). */
   ci95: [number, number];
   /** Kind of the interval in `ci95` ('parts' for a composite: its parts carry theirs). */
-  interval: 'wilson' | 'newcombe' | 'bootstrap' | 'per-model range' | 'parts';
+  interval: 'wilson' | 'newcombe' | 'newcombe-mover' | 'bootstrap' | 'per-model range' | 'parts';
   /** Composites: every part's result (measured = the fraction of parts met). */
   parts?: ClaimResult[];
   /** Paired cluster-bootstrap interval of a difference (beside Newcombe's). */
@@ -109,13 +127,36 @@ export interface ClaimResult {
 
 const cmp = (x: number, op: Op, v: number) => (op === '>=' ? x >= v : op === '>' ? x > v : op === '<=' ? x <= v : x < v);
 
-/** Decide every claim of the protocol. A failed floor guard leaves every claim undecided. */
+/**
+ * Decide every claim of the protocol. A failed floor guard leaves every claim undecided; a claim whose arms never ran
+ * (a study stopped after its guard stage) is undecided too, with `measured` NaN.
+ */
 export function decideClaims(p: Protocol, runs: ArmRun[], arms: Record<string, ArmSummary>, guard: FloorGuardResult): ClaimResult[] {
   return p.claims.map((c) => {
+    const failed = guard.checks.filter((g) => !g.passed).map((g) => `${g.arm} ${g.metric} ${(g.rate * 100).toFixed(1)}% < ${(g.minRate * 100).toFixed(1)}% on ${g.split}`).join('; ');
+    const guardText = guard.passed ? '' : `floor guard failed (${failed})`;
+    const missing = armsOf(c.comparison).filter((a) => !arms[a]);
+    if (missing.length) {
+      const why = `${guardText ? `${guardText}; ` : ''}not run (no episodes of ${missing.join(', ')})`;
+      return { id: c.id, statement: c.statement, paperValue: c.paperValue, source: c.source, comparison: c.comparison, measured: NaN, ci95: [NaN, NaN], interval: intervalOf(c.comparison), met: null, undecided: why };
+    }
     const r = decide(p, c, runs, arms);
-    if (!guard.passed) return { ...r, met: null, undecided: `floor guard failed (${guard.arm} ${guard.metric} ${(guard.rate * 100).toFixed(1)}% < ${(guard.minRate * 100).toFixed(1)}% on ${guard.split})` };
-    return r;
+    return guard.passed ? r : { ...r, met: null, undecided: guardText };
   });
+}
+
+/** The arms a comparison reads. */
+export function armsOf(k: Comparison): string[] {
+  switch (k.kind) {
+    case 'difference': case 'ratio': return [k.a, k.b];
+    case 'meanDifference': return k.pairs.flat();
+    case 'all': case 'any': return k.of.flatMap(armsOf);
+    default: return [k.arm];
+  }
+}
+
+function intervalOf(k: Comparison): ClaimResult['interval'] {
+  return k.kind === 'rate' ? 'wilson' : k.kind === 'difference' ? 'newcombe' : k.kind === 'meanDifference' ? 'newcombe-mover' : k.kind === 'modes' ? 'per-model range' : k.kind === 'all' || k.kind === 'any' ? 'parts' : 'bootstrap';
 }
 
 function decide(p: Protocol, c: ClaimSpec, runs: ArmRun[], arms: Record<string, ArmSummary>): ClaimResult {
@@ -146,6 +187,37 @@ function decide(p: Protocol, c: ClaimSpec, runs: ArmRun[], arms: Record<string, 
       const met = cmp(d, k.op, k.value) && (!k.ciBeyond || cmp(near, k.op, k.value));
       return atFloor(a, b) ? { ...base, measured: d, ci95: ci, interval: 'newcombe', ci95Paired: paired, met: null, undecided: floorText }
         : { ...base, measured: d, ci95: ci, interval: 'newcombe', ci95Paired: paired, met };
+    }
+    case 'meanDifference': {
+      const P = k.pairs.length;
+      const sides = k.pairs.map(([a, b]) => ({ a: pooled(a, k.metric), b: pooled(b, k.metric), xa: outcomes(runsOf(runs, a), k.metric), xb: outcomes(runsOf(runs, b), k.metric) }));
+      const ds = sides.map((s) => s.a.rate - s.b.rate), cis = sides.map((s) => newcombe(s.a, s.b));
+      const d = ds.reduce((x, y) => x + y, 0) / P;
+      // MOVER: the mean's bounds from each difference's distance to its own bounds
+      const ci: [number, number] = [d - Math.sqrt(ds.reduce((s, di, i) => s + (di - cis[i]![0]) ** 2, 0)) / P, d + Math.sqrt(ds.reduce((s, di, i) => s + (cis[i]![1] - di) ** 2, 0)) / P];
+      // paired bootstrap: one draw of (seeds, starts) shared by every pair (the arms of a pair share starts; pairs share model seeds)
+      const sizes = sides[0]!.xa.map((x) => x.length);
+      for (const s of sides) if (s.xa.length !== sizes.length || s.xb.length !== sizes.length || s.xa.some((x, i) => x.length !== sizes[i] || s.xb[i]!.length !== sizes[i])) throw new Error(`claim ${c.id}: the arms of a meanDifference must have the same seeds and starts per seed`);
+      const paired = clusterBootstrapCi((draws) => {
+        let t = 0;
+        for (const s of sides) {
+          let v = 0, n = 0;
+          for (const dr of draws) for (const i of dr.items) { v += s.xa[dr.cluster]![i]! - s.xb[dr.cluster]![i]!; n++; }
+          t += v / n;
+        }
+        return t / P;
+      }, sizes, BOOT).ci;
+      const near = k.op === '>=' || k.op === '>' ? ci[0] : ci[1];
+      const met = cmp(d, k.op, k.value) && (!k.ciBeyond || cmp(near, k.op, k.value));
+      const all = sides.flatMap((s) => [s.a, s.b]);
+      return atFloor(...all) ? { ...base, measured: d, ci95: ci, interval: 'newcombe-mover', ci95Paired: paired, met: null, undecided: floorText }
+        : { ...base, measured: d, ci95: ci, interval: 'newcombe-mover', ci95Paired: paired, met };
+    }
+    case 'median': {
+      const xs = outcomes(runsOf(runs, k.arm), k.metric);
+      const m = median(xs.flat());
+      const boot = clusterBootstrapCi((draws) => median(draws.flatMap((dr) => dr.items.map((i) => xs[dr.cluster]![i]!))), xs.map((x) => x.length), BOOT);
+      return { ...base, measured: m, ci95: boot.ci, interval: 'bootstrap', met: Number.isFinite(m) ? cmp(m, k.op, k.value) : null, ...(Number.isFinite(m) ? {} : { undecided: 'no finite values' }) };
     }
     case 'ratio': {
       const a = pooled(k.a, k.metric), b = pooled(k.b, k.metric);

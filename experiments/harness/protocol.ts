@@ -48,6 +48,13 @@ export type Comparison =
   | { kind: 'rate'; arm: string; metric: string; op: Op; value: number }
   /** rate(a) − rate(b) op value (Newcombe interval); `ciBeyond`: the interval's near bound must pass too. */
   | { kind: 'difference'; a: string; b: string; metric: string; op: Op; value: number; ciBeyond?: boolean }
+  /**
+   * mean over the pairs of rate(a) − rate(b) op value (e.g. a gap averaged over data sizes). Interval: Newcombe's
+   * per pair, combined by MOVER (Zou & Donner 2008) for the mean, plus the paired cluster bootstrap of the mean.
+   */
+  | { kind: 'meanDifference'; pairs: [string, string][]; metric: string; op: Op; value: number; ciBeyond?: boolean }
+  /** median over every episode of `arm` of a numeric per-episode outcome op value (cluster-bootstrap interval); never at the floor. */
+  | { kind: 'median'; arm: string; metric: string; op: Op; value: number }
   /** rate(a) / rate(b) op value (paired cluster-bootstrap interval: seeds, then starts). */
   | { kind: 'ratio'; a: string; b: string; metric: string; op: Op; value: number }
   /**
@@ -75,10 +82,11 @@ export interface ClaimSpec {
 }
 
 /**
- * The base method must learn the task in its easiest setting before any claim counts. `alsoArms`: the guard passes
- * when `arm` or any of these reaches minRate (e.g. "some method learns the task").
+ * The base method must learn the task in its easiest setting before any claim counts. `alsoArms`: the check passes
+ * when `arm` or any of these reaches minRate (e.g. "some method learns the task"). `and`: further checks that must
+ * pass too (e.g. a study's premise: a second arm's rate); the guard passes when every check does.
  */
-export interface FloorGuardSpec { arm: string; alsoArms?: string[]; metric: string; minRate: number; split: SplitName }
+export interface FloorGuardSpec { arm: string; alsoArms?: string[]; metric: string; minRate: number; split: SplitName; and?: Omit<FloorGuardSpec, 'and'>[] }
 
 /** A task change made after a failed floor guard (never a change of the evaluation). */
 export interface Simplification { what: string; why: string; guardBefore: { rate: number; n: number } }
@@ -131,11 +139,14 @@ export function validateProtocol(p: Protocol): void {
     if (ids.has(c.id)) err(`claim ${c.id} listed twice`);
     ids.add(c.id);
     const check = (k: Comparison): void => {
-      if (k.kind === 'all' || k.kind === 'any') { if (!k.of.length) err(`claim ${c.id}: an '${k.kind}' needs parts`); k.of.forEach(check); } else if (k.kind === 'difference' || k.kind === 'ratio') { known(k.a, `claim ${c.id}`); known(k.b, `claim ${c.id}`); } else known(k.arm, `claim ${c.id}`);
+      if (k.kind === 'all' || k.kind === 'any') { if (!k.of.length) err(`claim ${c.id}: an '${k.kind}' needs parts`); k.of.forEach(check); } else if (k.kind === 'difference' || k.kind === 'ratio') { known(k.a, `claim ${c.id}`); known(k.b, `claim ${c.id}`); } else if (k.kind === 'meanDifference') {
+        if (!k.pairs.length) err(`claim ${c.id}: meanDifference needs at least one pair`);
+        for (const [a, b] of k.pairs) { known(a, `claim ${c.id}`); known(b, `claim ${c.id}`); }
+      } else known(k.arm, `claim ${c.id}`);
     };
     check(c.comparison);
   }
-  for (const a of [p.floorGuard.arm, ...(p.floorGuard.alsoArms ?? [])]) known(a, 'the floor guard');
+  for (const g of [p.floorGuard, ...(p.floorGuard.and ?? [])]) for (const a of [g.arm, ...(g.alsoArms ?? [])]) known(a, 'the floor guard');
   if (!(p.floorRate >= 0 && p.floorRate < 1)) err('floorRate must be in [0, 1)');
 }
 

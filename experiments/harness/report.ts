@@ -16,7 +16,8 @@ export interface StudyResult {
   name: string; title: string; paper: string;
   /** 'quick' (smoke run: says nothing about the claims) or 'full'. */
   mode: 'quick' | 'full';
-  provenance: Provenance & { code: string; backend: string; wallSec: number; cachedCells: number; cellWallSec: number; queue?: string };
+  /** `queue`: the Redis queue the cells ran on; `notRunCells`: cells of later stages not run (a failed floor guard, or a pilot that stops after it). */
+  provenance: Provenance & { code: string; backend: string; wallSec: number; cachedCells: number; cellWallSec: number; queue?: string; notRunCells?: number };
   protocol: Protocol;
   /** What the study prepared before the cells (data sets, their statistics), as the study reports it. */
   prepared: Record<string, unknown>;
@@ -30,6 +31,8 @@ export interface StudyResult {
   /** Human-readable texts of the study (setting, metric names). */
   text: StudyText;
   verdict: string;
+  /** The study's own summaries (StudyDef.derived), e.g. FDP's `lowData` rows. */
+  derived?: Record<string, unknown>;
 }
 
 export interface StudyText {
@@ -49,6 +52,8 @@ export function comparisonText(k: Comparison): string {
     case 'rate': return `${k.metric}(${k.arm}) ${k.op} ${pct(k.value)}%`;
     case 'difference': return `${k.metric}(${k.a}) − ${k.metric}(${k.b}) ${k.op} ${pct(k.value)} points${k.ciBeyond ? ', the 95% interval too' : ''}`;
     case 'ratio': return `${k.metric}(${k.a}) / ${k.metric}(${k.b}) ${k.op} ${k.value}`;
+    case 'meanDifference': return `mean over {${k.pairs.map(([a, b]) => `${a} − ${b}`).join('; ')}} of ${k.metric} ${k.op} ${pct(k.value)} points${k.ciBeyond ? ', the 95% interval too' : ''}`;
+    case 'median': return `median ${k.metric}(${k.arm}) ${k.op} ${k.value}`;
     case 'modes': return `per model of ${k.arm}: rarer of ${k.modes.join(' / ')} ${k.expect === 'both' ? '≥' : '<'} ${pct(k.minShare)}% of the rollouts that chose one; ${k.models} models`;
     case 'all': return k.of.map((x) => `(${comparisonText(x)})`).join(' AND ');
     case 'any': return k.of.map((x) => `(${comparisonText(x)})`).join(' OR ');
@@ -60,7 +65,10 @@ function measuredText(c: ClaimResult): string {
   if (k.kind === 'all' || k.kind === 'any') return c.parts!.map((r) => `(${measuredText(r)} → ${metText(r.met)})`).join(k.kind === 'all' ? ' AND ' : ' OR ');
   if (k.kind === 'ratio') return `${Number.isFinite(c.measured) ? c.measured.toFixed(3) : 'n/a'} [${c.ci95.map((x) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a')).join(', ')}] (bootstrap)`;
   if (k.kind === 'modes') return `${c.perModel!.filter((m) => m.has).length}/${c.perModel!.length} models; per model rarer-mode share ${c.perModel!.map((m) => pct(Math.min(...m.shares) / Math.max(1e-12, m.shares[0] + m.shares[1]))).join(' / ')}% of the rollouts that chose a mode, none ${c.perModel!.map((m) => pct(m.none)).join(' / ')}%`;
+  if (!Number.isFinite(c.measured)) return 'n/a';
   if (k.kind === 'difference') return `${(c.measured * 100).toFixed(1)} points ${ci(c.ci95)} (Newcombe; paired bootstrap ${ci(c.ci95Paired!)})`;
+  if (k.kind === 'meanDifference') return `${(c.measured * 100).toFixed(1)} points ${ci(c.ci95)} (Newcombe, MOVER; paired bootstrap ${ci(c.ci95Paired!)})`;
+  if (k.kind === 'median') return `${c.measured.toFixed(3)} [${c.ci95.map((x) => x.toFixed(3)).join(', ')}] (bootstrap)`;
   return `${formatRate(c.measured, c.ci95)} (Wilson)`;
 }
 
@@ -69,7 +77,8 @@ const metText = (m: boolean | null) => (m === null ? 'not decided' : m ? 'yes' :
 export function verdictOf(r: Pick<StudyResult, 'mode' | 'claims' | 'floorGuard'>): string {
   const q = r.mode === 'quick' ? 'This is a --quick smoke run with tiny budgets: its numbers say nothing about the claims. ' : '';
   const g = r.floorGuard;
-  const guard = g.passed ? '' : `The floor guard failed (${g.arm} ${g.metric} = ${pct(g.rate)}% < ${pct(g.minRate)}% on ${g.split}): the base method did not learn the task, so no claim is decided; simplify the task (protocol.simplifications) and rerun. `;
+  const failed = (g.checks ?? [g]).filter((x) => !x.passed).map((x) => `${x.arm} ${x.metric} = ${pct(x.rate)}% < ${pct(x.minRate)}% on ${x.split}`).join('; ');
+  const guard = g.passed ? '' : `The floor guard failed (${failed}): the task was not learned well enough for a claim to mean anything, so no claim is decided; simplify the task (protocol.simplifications) and rerun. `;
   const by = (m: boolean | null) => r.claims.filter((c) => c.met === m).map((c) => c.id);
   const open = by(null);
   return `${q}${guard}Met (${by(true).length}/${r.claims.length}): ${by(true).join(', ') || 'none'}. Not met: ${by(false).join(', ') || 'none'}. Not decided: ${open.join(', ') || 'none'}.` +
@@ -92,8 +101,8 @@ export function markdown(r: StudyResult): string {
     L.push('');
   }
   const g = r.floorGuard;
-  const others = g.perArm ? ` (guard arms: ${Object.entries(g.perArm).map(([a, x]) => `${a} ${pct(x.rate)}%`).join(', ')}; the best decides)` : '';
-  L.push(`**Floor guard**: ${g.arm} ${g.metric} on ${g.split} = ${pct(g.rate)}% (n = ${g.n}) ${g.passed ? '≥' : '<'} ${pct(g.minRate)}% → ${g.passed ? 'passed' : 'FAILED: no claim is decided'}${others}.`, '');
+  const checks = (g.checks ?? [g]).map((x) => `${x.arm} ${x.metric} on ${x.split} = ${pct(x.rate)}% (n = ${x.n}) ${x.passed ? '≥' : '<'} ${pct(x.minRate)}%${x.perArm ? ` (guard arms: ${Object.entries(x.perArm).map(([a, y]) => `${a} ${pct(y.rate)}%`).join(', ')}; the best decides)` : ''}`).join('; ');
+  L.push(`**Floor guard**: ${checks} → ${g.passed ? 'passed' : 'FAILED: no claim is decided'}.`, '');
 
   const metrics = Object.keys(r.text.metrics);
   L.push(`| arm | split | n | ${metrics.map((m) => `${m} (Wilson; per seed %)`).join(' | ')} |`, `|---|---|---|${metrics.map(() => '---|').join('')}`);

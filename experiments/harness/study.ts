@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { provenance } from '../../sim/data/atomic.ts';
-import { decideClaims, floorGuard, summarizeArms, type ArmRun } from './claims.ts';
+import { decideClaims, floorGuard, summarizeArms, type ArmRun, type ArmSummary } from './claims.ts';
 import { codeIdentity, runCells, type CellSpec } from './cells.ts';
 import { validateProtocol, type Protocol } from './protocol.ts';
 import { queueRunner, type QueueCounts, type QueueTarget } from './queue.ts';
@@ -24,6 +24,14 @@ export interface StudyDef<I> {
   /** The cells, given what `prepare` returned. Inputs must be JSON. */
   cells(prepared: Record<string, unknown>): CellSpec<I>[];
   text: StudyText | ((prepared: Record<string, unknown>) => StudyText);
+  /**
+   * The stage whose cells decide the floor guard (cells carry `stage`, see cells.ts). After it the guard is checked
+   * on the runs so far; when it fails, later stages do not run (their claims are "not decided: not run"). Absent: every
+   * stage runs and the guard is checked at the end.
+   */
+  guardStage?: number;
+  /** Study-specific summaries of the arms (e.g. a low-data curve's rows), stored as the result's `derived`. */
+  derived?(arms: Record<string, ArmSummary>, runs: ArmRun[], cells: { id: string; out: CellOutput }[], prepared: Record<string, unknown>): Record<string, unknown>;
 }
 
 export interface RunStudyOptions {
@@ -41,6 +49,10 @@ export interface RunStudyOptions {
   queue?: { target: QueueTarget; onProgress?: (c: QueueCounts) => void };
   /** After each cell that had to run locally (not cached, no queue) finishes: how many of them have, out of how many. */
   onCell?: (finished: number, total: number) => void;
+  /** Stop after the guard stage even when the guard passed (a pilot: the same cells, cached for the full run). */
+  stopAfterGuard?: boolean;
+  /** Run the later stages even when the guard failed (a --quick smoke run exercises every stage; claims stay undecided). */
+  continuePastGuard?: boolean;
 }
 
 export async function runStudy<I>(def: StudyDef<I>, o: RunStudyOptions): Promise<StudyResult> {
@@ -52,10 +64,27 @@ export async function runStudy<I>(def: StudyDef<I>, o: RunStudyOptions): Promise
   // --- prepare (data) ---
   const prepared = await def.prepare(o.cacheDir, o.log);
 
-  // --- cells (cached) ---
+  // --- cells (cached), stage by stage; the floor guard after its stage ---
+  const specs = def.cells(prepared);
   const runner = o.queue ? queueRunner({ target: o.queue.target, group: `${p.name}-${o.mode}`, log: o.log, onProgress: o.queue.onProgress }) : undefined;
-  const { outputs, cached } = await runCells<I, CellOutput>(def.cellModule, def.cells(prepared), { cacheDir: o.cacheDir, workers: o.workers, log: o.log, runner, onCell: o.onCell });
-  const runs = outputs.flatMap((c) => c.runs);
+  const stages = [...new Set(specs.map((c) => c.stage ?? 0))].sort((a, b) => a - b);
+  const outputs: (CellOutput | undefined)[] = new Array(specs.length);
+  let cached = 0;
+  for (const st of stages) {
+    const idx = specs.flatMap((c, i) => ((c.stage ?? 0) === st ? [i] : []));
+    if (stages.length > 1) o.log(`stage ${st}:`);
+    const r = await runCells<I, CellOutput>(def.cellModule, idx.map((i) => specs[i]!), { cacheDir: o.cacheDir, workers: o.workers, log: o.log, runner, onCell: o.onCell });
+    idx.forEach((i, j) => { outputs[i] = r.outputs[j]; });
+    cached += r.cached;
+    if (def.guardStage === st) {
+      const g = floorGuard(p, summarizeArms(p, outputs.flatMap((c) => c?.runs ?? [])));
+      o.log(`floor guard: ${g.checks.map((c) => `${c.arm} ${c.metric} ${(c.rate * 100).toFixed(1)}% (n ${c.n}) ${c.passed ? '≥' : '<'} ${(c.minRate * 100).toFixed(1)}%`).join('; ')} → ${g.passed ? 'passed' : 'FAILED'}`);
+      if (!g.passed && !o.continuePastGuard) { o.log('floor guard failed: later stages are not run, no claim is decided'); break; }
+      if (o.stopAfterGuard) { o.log('stopping after the guard stage (pilot)'); break; }
+    }
+  }
+  const ran = specs.flatMap((c, i) => (outputs[i] ? [{ id: c.id, out: outputs[i]! }] : []));
+  const runs = ran.flatMap((c) => c.out.runs);
 
   // --- arms, floor guard, claims ---
   const arms = summarizeArms(p, runs);
@@ -64,13 +93,13 @@ export async function runStudy<I>(def: StudyDef<I>, o: RunStudyOptions): Promise
 
   // --- report ---
   const prov = provenance({ command: o.command, paths: ['sim', 'scenes', 'policies', 'experiments'] });
-  const specs = def.cells(prepared);
   const result: StudyResult = {
     schema: STUDY_SCHEMA, name: p.name, title: p.title, paper: p.paper, mode: o.mode,
-    provenance: { ...prov, code: codeIdentity(), backend: outputs[0]?.backend ?? 'unknown', wallSec: (Date.now() - t0) / 1000, cachedCells: cached, ...(o.queue ? { queue: o.queue.target.display } : {}), cellWallSec: outputs.reduce((s, c) => s + c.wallSec, 0) },
+    provenance: { ...prov, code: codeIdentity(), backend: ran[0]?.out.backend ?? 'unknown', wallSec: (Date.now() - t0) / 1000, cachedCells: cached, ...(o.queue ? { queue: o.queue.target.display } : {}), cellWallSec: ran.reduce((s, c) => s + c.out.wallSec, 0), ...(ran.length < specs.length ? { notRunCells: specs.length - ran.length } : {}) },
     protocol: p, prepared, floorGuard: guard, arms, claims,
-    cells: outputs.map((c, i) => { const { runs: _r, ...rest } = c; return { id: specs[i]!.id, ...rest }; }),
+    cells: ran.map((c) => { const { runs: _r, ...rest } = c.out; return { id: c.id, ...rest }; }),
     runs, text: typeof def.text === 'function' ? def.text(prepared) : def.text, verdict: '',
+    ...(def.derived ? { derived: def.derived(arms, runs, ran, prepared) } : {}),
   };
   result.verdict = verdictOf(result);
   writeReport(o.outDir, result);

@@ -72,6 +72,8 @@ export abstract class ChunkedPolicy<C extends ChunkedConfig = ChunkedConfig> imp
   ema: Ema | null = null;
   useEma = true;
   protected noise = new Rng(0);
+  /** Batch row (env index) of each row of the current `predict` call: [0] from act(), the re-planned rows from actBatch. */
+  protected planRows: number[] = [0];
   private rh: RecedingHorizon;
   private obsNormW: Normalizer;
   private actNormW: Normalizer;
@@ -172,6 +174,7 @@ export abstract class ChunkedPolicy<C extends ChunkedConfig = ChunkedConfig> imp
     if (this.rh.needsPlan()) {
       const flat = new Float32Array(this.obsDim);
       window.forEach((f, i) => this.flattenFrame(f, flat, i * this.frameDim));
+      this.planRows = [0];
       this.rh.setPlan(this.predictRaw(flat, 1, opts), this.actDim);
     }
     return this.rh.next();
@@ -213,6 +216,7 @@ export abstract class ChunkedPolicy<C extends ChunkedConfig = ChunkedConfig> imp
       plan.forEach((i, r) => windows[i]!.forEach((f, t) => this.flattenFrame(f, flat, r * this.obsDim + t * this.frameDim)));
       const G = opts.goal ? opts.goal.length / rows : 0;
       const planOpts = opts.goal ? { ...opts, goal: Float32Array.from(plan.flatMap((i) => Array.from(opts.goal!.subarray(i * G, (i + 1) * G)))) } : opts;
+      this.planRows = plan;
       const chunks = this.predictRaw(flat, plan.length, planOpts);
       plan.forEach((i, r) => this.rhs[i]!.setPlan(chunks.subarray(r * this.chunkDim, (r + 1) * this.chunkDim), this.actDim));
     }

@@ -55,7 +55,15 @@ export class JsMlp {
   }
 
   apply(x: Float32Array, rows: number, cond?: Float32Array): Float32Array {
+    const r = this.applyTapped(x, rows, cond);
+    if (!r.out) throw new Error(`${this.mlp.prefix}: an MLP without output layer has no apply(); use applyTapped`);
+    return r.out;
+  }
+
+  /** `Mlp.applyTapped` in plain JS: block states h_l (after the optional additive `inject[l]`) and the head's output. */
+  applyTapped(x: Float32Array, rows: number, cond?: Float32Array, inject?: readonly (Float32Array | null | undefined)[]): { out: Float32Array | null; hidden: Float32Array[] } {
     const { hidden, act: a, condDim, residual } = this.mlp.cfg;
+    const states: Float32Array[] = [];
     let h = x;
     for (let i = 0; i < hidden.length; i++) {
       const width = hidden[i]!;
@@ -73,8 +81,12 @@ export class JsMlp {
         act(h, a);
         if (condDim > 0) h = this.film(h, rows, cond!, i, width);
       }
+      const add = inject?.[i];
+      if (add) { const nh = new Float32Array(h.length); for (let k = 0; k < h.length; k++) nh[k] = h[k]! + add[k]!; h = nh; }
+      states.push(h);
     }
-    return denseJs(h, rows, this.layers.get('out')!);
+    const out = this.layers.get('out');
+    return { out: out ? denseJs(h, rows, out) : null, hidden: states };
   }
 
   private film(h: Float32Array, rows: number, cond: Float32Array, i: number, width: number): Float32Array {

@@ -14,7 +14,7 @@ export interface MlpConfig {
   inDim: number;
   /** Hidden widths (one dense layer each for a plain MLP; every block has this width for a residual MLP). */
   hidden: number[];
-  /** Output width. */
+  /** Output width (0 = no output layer: a trunk whose block states are read with `applyTapped`). */
   outDim: number;
   /** Hidden activation. */
   act: Activation;
@@ -24,13 +24,15 @@ export interface MlpConfig {
   condDim: number;
   /** Residual blocks (h ← h + W₂·act(W₁·h)) instead of a plain stack; needs equal hidden widths. */
   residual: boolean;
+  /** Back-propagate into the input (needed when the input comes from a trained encoder); default false: inputs are data. */
+  inputGrad?: boolean;
 }
 
 export const defaultMlp = (inDim: number, outDim: number, over: Partial<MlpConfig> = {}): MlpConfig => ({
   inDim, outDim, hidden: [256, 256, 256], act: 'relu', zeroInitOut: false, condDim: 0, residual: false, ...over,
 });
 
-/** MLP / residual MLP with FiLM. `inputGrad` of the first layer is off (inputs are data). */
+/** MLP / residual MLP with FiLM. `inputGrad` of the first layer is off unless `cfg.inputGrad` (inputs are data). */
 export class Mlp {
   constructor(readonly params: Params, readonly prefix: string, readonly cfg: MlpConfig) {
     const { inDim, hidden, outDim, condDim, residual } = cfg;
@@ -50,14 +52,29 @@ export class Mlp {
       }
       prev = h;
     }
-    params.add(`${prefix}/out/W`, [prev, outDim], cfg.zeroInitOut ? 'zeros' : 'glorot');
-    params.add(`${prefix}/out/b`, [outDim], 'zeros');
+    if (outDim > 0) {
+      params.add(`${prefix}/out/W`, [prev, outDim], cfg.zeroInitOut ? 'zeros' : 'glorot');
+      params.add(`${prefix}/out/b`, [outDim], 'zeros');
+    }
   }
 
   apply(x: tf.Tensor2D, cond?: tf.Tensor2D, w: WeightGetter = (n) => this.params.get(n)): tf.Tensor2D {
+    if (this.cfg.outDim === 0) throw new Error(`${this.prefix}: an MLP without output layer has no apply(); use applyTapped`);
+    return this.applyTapped(x, cond, w).out!;
+  }
+
+  /**
+   * The forward pass with its block states exposed: `hidden[l]` is the output h_l of block l (layer l of a plain MLP,
+   * the first layer or residual block l of a residual MLP; after FiLM for layer 0 / plain layers). `inject[l]`, when
+   * given, is added to h_l before block l + 1 and the head see it (ControlNet-style residuals), and `hidden[l]` is the
+   * state after the injection. `out` is the head's output (null without an output layer). With no injections this is
+   * `apply` op for op.
+   */
+  applyTapped(x: tf.Tensor2D, cond?: tf.Tensor2D, w: WeightGetter = (n) => this.params.get(n), inject?: readonly (tf.Tensor2D | null | undefined)[]): { out: tf.Tensor2D | null; hidden: tf.Tensor2D[] } {
     const { hidden, act, condDim, residual } = this.cfg;
     const p = this.prefix;
     const g = (n: string) => w(`${p}/${n}`) as tf.Tensor2D;
+    const states: tf.Tensor2D[] = [];
     let h = x;
     for (let i = 0; i < hidden.length; i++) {
       if (residual && i > 0) {
@@ -67,11 +84,14 @@ export class Mlp {
         const a = dense(u, g(`b${i}/W1`), g(`b${i}/b1`) as unknown as tf.Tensor1D, act);
         h = tf.add(h, dense(a, g(`b${i}/W2`), g(`b${i}/b2`) as unknown as tf.Tensor1D, 'linear'));
       } else {
-        h = dense(h, g(`l${i}/W`), g(`l${i}/b`) as unknown as tf.Tensor1D, act, i > 0);
+        h = dense(h, g(`l${i}/W`), g(`l${i}/b`) as unknown as tf.Tensor1D, act, i > 0 || !!this.cfg.inputGrad);
         if (condDim > 0) h = film(h, cond!, g(`film${i}/W`), g(`film${i}/b`) as unknown as tf.Tensor1D, hidden[i]!);
       }
+      const add = inject?.[i];
+      if (add) h = tf.add(h, add);
+      states.push(h);
     }
-    return dense(h, g('out/W'), g('out/b') as unknown as tf.Tensor1D, 'linear');
+    return { out: this.cfg.outDim > 0 ? dense(h, g('out/W'), g('out/b') as unknown as tf.Tensor1D, 'linear') : null, hidden: states };
   }
 }
 

@@ -165,11 +165,16 @@ export class Ema {
     for (const n of params.names) this.shadow.set(n, tf.variable(params.get(n).clone(), false));
   }
 
-  /** shadow ← d·shadow + (1−d)·param; warm-up d = min(decay, (1+t)/(10+t)) as in Diffusion Policy. */
+  /**
+   * shadow ← d·shadow + (1−d)·param; warm-up d = min(decay, (1+t)/(10+t)) as in Diffusion Policy. A frozen parameter
+   * (its variable's `trainable` cleared, e.g. FDP's base in phase 2) keeps its shadow bit for bit: d·s + (1−d)·s is
+   * not s in float32.
+   */
   update(step: number): void {
     const d = Math.min(this.decay, (1 + step) / (10 + step));
     tf.tidy(() => {
       for (const n of this.params.names) {
+        if (!this.params.get(n).trainable) continue;
         const s = this.shadow.get(n)!;
         s.assign(tf.add(tf.mul(s, d), tf.mul(this.params.get(n), 1 - d)));
       }

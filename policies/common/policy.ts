@@ -42,6 +42,11 @@ export interface MethodPolicy extends Policy, Trainable {
   ema: Ema | null;
   /** Use the EMA weights (true) or the live weights (false) in act(). */
   useEma: boolean;
+  /**
+   * Parameters a `--init` parent may lack: they keep this policy's own (seeded / zero) init instead (e.g. FDP's
+   * residual in phase 2, whose parent is the base run). Every other parameter must come from the parent. Absent = none.
+   */
+  readonly ownInitParams?: readonly string[];
   /** Synchronous act() for synchronous action sources (all built-in methods compute synchronously). */
   actSync(obs: Observation, opts?: ActOptions): Float32Array;
   /** Vectorised acting over `rows` envs (batch observation rows × size per key); resetBatch starts new episodes. */

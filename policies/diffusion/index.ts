@@ -1,13 +1,15 @@
 /**
  * Diffusion Policy (Chi et al.), CPU-sized: ε-prediction DDPM training over normalised action chunks, DDIM sampling,
- * conditioned jointly on every observation modality (flattened window of To frames; depth images are flattened and
- * go through the same MLP), receding-horizon execution. The network is a residual MLP whose input is
+ * conditioned jointly on every observation modality (flattened window of To frames; with `encoder: 'flat'`, the
+ * default, depth images are flattened and go through the same MLP; `encoder: 'pool'` encodes each depth frame with
+ * the 2×2-pool + Dense encoder of common/encoders.ts first), receding-horizon execution. The network is a residual MLP whose input is
  * [x_t, obs, emb(t)] and whose blocks are FiLM-modulated by [emb(t), obs].
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../sim/math/rng.ts';
 import { ChunkedPolicy, type ChunkedConfig } from '../common/chunked.ts';
 import type { Activation } from '../common/dense.ts';
+import { ObsEncoder, type DepthEncoding } from '../common/encoders.ts';
 import { Mlp, defaultMlp, sinusoidalEmbedding, type WeightGetter } from '../common/nn.ts';
 import type { PolicySpec, ActOptions } from '../common/policy.ts';
 import { ddimStep, ddimTimesteps, ddpmSchedule, randn, type BetaSchedule, type DdpmSchedule } from '../common/schedules.ts';
@@ -26,12 +28,20 @@ export interface DiffusionConfig extends ChunkedConfig {
   width: number;
   depth: number;
   act: Activation;
+  /**
+   * Observation encoder: 'flat' (default; every float, depth pixels included, goes straight into the input and every
+   * FiLM layer) or 'pool' (depth images 2×2-pooled → Dense + ReLU per frame, `policies/common/encoders.ts`).
+   */
+  encoder?: DepthEncoding;
+  /** Depth features per frame with encoder 'pool'. */
+  depthFeatures?: number;
 }
 
 export function defaultDiffusionConfig(): DiffusionConfig {
   return {
     obsKeys: [], obsHorizon: 2, predHorizon: 8, actionHorizon: 4, obsNorm: 'minmax', actionNorm: 'minmax', emaDecay: 0.995,
     trainSteps: 100, inferSteps: 10, betaSchedule: 'squaredcos_cap_v2', clipSample: 1, embDim: 32, width: 256, depth: 3, act: 'relu',
+    encoder: 'flat', depthFeatures: 64,
   };
 }
 
@@ -41,6 +51,8 @@ export class DiffusionPolicy extends ChunkedPolicy<DiffusionConfig> {
   /** The network exported as model.json (layers_model.ts): the noise predictor; the timestep embedding and DDIM loop stay outside. */
   get networks(): readonly Mlp[] { return [this.net]; }
   readonly sched: DdpmSchedule;
+  /** The observation encoder (null with encoder 'flat': the normalised window is the feature row). */
+  readonly enc: ObsEncoder | null = null;
   private sqrtAb: Float32Array;
   private sqrt1mAb: Float32Array;
 
@@ -50,8 +62,13 @@ export class DiffusionPolicy extends ChunkedPolicy<DiffusionConfig> {
     this.sched = ddpmSchedule(c.trainSteps, c.betaSchedule);
     this.sqrtAb = Float32Array.from(this.sched.alphaBars, (a) => Math.sqrt(a));
     this.sqrt1mAb = Float32Array.from(this.sched.alphaBars, (a) => Math.sqrt(1 - a));
-    this.net = new Mlp(this.params, 'dp', defaultMlp(this.chunkDim + this.obsDim + c.embDim, this.chunkDim, {
-      hidden: Array(c.depth).fill(c.width), act: c.act, residual: true, condDim: c.embDim + this.obsDim,
+    let od = this.obsDim;
+    if ((c.encoder ?? 'flat') === 'pool') {
+      this.enc = new ObsEncoder(this.params, 'dp/enc', this.obsKeys, spec.features.observation, c.obsHorizon, { keys: this.obsKeys, depth: 'pool', depthFeatures: c.depthFeatures ?? 64 });
+      od = this.enc.outDim;
+    } else if (c.encoder !== undefined && c.encoder !== 'flat') throw new Error(`diffusion: encoder must be 'flat' or 'pool', got '${String(c.encoder)}'`);
+    this.net = new Mlp(this.params, 'dp', defaultMlp(this.chunkDim + od + c.embDim, this.chunkDim, {
+      hidden: Array(c.depth).fill(c.width), act: c.act, residual: true, condDim: c.embDim + od, ...(this.enc ? { inputGrad: true } : {}),
     }));
     this.finishInit();
   }
@@ -59,8 +76,9 @@ export class DiffusionPolicy extends ChunkedPolicy<DiffusionConfig> {
   /** ε̂(x_t, t | obs) for rows of normalised inputs. */
   epsT(x: tf.Tensor2D, t: tf.Tensor2D, obsN: tf.Tensor2D, w: WeightGetter = (n) => this.params.get(n)): tf.Tensor2D {
     const emb = sinusoidalEmbedding(t, this.cfg.embDim);
-    const cond = tf.concat([emb, obsN], 1);
-    return this.net.apply(tf.concat([x, obsN, emb], 1), cond, w);
+    const y = this.enc ? this.enc.apply(obsN, w) : obsN;
+    const cond = tf.concat([emb, y], 1);
+    return this.net.apply(tf.concat([x, y, emb], 1), cond, w);
   }
 
   protected lossNormalized(obsN: tf.Tensor2D, actN: tf.Tensor2D, rng: Rng): { loss: tf.Scalar; metrics: Record<string, tf.Scalar> } {

@@ -22,6 +22,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { createHash, randomBytes } from 'node:crypto';
 import { gitCommit, writeAtomic, writeDurable as writeFileDurable } from '../../sim/data/atomic.ts';
 import type { Features } from '../../sim/core/features.ts';
@@ -351,32 +352,56 @@ export function readModelWeightsWithShapes(ckptDir: string): { arrays: Record<st
 }
 
 /**
- * The parent checkpoint's inference weights for every parameter of `policy`, matched by name. A parameter the
- * checkpoint lacks, or holds with another shape, is a one-line error naming the checkpoint and the parameter.
+ * Match `arrays` (name → data, with `shapes`) to the parameters of `policy` by name. A parameter missing from them is a
+ * one-line error `${where}: …` naming it — unless the policy lists it in `ownInitParams` (it then keeps its own init and
+ * is reported in `own`); a parameter held with another shape is always an error. `copied` lists the matched ones.
  */
-export function initWeights(ref: InitRef, policy: MethodPolicy): Record<string, Float32Array> {
-  const { arrays, shapes } = readModelWeightsWithShapes(ref.checkpoint);
-  const out: Record<string, Float32Array> = {};
+export function matchInitWeights(arrays: Record<string, Float32Array>, shapes: Record<string, number[]>, policy: MethodPolicy, where: string): { weights: Record<string, Float32Array>; copied: string[]; own: string[] } {
+  const mayLack = new Set(policy.ownInitParams ?? []);
+  const weights: Record<string, Float32Array> = {}, copied: string[] = [], own: string[] = [];
   for (const n of policy.params.names) {
     const want = policy.params.get(n).shape, have = shapes[n];
-    if (!arrays[n] || !have) throw new Error(`--init ${ref.checkpoint}: no parameter '${n}' in the checkpoint (a ${policy.method} run needs it)`);
-    if (have.length !== want.length || have.some((d, i) => d !== want[i])) throw new Error(`--init ${ref.checkpoint}: parameter '${n}' has shape [${have.join(', ')}], this run's is [${want.join(', ')}]`);
-    out[n] = arrays[n]!;
+    if (!arrays[n] || !have) {
+      if (mayLack.has(n)) { own.push(n); continue; }
+      throw new Error(`${where}: no parameter '${n}' in the checkpoint (a ${policy.method} run needs it)`);
+    }
+    if (have.length !== want.length || have.some((d, i) => d !== want[i])) throw new Error(`${where}: parameter '${n}' has shape [${have.join(', ')}], this run's is [${want.join(', ')}]`);
+    if (arrays[n]!.length !== policy.params.get(n).size) throw new Error(`${where}: parameter '${n}' has ${arrays[n]!.length} values, expected ${policy.params.get(n).size}`);
+    weights[n] = arrays[n]!;
+    copied.push(n);
   }
-  return out;
+  return { weights, copied, own };
+}
+
+/** The parent checkpoint's inference weights for the parameters of `policy` (see `matchInitWeights`). */
+export function initWeights(ref: InitRef, policy: MethodPolicy): { weights: Record<string, Float32Array>; copied: string[]; own: string[] } {
+  const { arrays, shapes } = readModelWeightsWithShapes(ref.checkpoint);
+  return matchInitWeights(arrays, shapes, policy, `--init ${ref.checkpoint}`);
 }
 
 /**
- * Start `policy` from `ref`: its live weights and its EMA shadow both become the parent's inference weights. On
- * failure (missing or mis-shaped parameter) the run's own `owned` objects (policy, optimiser) are disposed before the
- * error goes up.
+ * Start `policy` from matched weights: the live weights and the EMA shadow of every copied parameter become them;
+ * `own` parameters keep their own init in both.
  */
-export function applyInit(ref: InitRef, policy: MethodPolicy, owned: { dispose(): void }[] = []): void {
+export function assignInit(policy: MethodPolicy, m: { weights: Record<string, Float32Array>; copied: string[]; own: string[] }): { copied: string[]; own: string[] } {
+  for (const n of m.copied) {
+    const v = policy.params.get(n);
+    v.assign(tf.tensor(m.weights[n]!, v.shape));
+    const s = policy.ema?.shadow.get(n);
+    if (s) s.assign(tf.tensor(m.weights[n]!, s.shape));
+  }
+  if (policy.ema) for (const n of m.own) policy.ema.shadow.get(n)?.assign(policy.params.get(n));
+  return { copied: m.copied, own: m.own };
+}
+
+/**
+ * Start `policy` from `ref`: every parameter the parent has becomes the parent's inference weights (live and EMA);
+ * the policy's `ownInitParams` the parent lacks keep their own init. Returns what was copied. On failure (missing or
+ * mis-shaped parameter) the run's own `owned` objects (policy, optimiser) are disposed before the error goes up.
+ */
+export function applyInit(ref: InitRef, policy: MethodPolicy, owned: { dispose(): void }[] = []): { copied: string[]; own: string[] } {
   try {
-    const w = initWeights(ref, policy);
-    const where = `--init ${ref.checkpoint}`;
-    policy.params.assignArrays(w, where);
-    policy.ema?.assignArrays(w, where);
+    return assignInit(policy, initWeights(ref, policy));
   } catch (e) {
     for (const o of owned) o.dispose();
     throw e;

@@ -18,7 +18,7 @@ import { chunkedBatch, concatStats, resolveObsKeys, type ChunkedConfig } from '.
 import { Normalizer } from '../common/normalizer.ts';
 import { Adam, type AdamConfig } from '../common/params.ts';
 import type { MethodPolicy, PolicySpec, SafetyEnvelope } from '../common/policy.ts';
-import { applyInit, gitCommit, packTrainArrays, resolveCheckpoint, restoreTrainState, saveCheckpoint } from './checkpoint.ts';
+import { applyInit, assignInit, matchInitWeights, gitCommit, packTrainArrays, resolveCheckpoint, restoreTrainState, saveCheckpoint } from './checkpoint.ts';
 import { DataParallelTrainer } from './data_parallel.ts';
 import { evaluate } from './evaluate.ts';
 import { MetricsLog } from './metrics_log.ts';
@@ -44,6 +44,8 @@ export interface OfflineMethod {
    * SequenceSampler + chunkedBatch.
    */
   batcher?(ds: Dataset, spec: PolicySpec, seed: number): OfflineBatcher;
+  /** Fill config fields derived from others before the spec is built (e.g. FDP's obsKeys from priority + rest). */
+  completeConfig?(config: Record<string, unknown>): Record<string, unknown>;
 }
 
 /** Observation features of a dataset = every feature except the action. */
@@ -70,7 +72,8 @@ export function envelopeFromDataset(ds: Dataset): SafetyEnvelope {
 
 /** The spec of `cfg.method` for dataset `ds`: method config over its defaults, features and normalisers from the data. */
 export function offlineSpec(method: OfflineMethod, cfg: TrainConfig, ds: Dataset): PolicySpec {
-  const mcfg = { ...method.defaultConfig(), ...cfg.methodConfig } as unknown as ChunkedConfig;
+  const merged = { ...method.defaultConfig(), ...cfg.methodConfig } as Record<string, unknown>;
+  const mcfg = (method.completeConfig?.(merged) ?? merged) as unknown as ChunkedConfig;
   const obsF = datasetObsFeatures(ds);
   const keys = resolveObsKeys(mcfg, obsF);
   const obsN = Normalizer.fromStats(mcfg.obsNorm, concatStats(keys, ds.stats));
@@ -149,6 +152,11 @@ export interface InMemoryOptions {
   onStep?(step: number, loss: number, metrics: Record<string, number>): void;
   /** Learning-rate schedule over the steps: 'constant' (default) or 'cosine' (lr·½(1 + cos(π·(step − 1)/steps)), to 0). */
   lrSchedule?: 'constant' | 'cosine';
+  /**
+   * Warm start (the in-memory `--init`): name → data of a parent's inference weights, copied into live and EMA
+   * weights; parameters the parent lacks must be the policy's `ownInitParams` (see checkpoint.ts `matchInitWeights`).
+   */
+  init?: Record<string, Float32Array>;
 }
 
 /**
@@ -158,6 +166,12 @@ export interface InMemoryOptions {
 export function trainOfflineInMemory(method: OfflineMethod, ds: Dataset, spec: PolicySpec, o: InMemoryOptions): MethodPolicy {
   // --- model, optimiser, feed ---
   const policy = method.create(spec, o.seed);
+  if (o.init) {
+    const init = o.init;
+    try {
+      assignInit(policy, matchInitWeights(init, Object.fromEntries(Object.entries(init).filter(([n]) => policy.params.names.includes(n)).map(([n]) => [n, policy.params.get(n).shape])), policy, 'init'));
+    } catch (e) { policy.dispose(); throw e; }
+  }
   const opt = new Adam(policy.params, o.optim);
   const feed = new OfflineFeed(o.batcher ?? method.batcher?.(ds, spec, o.seed) ?? chunkedBatcher(ds, spec, o.seed), o.batchSize, o.seed);
 

@@ -9,6 +9,10 @@
  * - `observation.tactile` (2): normal contact force on the left / right finger pad, N.
  * - `observation.object` (7 per block): block position (m) and orientation quaternion (x, y, z, w with w ≥ 0) —
  *   privileged, for experts, ablations and hindsight goals.
+ * - `observation.object_cue` (2 per block, only with `objectCue.enabled`): each block's (x, z), m, with a per-episode
+ *   bias (std `biasStdM`) and per-step noise (std `noiseStdM`) — a coarse but sufficient object channel (a
+ *   "proximity sensor"), drawn from its own stream (`cueStream`), so every other observation is bit-identical with
+ *   the cue on or off, and the cue is the same under every camera shift.
  *
  * Distribution shifts (`cfg.shift`) change only the camera modality, never the physics or the other observations:
  * - `distractors`: extra fixed objects of random size/shape/height on the table, placed from their own RNG stream
@@ -76,6 +80,18 @@ export interface ShiftConfig {
 /** Shift and camera paths only read per step: the viewer's live controls may change them mid-episode (no rebuild). */
 export const MANIP_LIVE_CONFIG = ['shift.occlusion', 'shift.cameraJitter', 'camera.noiseStdM'] as const;
 
+export interface ObjectCueConfig {
+  /** Emit `observation.object_cue`. */
+  enabled: boolean;
+  /** Per-episode bias of each block's cue, std per axis, metres. */
+  biasStdM: number;
+  /** Per-step noise of the cue, std per axis, metres. */
+  noiseStdM: number;
+}
+
+/** Key of the noisy object cue. */
+export const OBS_OBJECT_CUE = 'observation.object_cue';
+
 export interface ManipConfig extends SceneConfigBase {
   arm: ArmConfig;
   camera: CameraConfig;
@@ -103,6 +119,8 @@ export interface ManipConfig extends SceneConfigBase {
    * need where the blocks are learn better without it.
    */
   objectObs: 'pose' | 'position';
+  /** The coarse object cue `observation.object_cue` (off by default). */
+  objectCue: ObjectCueConfig;
 }
 
 export function defaultManipConfig(): Omit<ManipConfig, 'maxSteps' | 'reward'> {
@@ -126,6 +144,7 @@ export function defaultManipConfig(): Omit<ManipConfig, 'maxSteps' | 'reward'> {
     maxBearingRad: 0.9,
     blockYawJitterRad: 0.3,
     objectObs: 'pose',
+    objectCue: { enabled: false, biasStdM: 0.02, noiseStdM: 0.01 },
   };
 }
 
@@ -145,6 +164,8 @@ export interface ManipState {
   distractorColors: string[];
   /** Previous (clamped) action, for the action-rate term. */
   prevAction: number[];
+  /** Object cue: per-block (x, z) bias of this episode, metres, and the state of its own RNG stream (plain numbers). */
+  cue: { biasM: number[]; rng: number[] };
   /** Runtime-only per-step cache of the finger-pad contacts (cleared by `clearStepCache` before physics). */
   $contacts?: PadContacts;
 }
@@ -200,6 +221,7 @@ export function commonFeatures(cfg: ManipConfig, numBlocks: number): { observati
       [OBS_DEPTH]: depthFeature(cfg.camera),
       [OBS_TACTILE]: tactileFeature(['pad_left', 'pad_right']),
       [OBS_OBJECT]: { kind: 'object', shape: [objNames.length], dtype: 'float32', names: objNames, units: cfg.objectObs === 'position' ? 'm' : 'm, quat' },
+      ...(cfg.objectCue.enabled ? { [OBS_OBJECT_CUE]: { kind: 'object' as const, shape: [2 * numBlocks], dtype: 'float32' as const, names: Array.from({ length: numBlocks }, (_, b) => [`block${b}_x`, `block${b}_z`]).flat(), units: 'm' } } : {}),
     },
     action: {
       [ACTION]: cfg.arm.actionSpace === 'cartesian' ? {
@@ -415,12 +437,44 @@ export function objectVector(world: World, blocks: readonly number[], positionOn
   return out;
 }
 
+/**
+ * The object cue's own stream: a fork of a copy of the (fresh) shift RNG, so it consumes no draw of any other stream
+ * and does not depend on the shift settings (the distractors draw from the shift RNG itself).
+ */
+export function cueStream(shiftRng: Rng): Rng {
+  const copy = new RngCtor(0);
+  copy.setState(shiftRng.getState());
+  return copy.fork();
+}
+
+/** The cue's state for an episode (call in `build` with `cueStream(shiftRng)`): draws the per-episode bias. */
+export function objectCueState(cfg: ManipConfig, rng: Rng, numBlocks: number): ManipState['cue'] {
+  const biasM: number[] = [];
+  for (let i = 0; i < 2 * numBlocks; i++) biasM.push(rng.normal(0, cfg.objectCue.biasStdM));
+  return { biasM, rng: rng.getState() };
+}
+
+/** `observation.object_cue`: each block's (x, z) + the episode's bias + fresh per-step noise (advances the cue stream). */
+export function objectCue(world: World, h: ManipState, cfg: ManipConfig): Float32Array {
+  const r = new RngCtor(0);
+  r.setState(h.cue.rng);
+  const out = new Float32Array(2 * h.blocks.length);
+  for (let b = 0; b < h.blocks.length; b++) {
+    const t = world.getRigidBody(h.blocks[b]!).translation();
+    out[2 * b] = t.x + h.cue.biasM[2 * b]! + r.normal(0, cfg.objectCue.noiseStdM);
+    out[2 * b + 1] = t.z + h.cue.biasM[2 * b + 1]! + r.normal(0, cfg.objectCue.noiseStdM);
+  }
+  h.cue.rng = r.getState();
+  return out;
+}
+
 export function observeCommon(world: World, h: ManipState, cfg: ManipConfig, rng: Rng): Record<string, Float32Array> {
   return {
     [OBS_STATE]: proprioVector(world, h.arm, cfg.arm),
     [OBS_DEPTH]: renderDepth(world, cfg, rng),
     [OBS_TACTILE]: padContacts(world, h).forceN.slice(),
     [OBS_OBJECT]: objectVector(world, h.blocks, cfg.objectObs === 'position'),
+    ...(cfg.objectCue.enabled ? { [OBS_OBJECT_CUE]: objectCue(world, h, cfg) } : {}),
   };
 }
 

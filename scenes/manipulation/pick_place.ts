@@ -18,7 +18,7 @@ import type { Rng } from '../../sim/math/rng.ts';
 import { applyArmAction, buildArm, graspPoint, ikTopDown } from './arm.ts';
 import { MANIP_RANGES,
   actionRate, addBlock, benchDepth, clearStepCache, addDistractors, addTray, blockPos, commonFeatures, defaultManipConfig, defaultTray, inTray,
-  isGrasped, isTouched, observeCommon, sampleFree, setupWorld, styleCommon,
+  isGrasped, isTouched, observeCommon, objectCueState, cueStream, sampleFree, setupWorld, styleCommon,
   type ManipConfig, type ManipState, type TrayConfig,
   MANIP_LIVE_CONFIG,
 } from './common.ts';
@@ -35,6 +35,11 @@ export interface PickPlaceConfig extends ManipConfig {
   restTolM: number;
   /** Expert: grasp-point height while carrying, metres. */
   expertCarryYM: number;
+  /**
+   * Expert: each step's commanded point starts from the 'measured' grasp point (a Markovian expert, easy to imitate
+   * from observations) or from its previous 'command' (smooth, but a hidden state) — see `WaypointFollower`.
+   */
+  expertAnchor: 'command' | 'measured';
 }
 
 export function defaultConfig(): PickPlaceConfig {
@@ -47,6 +52,7 @@ export function defaultConfig(): PickPlaceConfig {
     placeMarginM: 0.01,
     restTolM: 0.008,
     expertCarryYM: 0.14,
+    expertAnchor: 'command',
   };
 }
 
@@ -82,7 +88,7 @@ export const pickPlace = defineScene<PickPlaceConfig, PickPlaceState>({
   },
 
   build(world, cfg, rng: Rng) {
-    const shiftRng = rng.fork();
+    const shiftRng = rng.fork(), cueRng = cueStream(shiftRng);
     const table = setupWorld(world, cfg);
     const q0 = ikTopDown(cfg.arm, { x: 0.3, y: cfg.expertCarryYM, z: 0 });
     const arm = buildArm(world, cfg.arm, q0);
@@ -95,7 +101,7 @@ export const pickPlace = defineScene<PickPlaceConfig, PickPlaceState>({
     return {
       arm, table, blocks: [blk.body], blockColliders: [blk.collider], fixtures,
       distractors: d.colliders, distractorColors: d.colors,
-      prevAction: [0, 0, 0, 0, 0], goal: [tray.x, tray.z], prevDistM: Math.hypot(cubeP.x - tray.x, cubeP.z - tray.z),
+      prevAction: [0, 0, 0, 0, 0], cue: objectCueState(cfg, cueRng, 1), goal: [tray.x, tray.z], prevDistM: Math.hypot(cubeP.x - tray.x, cubeP.z - tray.z),
     };
   },
 
@@ -147,7 +153,7 @@ export const pickPlace = defineScene<PickPlaceConfig, PickPlaceState>({
         follower = new WaypointFollower(pickPlacePlan(cfg, {
           block: 0, carryYM: cfg.expertCarryYM, gripSteps: 6, offset: 0,
           place: (_w, h) => ({ x: (h as PickPlaceState).goal[0], z: (h as PickPlaceState).goal[1] }),
-        }));
+        }), 0.4, cfg.expertAnchor);
       },
       act: (world, h) => follower.act(world, h, cfg),
     };

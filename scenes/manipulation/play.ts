@@ -26,7 +26,7 @@ import type { World } from '../../sim/physics/index.ts';
 import { applyArmAction, buildArm, graspPoint, ikTopDown } from './arm.ts';
 import { MANIP_RANGES,
   actionRate, addBlock, benchDepth, clearStepCache, addDistractors, addTray, blockPos, commonFeatures, defaultManipConfig, defaultTray, isGrasped,
-  nearestZoneDistM, observeCommon, PLAY_ZONE_COLORS, sampleFree, setupWorld, styleCommon, sumNearestZoneDistM, twoBlockPlayOutcome, drawPlayOrder, type ManipConfig, type ManipState, type TrayConfig,
+  nearestZoneDistM, observeCommon, objectCueState, cueStream, PLAY_ZONE_COLORS, sampleFree, setupWorld, styleCommon, sumNearestZoneDistM, twoBlockPlayOutcome, drawPlayOrder, type ManipConfig, type ManipState, type TrayConfig,
   MANIP_LIVE_CONFIG,
 } from './common.ts';
 import { WaypointFollower, pickPlacePlan } from './expert.ts';
@@ -102,7 +102,7 @@ export const play = defineScene<PlayConfig, PlayState>({
   features: (cfg) => commonFeatures(cfg, NUM_BLOCKS),
 
   build(world, cfg, rng: Rng) {
-    const shiftRng = rng.fork();
+    const shiftRng = rng.fork(), cueRng = cueStream(shiftRng);
     const table = setupWorld(world, cfg);
     const arm = buildArm(world, cfg.arm, ikTopDown(cfg.arm, { x: 0.3, y: cfg.expertCarryYM, z: 0 }));
     const avoid = cfg.zonesXZ.map(([x, z]) => ({ x, z, r: cfg.zoneClearanceM }));
@@ -118,7 +118,7 @@ export const play = defineScene<PlayConfig, PlayState>({
     const d = addDistractors(world, cfg, shiftRng, [...cfg.zonesXZ.map(([x, z]) => ({ x, z, r: 0.11 })), ...starts.map((s) => ({ ...s, r: 0.06 })), { x: 0, z: 0, r: 0.1 }]);
     const h: PlayState = {
       arm, table, blocks, blockColliders, fixtures, distractors: d.colliders, distractorColors: d.colors,
-      prevAction: [0, 0, 0, 0, 0], prevSumM: 0,
+      prevAction: [0, 0, 0, 0, 0], cue: objectCueState(cfg, cueRng, 2), prevSumM: 0,
     };
     h.prevSumM = starts.reduce((s, p) => s + nearestZoneDistM(cfg.zonesXZ, p), 0);
     return h;

@@ -16,7 +16,7 @@ import type { Rng } from '../../sim/math/rng.ts';
 import type { World } from '../../sim/physics/index.ts';
 import { applyArmAction, buildArm, graspPoint, ikTopDown } from './arm.ts';
 import { MANIP_RANGES,
-  actionRate, addBlock, benchDepth, clearStepCache, addDistractors, blockPos, commonFeatures, defaultManipConfig, observeCommon, sampleFree,
+  actionRate, addBlock, benchDepth, clearStepCache, addDistractors, blockPos, commonFeatures, defaultManipConfig, observeCommon, objectCueState, cueStream, sampleFree,
   setupWorld, styleCommon, type ManipConfig, type ManipState,
   MANIP_LIVE_CONFIG,
 } from './common.ts';
@@ -32,6 +32,11 @@ export interface PushBlockConfig extends ManipConfig {
   expertPushYM: number;
   /** Expert: pushing speed, m/s. */
   expertPushSpeedMps: number;
+  /**
+   * Expert: each step's commanded point starts from the 'measured' grasp point (a Markovian expert, easy to imitate
+   * from observations) or from its previous 'command' (smooth, but a hidden state) — see `WaypointFollower`.
+   */
+  expertAnchor: 'command' | 'measured';
 }
 
 export function defaultConfig(): PushBlockConfig {
@@ -48,6 +53,7 @@ export function defaultConfig(): PushBlockConfig {
     targetTolM: 0.04,
     expertPushYM: 0.04,
     expertPushSpeedMps: 0.12,
+    expertAnchor: 'command',
   };
 }
 
@@ -78,7 +84,7 @@ export const pushBlock = defineScene<PushBlockConfig, PushBlockState>({
   },
 
   build(world, cfg, rng: Rng) {
-    const shiftRng = rng.fork();
+    const shiftRng = rng.fork(), cueRng = cueStream(shiftRng);
     const table = setupWorld(world, cfg);
     const arm = buildArm(world, cfg.arm, ikTopDown(cfg.arm, { x: 0.3, y: 0.14, z: 0 }));
     let goal = sampleFree(rng, cfg, [], 0), start = goal;
@@ -92,7 +98,7 @@ export const pushBlock = defineScene<PushBlockConfig, PushBlockState>({
     return {
       arm, table, blocks: [blk.body], blockColliders: [blk.collider], fixtures: [],
       distractors: d.colliders, distractorColors: d.colors,
-      prevAction: [0, 0, 0, 0, 0], goal: [goal.x, goal.z], prevDistM: Math.hypot(start.x - goal.x, start.z - goal.z),
+      prevAction: [0, 0, 0, 0, 0], cue: objectCueState(cfg, cueRng, 1), goal: [goal.x, goal.z], prevDistM: Math.hypot(start.x - goal.x, start.z - goal.z),
     };
   },
 
@@ -148,7 +154,7 @@ export const pushBlock = defineScene<PushBlockConfig, PushBlockState>({
         follower = new WaypointFollower(pushPlan(cfg, {
           block: 0, goal: (_w, h) => ({ x: (h as PushBlockState).goal[0], z: (h as PushBlockState).goal[1] }),
           pushYM: cfg.expertPushYM, pushSpeedMps: cfg.expertPushSpeedMps, hoverYM: 0.13, offset: 0,
-        }));
+        }), 0.4, cfg.expertAnchor);
       },
       act: (world, h) => follower.act(world, h, cfg),
     };

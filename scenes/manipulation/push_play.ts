@@ -24,7 +24,7 @@ import type { Rng } from '../../sim/math/rng.ts';
 import type { World } from '../../sim/physics/index.ts';
 import { applyArmAction, buildArm, graspPoint, ikTopDown } from './arm.ts';
 import { MANIP_RANGES,
-  actionRate, addBlock, addDistractors, benchDepth, blockPos, clearStepCache, commonFeatures, defaultManipConfig, observeCommon,
+  actionRate, addBlock, addDistractors, benchDepth, blockPos, clearStepCache, commonFeatures, defaultManipConfig, observeCommon, objectCueState, cueStream,
   nearestZoneDistM, PLAY_ZONE_COLORS, setupWorld, styleCommon, sumNearestZoneDistM, twoBlockPlayOutcome, drawPlayOrder, type ManipConfig, type ManipState,
   MANIP_LIVE_CONFIG,
 } from './common.ts';
@@ -102,7 +102,7 @@ export const pushPlay = defineScene<PushPlayConfig, PushPlayState>({
   features: (cfg) => commonFeatures(cfg, NUM_BLOCKS),
 
   build(world, cfg, rng: Rng) {
-    const shiftRng = rng.fork();
+    const shiftRng = rng.fork(), cueRng = cueStream(shiftRng);
     const table = setupWorld(world, cfg);
     const arm = buildArm(world, cfg.arm, ikTopDown(cfg.arm, { x: 0.3, y: 0.13, z: 0 }));
     const blocks: number[] = [], blockColliders: number[] = [];
@@ -117,7 +117,7 @@ export const pushPlay = defineScene<PushPlayConfig, PushPlayState>({
     const d = addDistractors(world, cfg, shiftRng, [...cfg.zonesXZ.map(([x, z]) => ({ x, z, r: 0.08 })), ...starts.map((s) => ({ ...s, r: 0.07 })), { x: 0, z: 0, r: 0.1 }]);
     const h: PushPlayState = {
       arm, table, blocks, blockColliders, fixtures: [], distractors: d.colliders, distractorColors: d.colors,
-      prevAction: [0, 0, 0, 0, 0], prevSumM: 0,
+      prevAction: [0, 0, 0, 0, 0], cue: objectCueState(cfg, cueRng, 2), prevSumM: 0,
     };
     h.prevSumM = starts.reduce((s, p) => s + nearestZoneDistM(cfg.zonesXZ, p), 0);
     return h;

@@ -2,12 +2,17 @@
  * toy/point_reach — a ball on a plane, pushed by a horizontal force, must reach a goal disc.
  * The smallest real Rapier scene: used by the core tests and by the policy core's learning tests.
  *
- * Observation `observation.state` (6): ball x, z (m), velocity x, z (m/s), goal − ball x, z (m).
+ * Observation `observation.state` (6): ball x, z (m), velocity x, z (m/s), goal − ball x, z (m). With `splitObs` it
+ * is two keys instead: `observation.goal_rel` (goal − ball x, z, m) and `observation.velocity` (vx, vz, m/s) — a
+ * two-modality toy for observation-prioritising methods (FDP's learning test).
  * Action (2): horizontal force along x and z, normalised to [-1, 1] (× maxForceN).
  */
-import { ACTION, OBS_STATE, defineScene, type SceneConfigBase } from '../../sim/core/index.ts';
+import { ACTION, OBS_STATE, defineScene, type Features, type SceneConfigBase } from '../../sim/core/index.ts';
 import { addBody, addCollider, addGround, type World } from '../../sim/physics/index.ts';
 import type { Rng } from '../../sim/math/rng.ts';
+
+/** Keys of the split observation (`splitObs`). */
+export const OBS_GOAL_REL = 'observation.goal_rel', OBS_VELOCITY = 'observation.velocity';
 
 export interface PointReachConfig extends SceneConfigBase {
   /** Force at |action| = 1, newtons. */
@@ -24,6 +29,8 @@ export interface PointReachConfig extends SceneConfigBase {
   minStartGoalDistM: number;
   /** Success when the ball centre is within this distance of the goal, metres. */
   goalToleranceM: number;
+  /** Observe `observation.goal_rel` + `observation.velocity` instead of `observation.state`. */
+  splitObs: boolean;
 }
 
 export function defaultConfig(): PointReachConfig {
@@ -40,6 +47,7 @@ export function defaultConfig(): PointReachConfig {
     arenaHalfM: 1,
     minStartGoalDistM: 0.5,
     goalToleranceM: 0.1,
+    splitObs: false,
   };
 }
 
@@ -69,8 +77,11 @@ export const pointReach = defineScene<PointReachConfig, PointReachState>({
   description: 'A ball pushed by horizontal forces to a goal on a plane (core tests, learning tests).',
   defaultConfig,
 
-  features: () => ({
-    observation: {
+  features: (cfg): { observation: Features; action: Features } => ({
+    observation: cfg.splitObs ? {
+      [OBS_GOAL_REL]: { kind: 'state', shape: [2], dtype: 'float32', names: ['dx_goal', 'dz_goal'], units: 'm' },
+      [OBS_VELOCITY]: { kind: 'state', shape: [2], dtype: 'float32', names: ['vx', 'vz'], units: 'm/s' },
+    } : {
       [OBS_STATE]: { kind: 'state', shape: [6], dtype: 'float32', names: ['x', 'z', 'vx', 'vz', 'dx_goal', 'dz_goal'], units: 'm, m/s' },
     },
     action: { [ACTION]: { kind: 'action', shape: [2], dtype: 'float32', low: -1, high: 1, names: ['fx', 'fz'] } },
@@ -99,8 +110,9 @@ export const pointReach = defineScene<PointReachConfig, PointReachState>({
 
   afterStep: (world, h) => readBall(world, h),
 
-  observe(_world, h) {
+  observe(_world, h, cfg): Record<string, Float32Array> {
     const [x, z, vx, vz] = h.ball4;
+    if (cfg.splitObs) return { [OBS_GOAL_REL]: Float32Array.of(h.goal[0] - x, h.goal[1] - z), [OBS_VELOCITY]: Float32Array.of(vx, vz) };
     return { [OBS_STATE]: Float32Array.of(x, z, vx, vz, h.goal[0] - x, h.goal[1] - z) };
   },
 

@@ -13,7 +13,7 @@ import { decideClaims, floorGuard, summarizeArms, type ArmRun } from '../../expe
 import { startsFor, validateProtocol, type Protocol } from '../../experiments/harness/protocol.ts';
 import { besoProtocol, fullBudget } from '../../experiments/beso/protocol.ts';
 import { runStudy, type StudyDef } from '../../experiments/harness/study.ts';
-import { pairedRatioCi } from '../../sim/math/stats.ts';
+import { newcombe, pairedRatioCi } from '../../sim/math/stats.ts';
 import type { TinyInput } from './fixtures/tiny_cell.ts';
 
 const CELL = fileURLToPath(new URL('./fixtures/tiny_cell.ts', import.meta.url));
@@ -101,6 +101,40 @@ describe('claims', () => {
     expect(c.ci95).toEqual(boot.ci);
     expect(c.ci95).not.toEqual(arms.expert!.metrics.success!.pooled.ci95);
     expect(c.met).toBe(true);
+  });
+
+  it('meanDifference: the mean of the pairs\' differences, Newcombe intervals combined by MOVER, a paired bootstrap', () => {
+    const pm: Protocol = { ...p, claims: [{ id: 'mean', statement: 'mean gap', paperValue: '-', source: 'R', comparison: { kind: 'meanDifference', pairs: [['expert', 'random'], ['zero', 'random']], metric: 'success', op: '>=', value: 0.3 } }] };
+    const r = runs({ expert: [[1, 1, 1, 1, 1], [1, 1, 1, 1, 0]], random: [[0, 1, 0, 0, 0], [0, 0, 0, 0, 0]], zero: [[1, 0, 1, 0, 0], [0, 1, 0, 0, 0]], 'expert/val': [[1, 1, 1, 1, 1], [1, 1, 1, 1, 1]] });
+    const arms = summarizeArms(pm, r);
+    const c = decideClaims(pm, r, arms, floorGuard(pm, arms))[0]!;
+    const d1 = 0.9 - 0.1, d2 = 0.3 - 0.1;
+    expect(c.measured).toBeCloseTo((d1 + d2) / 2, 12);
+    const n1 = newcombe(arms.expert!.metrics.success!.pooled, arms.random!.metrics.success!.pooled), n2 = newcombe(arms.zero!.metrics.success!.pooled, arms.random!.metrics.success!.pooled);
+    expect(c.ci95[0]).toBeCloseTo((d1 + d2) / 2 - Math.sqrt((d1 - n1[0]) ** 2 + (d2 - n2[0]) ** 2) / 2, 12);
+    expect(c.ci95[1]).toBeCloseTo((d1 + d2) / 2 + Math.sqrt((n1[1] - d1) ** 2 + (n2[1] - d2) ** 2) / 2, 12);
+    expect(c.interval).toBe('newcombe-mover');
+    expect(c.ci95Paired![0]).toBeLessThanOrEqual(c.measured);
+    expect(c.met).toBe(true);
+    const strict = { ...pm, claims: [{ ...pm.claims[0]!, comparison: { ...(pm.claims[0]!.comparison as object), value: 0.6 } as Protocol['claims'][number]['comparison'] }] };
+    expect(decideClaims(strict, r, arms, floorGuard(strict, arms))[0]!.met).toBe(false);
+  });
+
+  it('median claims read a numeric outcome; a floor guard with several checks fails when any does', () => {
+    const pm: Protocol = { ...p, claims: [{ id: 'med', statement: 'small', paperValue: '-', source: 'R', comparison: { kind: 'median', arm: 'expert', metric: 'ratio', op: '<', value: 0.5 } }],
+      floorGuard: { ...p.floorGuard, and: [{ arm: 'random', metric: 'success', minRate: 0.25, split: 'heldOut' }] } };
+    const mk = (arm: string, seedIndex: number, xs: number[]): ArmRun => ({ arm, method: 'x', seed: seedIndex, seedIndex, episodes: xs.map((v, i) => ({ start: i, success: v > 0.3 ? 1 : 0, ratio: v })) });
+    const r = [mk('expert', 0, [0.1, 0.2, 0.9]), mk('expert', 1, [0.3, 0.4, 2]), mk('random', 0, [0, 0, 0]), mk('random', 1, [0, 0, 0]), mk('expert/val', 0, [1, 1, 1]), mk('expert/val', 1, [1, 1, 1])];
+    const arms = summarizeArms(pm, r);
+    const g = floorGuard(pm, arms);
+    expect(g.checks.map((x) => x.passed)).toEqual([true, false]);
+    expect(g.passed).toBe(false);
+    const c = decideClaims(pm, r, arms, g)[0]!;
+    expect(c.measured).toBeCloseTo(0.35, 12);
+    expect(c.met).toBeNull();
+    expect(c.undecided).toMatch(/floor guard failed \(random success 0\.0% < 25\.0% on heldOut\)/);
+    const ok = { ...pm, floorGuard: p.floorGuard };
+    expect(decideClaims(ok, r, arms, floorGuard(ok, arms))[0]!.met).toBe(true);
   });
 
   it('mode claims are judged per model', () => {
@@ -227,5 +261,20 @@ describe('runStudy', () => {
     expect(third.floorGuard.passed).toBe(false);
     expect(third.claims.every((c) => c.met === null)).toBe(true);
     expect(third.verdict).toMatch(/floor guard failed/);
-  });
+
+    // Staged cells with a guard stage: a failed guard after stage 0 stops the study; stage 1 never runs.
+    const staged: StudyDef<TinyInput> = { ...tinyDef(q), guardStage: 0, cells: () => tinyDef(q).cells({}).map((c, i) => ({ ...c, stage: i })) };
+    const logs: string[] = [];
+    const fourth = await runStudy(staged, { ...quiet, log: (l) => logs.push(l), outDir: out, cacheDir: path.join(tmp, 'cache3') });
+    expect(fourth.cells.map((c) => c.id)).toEqual(['m-s0']);
+    expect(fourth.provenance.notRunCells).toBe(1);
+    expect(fourth.runs.every((r) => r.seedIndex === 0)).toBe(true);
+    expect(fourth.claims.every((c) => c.met === null)).toBe(true);
+    expect(logs.some((l) => /later stages are not run/.test(l))).toBe(true);
+    // …and with the guard passing, every stage runs, in order
+    const passing: StudyDef<TinyInput> = { ...tinyDef(p), guardStage: 0, cells: () => tinyDef(p).cells({}).map((c, i) => ({ ...c, stage: i })) };
+    const fifth = await runStudy(passing, { ...quiet, outDir: out, cacheDir: path.join(tmp, 'cache4') });
+    expect(fifth.cells.map((c) => c.id)).toEqual(['m-s0', 'm-s1']);
+    expect(fifth.arms).toEqual(first.arms);
+  }, 400_000);
 });

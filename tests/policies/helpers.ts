@@ -15,9 +15,9 @@ export async function loadScenesForTest(): Promise<void> {
   await import('../../scenes/index.ts');
 }
 
-/** Run the scene expert for `episodes` episodes (seed + i) and write a dataset at `dir`. */
-export function writeExpertDemos(dir: string, sceneId: string, episodes: number, seed: number): void {
-  const env = makeEnv(sceneId, {});
+/** Run the scene expert for `episodes` episodes (seed + i) and write a dataset at `dir` (scene config `overrides`). */
+export function writeExpertDemos(dir: string, sceneId: string, episodes: number, seed: number, overrides: Record<string, unknown> = {}): void {
+  const env = makeEnv(sceneId, overrides);
   try {
     const features: Features = { ...env.observationFeatures, ...env.actionFeatures };
     const eps = [];

@@ -159,8 +159,11 @@ export class FdpPolicy extends ChunkedPolicy<FdpConfig> {
     this.finishInit();
   }
 
-  /** The networks (base, then residual trunk in phase 2). */
-  get networks(): readonly Mlp[] { return this.resNet ? [this.baseNet, this.resNet] : [this.baseNet]; }
+  /**
+   * The networks a TF.js LayersModel export carries: the base only. The residual trunk has no head of its own, and the
+   * block-wise composition is not a plain layer stack; the stride checkpoint (model.json/weights.bin) holds everything.
+   */
+  get networks(): readonly Mlp[] { return [this.baseNet]; }
 
   /** Parameters a `--init` parent may lack: they start from their own (zero / seeded) init. Phase 2: the residual's. */
   get ownInitParams(): string[] { return this.resParamNames; }

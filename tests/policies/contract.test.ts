@@ -21,6 +21,7 @@ const SMALL: Record<string, Record<string, unknown>> = {
   diffusion: { width: 32, depth: 2, inferSteps: 4, trainSteps: 20 },
   ppo: { hidden: [16, 16] },
   beso: { width: 32, depth: 1, inferSteps: 3 },
+  fdp: { priority: ['observation.state'], rest: [], width: 32, depth: 2, resWidth: 16, depthFeatures: 8, inferSteps: 4, trainSteps: 20 },
 };
 
 let spec: (m: string) => PolicySpec;

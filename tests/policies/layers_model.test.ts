@@ -23,7 +23,7 @@ import { tmp } from './helpers.ts';
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const SHIPPED = ['checkpoints/beso-play', 'checkpoints/beso-block-push', 'sim/bridge/shipped/diffusion_point_reach'];
 /** A spec per method to build fresh policies from: a shipped checkpoint's where one exists, else a small one. */
-const SMALL: Record<string, Record<string, unknown>> = { bc: { hidden: [32, 32], act: 'silu' }, ppo: { hidden: [16, 16], act: 'tanh' } };
+const SMALL: Record<string, Record<string, unknown>> = { bc: { hidden: [32, 32], act: 'silu' }, ppo: { hidden: [16, 16], act: 'tanh' }, fdp: { priority: ['observation.state'], rest: [], width: 16, depth: 2, resWidth: 8 } };
 
 let server: Server;
 let base = '';
@@ -99,7 +99,7 @@ describe('checkpoints as TF.js LayersModels', () => {
         p.dispose();
       }
     }
-    expect(tested.sort()).toEqual(['bc', 'beso', 'diffusion', 'ppo']);
+    expect(tested.sort()).toEqual(['bc', 'beso', 'diffusion', 'fdp', 'ppo']);
   });
 
   it.each(SHIPPED)('shipped checkpoint %s loads as a LayersModel and matches loadPolicy to 1e-5', async (d) => {

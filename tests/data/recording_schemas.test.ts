@@ -129,11 +129,15 @@ describe('recording schemas', () => {
     expect(joints.joints.map((j) => j.name)).toEqual(['yaw', 'shoulder', 'elbow', 'wrist']);
   });
 
-  it('a format-1 recording still reads, verifies, and its Foxglove messages validate against the official schemas', async () => {
+  it('a format-1 recording still reads, --verify re-simulates it (and reports the later config change), and its Foxglove messages validate against the official schemas', async () => {
     const file = join(import.meta.dirname, 'fixtures', 'point_reach_v1.mcap');
     const rec = await readRecording(file);
     expect(rec.meta.formatVersion).toBe(1);
-    expect(await verifyRecording(file)).toMatchObject({ verified: true, episodes: 2 });
+    // The fixture was recorded before toy/point_reach gained its `splitObs` config field; the scene config is part of
+    // the snapshot, so re-simulating it now must report the difference at the initial state (never a silent pass).
+    const v = await verifyRecording(file);
+    expect(v).toMatchObject({ verified: false, episodes: 2, firstMismatch: { episode: 0, step: -1 } });
+    expect(v.engineVersion.recorded).toBe(v.engineVersion.replayed);
     // Format 1's own Frame messages break their schema (ids were Rapier handles, denormal floats — the reason for
     // format 2); its Foxglove messages are what this checks.
     const msgs = (await messages(file)).filter((m) => m.topic.startsWith('/foxglove/'));

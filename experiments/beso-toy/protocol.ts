@@ -3,6 +3,7 @@
  * λ* = 2 (the Block-Push config's guidance weight) for every sampler arm and every guidance claim; nothing here is
  * chosen after seeing held-out numbers.
  */
+import { parseBudget as parseBudgetOver } from '../harness/protocol.ts';
 import type { ArmSpec, ClaimSpec, Protocol } from '../harness/protocol.ts';
 
 /** Guidance weight of the sampler arms and of the guidance claim (fixed a priori). */
@@ -32,18 +33,8 @@ export interface BesoBudget {
 export const fullBudget = (): BesoBudget => ({ dataEpisodes: 400, trainSteps: 1500, batchSize: 256, lr: 1e-3, width: 64, depth: 3, seeds: 3, evalEpisodes: 100, modeRollouts: 100, evalMaxSteps: 80, dpLongSteps: 100, workers: 5 });
 export const quickBudget = (): BesoBudget => ({ dataEpisodes: 40, trainSteps: 150, batchSize: 64, lr: 1e-3, width: 64, depth: 2, seeds: 2, evalEpisodes: 8, modeRollouts: 8, evalMaxSteps: 80, dpLongSteps: 100, workers: 2 });
 
-/** `key=value` budget overrides (positive numbers, known keys only). */
-export function parseBudget(pairs: string[]): Partial<BesoBudget> {
-  const keys = Object.keys(fullBudget()), out: Record<string, number> = {};
-  for (const p of pairs) {
-    const m = /^([A-Za-z]+)=(.+)$/.exec(p);
-    if (!m || !keys.includes(m[1]!)) throw new Error(`--budget ${p}: expected key=value with key one of ${keys.join(', ')}`);
-    const v = Number(m[2]);
-    if (!Number.isFinite(v) || v <= 0) throw new Error(`--budget ${p}: value must be a positive number`);
-    out[m[1]!] = v;
-  }
-  return out as Partial<BesoBudget>;
-}
+/** `--budget key=value` overrides (the harness's parser over this study's budget keys). */
+export const parseBudget = (pairs: string[]): Partial<BesoBudget> => parseBudgetOver(pairs, fullBudget());
 
 const beso = (id: string, sampler: string, steps: number, guidance: number, extra: Partial<ArmSpec> = {}): ArmSpec => ({ id, method: 'beso', settings: { sampler, steps, guidance }, ...extra });
 

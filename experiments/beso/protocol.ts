@@ -8,6 +8,7 @@
  * from the paper, whose BESO denoises the window's actions with the executed previous actions fed back and executes
  * only the last one.
  */
+import { parseBudget as parseBudgetOver } from '../harness/protocol.ts';
 import type { ArmSpec, ClaimSpec, Comparison, Protocol } from '../harness/protocol.ts';
 
 /** Guidance weight of the sampler arms (fixed a priori: the Block-Push config's). */
@@ -56,18 +57,8 @@ export const quickBudget = (): BesoBudget => ({
   modeRollouts: 8, capFactor: 3, dpLongSteps: 100, goalMin: 20, goalMax: 100, pilot: 0, workers: 2,
 });
 
-/** `key=value` budget overrides (non-negative numbers, known keys only). */
-export function parseBudget(pairs: string[]): Partial<BesoBudget> {
-  const keys = Object.keys(fullBudget()), out: Record<string, number> = {};
-  for (const p of pairs) {
-    const m = /^([A-Za-z]+)=(.+)$/.exec(p);
-    if (!m || !keys.includes(m[1]!)) throw new Error(`--budget ${p}: expected key=value with key one of ${keys.join(', ')}`);
-    const v = Number(m[2]);
-    if (!Number.isFinite(v) || v < 0 || (v === 0 && m[1] !== 'pilot')) throw new Error(`--budget ${p}: value must be a positive number`);
-    out[m[1]!] = v;
-  }
-  return out as Partial<BesoBudget>;
-}
+/** `--budget key=value` overrides (the harness's parser over this study's budget keys). */
+export const parseBudget = (pairs: string[]): Partial<BesoBudget> => parseBudgetOver(pairs, fullBudget(), (k) => k === 'pilot');
 
 /** Scene overrides of an arm (the study's adapter applies them): the probe's fixed start, and which goal the policy gets. */
 export type GoalKind = 'expert-final' | 'zone-centre' | 'none';

@@ -7,6 +7,7 @@
  * every key, widened to FDP's parameter count), fdp-out (output-sum ablation); condition ∈ nominal, distractors,
  * occlusion, jitter. The two guard arms run nominal on the validation split.
  */
+import { parseBudget as parseBudgetOver } from '../harness/protocol.ts';
 import type { ArmSpec, ClaimSpec, Protocol, Simplification } from '../harness/protocol.ts';
 
 /** Observation keys of push_block with the cue on. */
@@ -74,18 +75,8 @@ export const quickBudget = (): FdpBudget => ({
   seeds: 1, evalEpisodes: 4, guardEpisodes: 4, evalMaxSteps: 40, workers: 2,
 });
 
-/** `key=value` budget overrides (non-negative numbers, known keys only). */
-export function parseBudget(pairs: string[]): Partial<FdpBudget> {
-  const keys = Object.keys(fullBudget()), out: Record<string, number> = {};
-  for (const p of pairs) {
-    const m = /^([A-Za-z0-9]+)=(.+)$/.exec(p);
-    if (!m || !keys.includes(m[1]!)) throw new Error(`--budget ${p}: expected key=value with key one of ${keys.join(', ')}`);
-    const v = Number(m[2]);
-    if (!Number.isFinite(v) || v < 0) throw new Error(`--budget ${p}: value must be a non-negative number`);
-    out[m[1]!] = v;
-  }
-  return out as Partial<FdpBudget>;
-}
+/** `--budget key=value` overrides (the harness's parser over this study's budget keys). */
+export const parseBudget = (pairs: string[]): Partial<FdpBudget> => parseBudgetOver(pairs, fullBudget(), () => true);
 
 /** The data sizes of a budget, ascending, without duplicates (the low-data curve). */
 export function dataSizes(b: FdpBudget): number[] {

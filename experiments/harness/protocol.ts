@@ -165,3 +165,19 @@ export function trainSeeds(p: Protocol, n = p.splits.train.count): number[] {
   if (n > p.splits.train.count) throw new Error(`protocol ${p.name}: ${n} data episodes, the train split has ${p.splits.train.count} seeds`);
   return Array.from({ length: n }, (_, i) => p.splits.train.start + i);
 }
+
+/**
+ * A study's `--budget key=value` overrides over its `defaults`: known keys only, finite numbers, > 0 unless
+ * `zeroOk(key)` (then ≥ 0). One line names the bad pair.
+ */
+export function parseBudget<B extends object>(pairs: readonly string[], defaults: B, zeroOk: (key: string) => boolean = () => false): Partial<B> {
+  const keys = Object.keys(defaults), out: Record<string, number> = {};
+  for (const p of pairs) {
+    const m = /^([A-Za-z0-9]+)=(.+)$/.exec(p);
+    if (!m || !keys.includes(m[1]!)) throw new Error(`--budget ${p}: expected key=value with key one of ${keys.join(', ')}`);
+    const v = Number(m[2]);
+    if (!Number.isFinite(v) || v < 0 || (v === 0 && !zeroOk(m[1]!))) throw new Error(`--budget ${p}: value must be a ${zeroOk(m[1]!) ? 'non-negative' : 'positive'} number`);
+    out[m[1]!] = v;
+  }
+  return out as Partial<B>;
+}

@@ -8,20 +8,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
-import { STRIDE, ROOT } from '../helpers.ts';
+import { strideAsync } from '../helpers.ts';
 
-/** The real CLI in a child process, asynchronously (a long spawnSync would starve vitest's worker RPC). */
-function stride(argv: string[], opts: { timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [STRIDE, ...argv], { cwd: ROOT });
-    let stdout = '', stderr = '';
-    c.stdout.on('data', (d) => { stdout += d; });
-    c.stderr.on('data', (d) => { stderr += d; });
-    const t = setTimeout(() => c.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
-    c.on('close', (code) => { clearTimeout(t); resolve({ code: code ?? -1, stdout, stderr }); });
-  });
-}
+/** The real CLI in a child process, asynchronously (tests/helpers.ts). */
+const stride = (argv: string[], opts: { timeoutMs?: number } = {}) => strideAsync(argv, { timeoutMs: opts.timeoutMs ?? 120_000 });
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'beso-toy-exp-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
